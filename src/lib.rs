@@ -1,0 +1,5 @@
+//! Luméa Market's core: the peer-to-peer energy market for households.
+//! Builds and tests without any webview toolchain; the Tauri shell depends on it.
+
+pub mod market;
+pub mod replay;

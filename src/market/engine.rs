@@ -1,0 +1,308 @@
+//! The market: one clock, one set of rules, over a book that does the matching.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::book::FastBook;
+use super::order::{Order, OrderId, Side, Status, Trade, UserId};
+use super::rules::{self, BuyNow, Cancel, Place, Reason};
+use super::units::Energy;
+
+/// What happened, in the order it happened.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "event", rename_all = "lowercase")]
+pub enum Event {
+    Trade(Trade),
+    Cancelled { order: OrderId },
+    Expired { order: OrderId },
+}
+
+/// Order storage and matching. The [`Market`] has already checked every rule
+/// before it calls a method that changes the book.
+pub trait Book {
+    /// Any order ever placed (open or closed), by id.
+    fn get(&self, id: &str) -> Option<&Order>;
+    /// Every order ever placed, in arrival order.
+    fn orders(&self) -> impl Iterator<Item = &Order>;
+    /// Open orders of one side in priority order: best price first, then earliest arrival.
+    fn open_orders(&self, side: Side) -> impl Iterator<Item = &Order>;
+    /// Matches a new order against the opposite side while prices cross,
+    /// skipping orders of its own user, and rests what is left.
+    fn insert(&mut self, order: Order, events: &mut Vec<Event>);
+    /// Takes an open order out of the book with its final `status`.
+    fn close(&mut self, id: &str, status: Status);
+    /// Fills `amount` of an open sell order for a buyer without a resting order.
+    fn buy_now(&mut self, id: &str, buyer: UserId, amount: Energy) -> Trade;
+    /// Open orders with `expires_at <= now`, by expiry time then arrival.
+    fn due(&self, now: DateTime<Utc>) -> Vec<OrderId>;
+}
+
+/// The market of one community: a book, its clock, and the rules.
+///
+/// Time is passed in with every command; it never runs backwards (an earlier
+/// time counts as the current one), and orders due at that time expire before
+/// the command is looked at.
+pub struct Market<B = FastBook> {
+    book: B,
+    now: DateTime<Utc>,
+    next_seq: u64,
+}
+
+impl<B: Book + Default> Default for Market<B> {
+    fn default() -> Self {
+        Market { book: B::default(), now: DateTime::UNIX_EPOCH, next_seq: 1 }
+    }
+}
+
+impl<B: Book> Market<B> {
+    pub fn book(&self) -> &B {
+        &self.book
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        self.now
+    }
+
+    /// Moves the clock to `now` and expires every order due by then.
+    pub fn advance(&mut self, now: DateTime<Utc>, events: &mut Vec<Event>) {
+        self.now = self.now.max(now);
+        for id in self.book.due(self.now) {
+            self.book.close(id.as_str(), Status::Expired);
+            events.push(Event::Expired { order: id });
+        }
+    }
+
+    pub fn place(&mut self, now: DateTime<Utc>, cmd: &Place, events: &mut Vec<Event>) -> Result<(), Reason> {
+        self.advance(now, events);
+        let valid = rules::check_place(cmd, self.book.get(cmd.id), self.now)?;
+        let order = Order {
+            id: cmd.id.into(),
+            user: cmd.user.into(),
+            side: cmd.side,
+            price: valid.price,
+            amount: valid.amount,
+            filled: Energy::ZERO,
+            status: Status::Active,
+            seq: self.next_seq,
+            expires_at: cmd.expires_at,
+        };
+        self.next_seq += 1;
+        self.book.insert(order, events);
+        Ok(())
+    }
+
+    pub fn cancel(&mut self, now: DateTime<Utc>, cmd: &Cancel, events: &mut Vec<Event>) -> Result<(), Reason> {
+        self.advance(now, events);
+        rules::check_cancel(cmd, self.book.get(cmd.id))?;
+        self.book.close(cmd.id, Status::Cancelled);
+        events.push(Event::Cancelled { order: cmd.id.into() });
+        Ok(())
+    }
+
+    pub fn buy_now(&mut self, now: DateTime<Utc>, cmd: &BuyNow, events: &mut Vec<Event>) -> Result<(), Reason> {
+        self.advance(now, events);
+        let amount = rules::check_buy_now(cmd, self.book.get(cmd.order))?;
+        let trade = self.book.buy_now(cmd.order, cmd.user.into(), amount);
+        events.push(Event::Trade(trade));
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The rules exercised through both books, so each test checks both.
+    use super::*;
+    use crate::market::reference::ReferenceBook;
+    use crate::market::units::Price;
+    use chrono::TimeZone;
+
+    fn t(minute: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 6, 1, 9, minute, 0).unwrap()
+    }
+
+    struct Run<B> {
+        market: Market<B>,
+        events: Vec<Event>,
+    }
+
+    impl<B: Book + Default> Run<B> {
+        fn new() -> Self {
+            Run { market: Market::default(), events: Vec::new() }
+        }
+
+        fn place(&mut self, id: &str, user: &str, side: Side, price: &str, amount: &str) -> Result<(), Reason> {
+            let cmd = Place { id, user, side, price, amount, expires_at: None };
+            self.market.place(t(0), &cmd, &mut self.events)
+        }
+
+        fn order(&self, id: &str) -> &Order {
+            self.market.book().get(id).unwrap()
+        }
+
+        fn trades(&self) -> Vec<(String, String, u32, u64)> {
+            self.events
+                .iter()
+                .filter_map(|event| match event {
+                    Event::Trade(t) => Some((
+                        t.buyer.to_string(),
+                        t.seller.to_string(),
+                        t.price.ticks(),
+                        t.amount.centi_kwh(),
+                    )),
+                    _ => None,
+                })
+                .collect()
+        }
+
+        fn book(&self, side: Side) -> Vec<(String, u64)> {
+            let book = self.market.book();
+            book.open_orders(side).map(|o| (o.id.to_string(), o.remaining().centi_kwh())).collect()
+        }
+    }
+
+    /// Runs each named scenario once on each book.
+    macro_rules! on_both_books {
+        ($($name:ident),* $(,)?) => {
+            mod fast { use super::*; $(#[test] fn $name() { super::$name::<FastBook>(Run::new()) })* }
+            mod reference { use super::*; $(#[test] fn $name() { super::$name::<ReferenceBook>(Run::new()) })* }
+        };
+    }
+
+    fn guide_example_ends_with_its_final_book<B: Book + Default>(mut run: Run<B>) {
+        run.place("alice-1", "alice", Side::Sell, "0.16", "10").unwrap();
+        run.place("bob-1", "bob", Side::Sell, "0.17", "15").unwrap();
+        run.place("charlie-1", "charlie", Side::Buy, "0.18", "20").unwrap();
+        run.place("diana-1", "diana", Side::Buy, "0.15", "25").unwrap();
+        assert_eq!(
+            run.trades(),
+            [("charlie".into(), "alice".into(), 1600, 1000), ("charlie".into(), "bob".into(), 1700, 1000)]
+        );
+        assert_eq!(run.order("alice-1").status, Status::Filled);
+        assert_eq!(run.order("bob-1").status, Status::Partial);
+        assert_eq!(run.order("charlie-1").status, Status::Filled);
+        assert_eq!(run.order("diana-1").status, Status::Active);
+        assert_eq!(run.book(Side::Sell), [("bob-1".into(), 500)]);
+        assert_eq!(run.book(Side::Buy), [("diana-1".into(), 2500)]);
+    }
+
+    fn incoming_ask_trades_at_its_own_price<B: Book + Default>(mut run: Run<B>) {
+        run.place("b", "bob", Side::Buy, "0.30", "5").unwrap();
+        run.place("a", "alice", Side::Sell, "0.20", "8").unwrap();
+        assert_eq!(run.trades(), [("bob".into(), "alice".into(), 2000, 500)]);
+        assert_eq!(run.book(Side::Sell), [("a".into(), 300)]);
+        assert_eq!(run.order("a").status, Status::Partial);
+    }
+
+    fn equal_prices_fill_in_arrival_order<B: Book + Default>(mut run: Run<B>) {
+        run.place("first", "alice", Side::Sell, "0.16", "5").unwrap();
+        run.place("second", "bob", Side::Sell, "0.16", "5").unwrap();
+        run.place("cheaper", "erin", Side::Sell, "0.15", "1").unwrap();
+        run.place("bid", "charlie", Side::Buy, "0.16", "7").unwrap();
+        let sellers: Vec<_> = run.trades().into_iter().map(|t| (t.1, t.3)).collect();
+        assert_eq!(sellers, [("erin".into(), 100), ("alice".into(), 500), ("bob".into(), 100)]);
+    }
+
+    fn an_order_skips_its_own_user_and_both_stay<B: Book + Default>(mut run: Run<B>) {
+        run.place("mine", "alice", Side::Sell, "0.10", "5").unwrap();
+        run.place("theirs", "bob", Side::Sell, "0.12", "5").unwrap();
+        run.place("bid", "alice", Side::Buy, "0.20", "10").unwrap();
+        assert_eq!(run.trades(), [("alice".into(), "bob".into(), 1200, 500)]);
+        assert_eq!(run.book(Side::Sell), [("mine".into(), 500)]);
+        assert_eq!(run.book(Side::Buy), [("bid".into(), 500)]);
+    }
+
+    fn prices_that_do_not_cross_rest<B: Book + Default>(mut run: Run<B>) {
+        run.place("a", "alice", Side::Sell, "0.17", "5").unwrap();
+        run.place("d", "diana", Side::Buy, "0.15", "25").unwrap();
+        assert!(run.trades().is_empty());
+        assert_eq!(run.order("a").status, Status::Active);
+    }
+
+    fn status_goes_active_partial_filled<B: Book + Default>(mut run: Run<B>) {
+        run.place("a", "alice", Side::Sell, "0.16", "10").unwrap();
+        assert_eq!(run.order("a").status, Status::Active);
+        run.place("b1", "bob", Side::Buy, "0.16", "4").unwrap();
+        assert_eq!(run.order("a").status, Status::Partial);
+        run.place("b2", "bob", Side::Buy, "0.16", "6").unwrap();
+        assert_eq!(run.order("a").status, Status::Filled);
+        assert!(run.book(Side::Sell).is_empty());
+    }
+
+    fn cancel_takes_an_open_order_out_once<B: Book + Default>(mut run: Run<B>) {
+        run.place("a", "alice", Side::Sell, "0.16", "10").unwrap();
+        let cancel = |user| Cancel { id: "a", user };
+        assert_eq!(run.market.cancel(t(0), &cancel("bob"), &mut run.events), Err(Reason::NotOwner));
+        run.market.cancel(t(0), &cancel("alice"), &mut run.events).unwrap();
+        assert_eq!(run.order("a").status, Status::Cancelled);
+        assert!(run.book(Side::Sell).is_empty());
+        assert_eq!(run.market.cancel(t(0), &cancel("alice"), &mut run.events), Err(Reason::NotOpen));
+        assert_eq!(
+            run.market.cancel(t(0), &Cancel { id: "nope", user: "alice" }, &mut run.events),
+            Err(Reason::UnknownOrder)
+        );
+        assert_eq!(run.place("a", "alice", Side::Sell, "0.16", "10"), Err(Reason::DuplicateOrder));
+    }
+
+    fn buy_now_full_and_partial<B: Book + Default>(mut run: Run<B>) {
+        run.place("a", "alice", Side::Sell, "0.16", "10").unwrap();
+        let buy = |amount, headroom: &str| BuyNow { order: "a", user: "charlie", amount, headroom: headroom.parse().ok() };
+        assert_eq!(run.market.buy_now(t(0), &buy("5.01", "5"), &mut run.events), Err(Reason::ExceedsBattery));
+        assert_eq!(run.market.buy_now(t(0), &buy("10.01", "50"), &mut run.events), Err(Reason::ExceedsAvailable));
+        run.market.buy_now(t(0), &buy("4.5", "5"), &mut run.events).unwrap();
+        assert_eq!(run.order("a").status, Status::Partial);
+        run.market.buy_now(t(0), &buy("5.5", "none"), &mut run.events).unwrap();
+        assert_eq!(run.order("a").status, Status::Filled);
+        assert_eq!(run.trades(), [("charlie".into(), "alice".into(), 1600, 450), ("charlie".into(), "alice".into(), 1600, 550)]);
+        let Some(Event::Trade(trade)) = run.events.last() else { panic!("no trade") };
+        assert_eq!(trade.buy_order, None);
+        assert_eq!(run.market.buy_now(t(0), &buy("1", "5"), &mut run.events), Err(Reason::NotOpen));
+    }
+
+    fn due_orders_expire_before_the_command<B: Book + Default>(mut run: Run<B>) {
+        let ask = Place { id: "a", user: "alice", side: Side::Sell, price: "0.16", amount: "10", expires_at: Some(t(30)) };
+        run.market.place(t(0), &ask, &mut run.events).unwrap();
+        let bid = Place { id: "b", user: "bob", side: Side::Buy, price: "0.20", amount: "10", expires_at: None };
+        run.market.place(t(30), &bid, &mut run.events).unwrap();
+        assert_eq!(run.events, [Event::Expired { order: "a".into() }]);
+        assert_eq!(run.order("a").status, Status::Expired);
+        assert_eq!(run.book(Side::Buy), [("b".into(), 1000)]);
+        let late = Place { id: "c", expires_at: Some(t(30)), ..ask };
+        assert_eq!(run.market.place(t(30), &late, &mut run.events), Err(Reason::InvalidExpiry));
+    }
+
+    fn the_clock_never_runs_backwards<B: Book + Default>(mut run: Run<B>) {
+        let ask = Place { id: "a", user: "alice", side: Side::Sell, price: "0.16", amount: "10", expires_at: Some(t(30)) };
+        run.market.advance(t(40), &mut run.events);
+        assert_eq!(run.market.place(t(0), &ask, &mut run.events), Err(Reason::InvalidExpiry));
+        assert_eq!(run.market.now(), t(40));
+    }
+
+    on_both_books! {
+        guide_example_ends_with_its_final_book,
+        incoming_ask_trades_at_its_own_price,
+        equal_prices_fill_in_arrival_order,
+        an_order_skips_its_own_user_and_both_stay,
+        prices_that_do_not_cross_rest,
+        status_goes_active_partial_filled,
+        cancel_takes_an_open_order_out_once,
+        buy_now_full_and_partial,
+        due_orders_expire_before_the_command,
+        the_clock_never_runs_backwards,
+    }
+
+    #[test]
+    fn trade_events_serialise_as_the_replay_format() {
+        let trade = Event::Trade(Trade {
+            buy_order: None,
+            sell_order: "alice-1".into(),
+            buyer: "charlie".into(),
+            seller: "alice".into(),
+            price: Price::from_ticks(1600),
+            amount: Energy::from_centi_kwh(450),
+        });
+        assert_eq!(
+            serde_json::to_string(&trade).unwrap(),
+            r#"{"event":"trade","buy_order":null,"sell_order":"alice-1","buyer":"charlie","seller":"alice","price":"0.16","amount":"4.5"}"#
+        );
+    }
+}

@@ -1,0 +1,234 @@
+//! The market's rules for accepting a command, checked in one fixed order so that
+//! every implementation (both books here, the Postgres functions) rejects a bad
+//! command with the same reason code.
+
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use serde::Serialize;
+
+use super::order::{Order, Side};
+use super::units::{Energy, Price};
+
+/// Why a command was refused. The codes are stable: the UI, the CLI and the
+/// Postgres functions all speak them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, thiserror::Error)]
+#[serde(rename_all = "snake_case")]
+pub enum Reason {
+    #[error("an order with this id already exists")]
+    DuplicateOrder,
+    #[error("the price must be between $0.05 and $1.00 per kWh, with at most 4 decimal places")]
+    InvalidPrice,
+    #[error("the amount is outside the allowed range or has more than 2 decimal places")]
+    InvalidAmount,
+    #[error("the expiry time must be in the future")]
+    InvalidExpiry,
+    #[error("there is no such order")]
+    UnknownOrder,
+    #[error("only the household that placed an order can cancel it")]
+    NotOwner,
+    #[error("the order is no longer open")]
+    NotOpen,
+    #[error("a household cannot buy its own offer")]
+    SelfTrade,
+    #[error("the amount is more than the order has left")]
+    ExceedsAvailable,
+    #[error("the amount is more than the battery can take")]
+    ExceedsBattery,
+}
+
+impl Reason {
+    pub const ALL: [Reason; 10] = [
+        Reason::DuplicateOrder,
+        Reason::InvalidPrice,
+        Reason::InvalidAmount,
+        Reason::InvalidExpiry,
+        Reason::UnknownOrder,
+        Reason::NotOwner,
+        Reason::NotOpen,
+        Reason::SelfTrade,
+        Reason::ExceedsAvailable,
+        Reason::ExceedsBattery,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Reason::DuplicateOrder => "duplicate_order",
+            Reason::InvalidPrice => "invalid_price",
+            Reason::InvalidAmount => "invalid_amount",
+            Reason::InvalidExpiry => "invalid_expiry",
+            Reason::UnknownOrder => "unknown_order",
+            Reason::NotOwner => "not_owner",
+            Reason::NotOpen => "not_open",
+            Reason::SelfTrade => "self_trade",
+            Reason::ExceedsAvailable => "exceeds_available",
+            Reason::ExceedsBattery => "exceeds_battery",
+        }
+    }
+}
+
+/// Place a limit order. Prices and amounts arrive as text, as the household typed them.
+#[derive(Clone, Copy, Debug)]
+pub struct Place<'a> {
+    pub id: &'a str,
+    pub user: &'a str,
+    pub side: Side,
+    pub price: &'a str,
+    pub amount: &'a str,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct Cancel<'a> {
+    pub id: &'a str,
+    pub user: &'a str,
+}
+
+/// Buy now from a listed sell order, at its price.
+#[derive(Clone, Copy, Debug)]
+pub struct BuyNow<'a> {
+    pub order: &'a str,
+    pub user: &'a str,
+    pub amount: &'a str,
+    /// The buyer's battery headroom in kWh, when the buyer knows it.
+    pub headroom: Option<Decimal>,
+}
+
+/// A place command that passed every check.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ValidPlace {
+    pub price: Price,
+    pub amount: Energy,
+}
+
+/// `existing` is the stored order with the command's id, if any.
+pub fn check_place(cmd: &Place, existing: Option<&Order>, now: DateTime<Utc>) -> Result<ValidPlace, Reason> {
+    if existing.is_some() {
+        return Err(Reason::DuplicateOrder);
+    }
+    let price = Price::parse(cmd.price).ok_or(Reason::InvalidPrice)?;
+    let amount = Energy::parse_order_amount(cmd.amount).ok_or(Reason::InvalidAmount)?;
+    if cmd.expires_at.is_some_and(|at| at <= now) {
+        return Err(Reason::InvalidExpiry);
+    }
+    Ok(ValidPlace { price, amount })
+}
+
+/// `order` is the stored order with the command's id, if any.
+pub fn check_cancel(cmd: &Cancel, order: Option<&Order>) -> Result<(), Reason> {
+    let order = order.ok_or(Reason::UnknownOrder)?;
+    if order.user.as_str() != cmd.user {
+        return Err(Reason::NotOwner);
+    }
+    if !order.status.is_open() {
+        return Err(Reason::NotOpen);
+    }
+    Ok(())
+}
+
+/// `order` is the stored order the buyer chose, if any. Returns the amount to buy.
+pub fn check_buy_now(cmd: &BuyNow, order: Option<&Order>) -> Result<Energy, Reason> {
+    let order = order.filter(|order| order.side == Side::Sell).ok_or(Reason::UnknownOrder)?;
+    if !order.status.is_open() {
+        return Err(Reason::NotOpen);
+    }
+    if order.user.as_str() == cmd.user {
+        return Err(Reason::SelfTrade);
+    }
+    let amount = Energy::parse_purchase(cmd.amount).ok_or(Reason::InvalidAmount)?;
+    if amount > order.remaining() {
+        return Err(Reason::ExceedsAvailable);
+    }
+    if cmd.headroom.is_some_and(|headroom| amount.to_decimal() > headroom) {
+        return Err(Reason::ExceedsBattery);
+    }
+    Ok(amount)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::market::order::Status;
+    use chrono::TimeZone;
+
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 6, 1, 9, 0, 0).unwrap()
+    }
+
+    fn ask(user: &str, remaining: u64, status: Status) -> Order {
+        Order {
+            id: "ask".into(),
+            user: user.into(),
+            side: Side::Sell,
+            price: Price::from_ticks(1600),
+            amount: Energy::from_centi_kwh(remaining),
+            filled: Energy::ZERO,
+            status,
+            seq: 1,
+            expires_at: None,
+        }
+    }
+
+    fn place<'a>(price: &'a str, amount: &'a str, expires_at: Option<DateTime<Utc>>) -> Place<'a> {
+        Place { id: "o", user: "alice", side: Side::Sell, price, amount, expires_at }
+    }
+
+    #[test]
+    fn reason_codes_are_the_stable_snake_case_names() {
+        for reason in Reason::ALL {
+            assert_eq!(serde_json::to_value(reason).unwrap(), reason.code());
+        }
+    }
+
+    #[test]
+    fn a_valid_place_yields_exact_price_and_amount() {
+        let valid = check_place(&place("0.16", "10", None), None, now()).unwrap();
+        assert_eq!(valid, ValidPlace { price: Price::from_ticks(1600), amount: Energy::from_centi_kwh(1000) });
+    }
+
+    #[test]
+    fn place_checks_in_order_duplicate_price_amount_expiry() {
+        let stored = ask("alice", 100, Status::Filled);
+        let past = Some(now());
+        assert_eq!(check_place(&place("9", "0", past), Some(&stored), now()), Err(Reason::DuplicateOrder));
+        assert_eq!(check_place(&place("0.04", "0", past), None, now()), Err(Reason::InvalidPrice));
+        assert_eq!(check_place(&place("abc", "10", None), None, now()), Err(Reason::InvalidPrice));
+        assert_eq!(check_place(&place("0.16", "101", past), None, now()), Err(Reason::InvalidAmount));
+        assert_eq!(check_place(&place("0.16", "", None), None, now()), Err(Reason::InvalidAmount));
+        assert_eq!(check_place(&place("0.16", "10", past), None, now()), Err(Reason::InvalidExpiry));
+        let later = Some(now() + chrono::Duration::seconds(1));
+        assert!(check_place(&place("0.16", "10", later), None, now()).is_ok());
+    }
+
+    #[test]
+    fn cancel_checks_in_order_unknown_owner_open() {
+        let cmd = Cancel { id: "ask", user: "bob" };
+        assert_eq!(check_cancel(&cmd, None), Err(Reason::UnknownOrder));
+        assert_eq!(check_cancel(&cmd, Some(&ask("alice", 100, Status::Filled))), Err(Reason::NotOwner));
+        assert_eq!(check_cancel(&cmd, Some(&ask("bob", 100, Status::Cancelled))), Err(Reason::NotOpen));
+        assert_eq!(check_cancel(&cmd, Some(&ask("bob", 100, Status::Partial))), Ok(()));
+    }
+
+    #[test]
+    fn buy_now_checks_in_order() {
+        let buy = |amount, headroom: Option<&str>| BuyNow {
+            order: "ask",
+            user: "charlie",
+            amount,
+            headroom: headroom.map(|h| h.parse().unwrap()),
+        };
+        let open = ask("alice", 1000, Status::Active);
+        let mut bid = open.clone();
+        bid.side = Side::Buy;
+        assert_eq!(check_buy_now(&buy("1", None), None), Err(Reason::UnknownOrder));
+        assert_eq!(check_buy_now(&buy("1", None), Some(&bid)), Err(Reason::UnknownOrder));
+        assert_eq!(check_buy_now(&buy("x", None), Some(&ask("alice", 1000, Status::Expired))), Err(Reason::NotOpen));
+        assert_eq!(check_buy_now(&buy("x", None), Some(&ask("charlie", 1000, Status::Active))), Err(Reason::SelfTrade));
+        assert_eq!(check_buy_now(&buy("0", None), Some(&open)), Err(Reason::InvalidAmount));
+        assert_eq!(check_buy_now(&buy("1.001", None), Some(&open)), Err(Reason::InvalidAmount));
+        assert_eq!(check_buy_now(&buy("10.01", Some("0")), Some(&open)), Err(Reason::ExceedsAvailable));
+        // The product guide's battery: 13.5 kWh capacity at 8.5 kWh leaves room for 5.0 kWh.
+        assert_eq!(check_buy_now(&buy("5.01", Some("5.0")), Some(&open)), Err(Reason::ExceedsBattery));
+        assert_eq!(check_buy_now(&buy("5", Some("5.0")), Some(&open)), Ok(Energy::from_centi_kwh(500)));
+        assert_eq!(check_buy_now(&buy("10", None), Some(&open)), Ok(Energy::from_centi_kwh(1000)));
+    }
+}

@@ -1,0 +1,223 @@
+//! Exact units of the market. Prices and energy are integers of their smallest
+//! step, so matching never rounds; they cross every boundary as decimal strings.
+
+use std::fmt;
+use std::str::FromStr;
+
+use rust_decimal::Decimal;
+use serde::{Serialize, Serializer};
+
+/// Parses a plain decimal numeral: an optional `-`, digits, and optionally a
+/// `.` followed by digits. Anything else (`"abc"`, `"-"`, `""`, `"1e3"`,
+/// `"NaN"`, `"1_000"`, surrounding spaces) is not a number.
+pub fn parse_decimal(text: &str) -> Option<Decimal> {
+    let digits = text.strip_prefix('-').unwrap_or(text);
+    let (whole, fraction) = match digits.split_once('.') {
+        Some((whole, fraction)) => (whole, Some(fraction)),
+        None => (digits, None),
+    };
+    let all_digits = |part: &str| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit());
+    if !all_digits(whole) || !fraction.is_none_or(all_digits) {
+        return None;
+    }
+    Decimal::from_str(text).ok()
+}
+
+/// Converts `value` to a whole number of `scale`-decimal steps, or `None` when
+/// it has more decimal places than that or does not fit.
+fn to_steps(value: Decimal, scale: u32) -> Option<i128> {
+    let value = value.normalize();
+    if value.scale() > scale {
+        return None;
+    }
+    let mantissa = value.mantissa();
+    mantissa.checked_mul(10i128.pow(scale - value.scale()))
+}
+
+/// A price in $/kWh, held as a count of $0.0001 ticks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Price(u32);
+
+impl Price {
+    pub const SCALE: u32 = 4;
+    /// $0.05/kWh: below it would be predatory pricing (product guide).
+    pub const MIN: Price = Price(500);
+    /// $1.00/kWh: above it would be price gouging (product guide).
+    pub const MAX: Price = Price(10_000);
+
+    /// A limit price as a household types it: a decimal within $0.05–$1.00
+    /// with at most 4 decimal places.
+    pub fn parse(text: &str) -> Option<Price> {
+        let ticks = to_steps(parse_decimal(text)?, Self::SCALE)?;
+        let price = Price(u32::try_from(ticks).ok()?);
+        (Self::MIN..=Self::MAX).contains(&price).then_some(price)
+    }
+
+    pub const fn from_ticks(ticks: u32) -> Price {
+        Price(ticks)
+    }
+
+    pub const fn ticks(self) -> u32 {
+        self.0
+    }
+
+    pub fn to_decimal(self) -> Decimal {
+        Decimal::new(i64::from(self.0), Self::SCALE).normalize()
+    }
+}
+
+/// An amount of energy, held as a count of 0.01 kWh (10 Wh) steps.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Energy(u64);
+
+impl Energy {
+    pub const SCALE: u32 = 2;
+    pub const ZERO: Energy = Energy(0);
+    /// A placed order is at least 1 kWh ...
+    pub const MIN_ORDER: Energy = Energy(100);
+    /// ... and at most 100 kWh, about a week of a home battery's cycling.
+    pub const MAX_ORDER: Energy = Energy(10_000);
+
+    /// Any non-negative amount with at most 2 decimal places.
+    pub fn parse(text: &str) -> Option<Energy> {
+        let steps = to_steps(parse_decimal(text)?, Self::SCALE)?;
+        u64::try_from(steps).ok().map(Energy)
+    }
+
+    /// The amount of a placed order: 1–100 kWh, at most 2 decimal places.
+    pub fn parse_order_amount(text: &str) -> Option<Energy> {
+        Self::parse(text).filter(|amount| (Self::MIN_ORDER..=Self::MAX_ORDER).contains(amount))
+    }
+
+    /// The amount of a direct purchase: more than zero, at most 2 decimal places.
+    pub fn parse_purchase(text: &str) -> Option<Energy> {
+        Self::parse(text).filter(|amount| *amount > Self::ZERO)
+    }
+
+    pub const fn from_centi_kwh(steps: u64) -> Energy {
+        Energy(steps)
+    }
+
+    pub const fn centi_kwh(self) -> u64 {
+        self.0
+    }
+
+    pub fn to_decimal(self) -> Decimal {
+        Decimal::new(self.0 as i64, Self::SCALE).normalize()
+    }
+
+    pub fn min(self, other: Energy) -> Energy {
+        Energy(self.0.min(other.0))
+    }
+}
+
+impl std::ops::Add for Energy {
+    type Output = Energy;
+    fn add(self, rhs: Energy) -> Energy {
+        Energy(self.0 + rhs.0)
+    }
+}
+
+impl std::ops::AddAssign for Energy {
+    fn add_assign(&mut self, rhs: Energy) {
+        self.0 += rhs.0;
+    }
+}
+
+impl std::ops::Sub for Energy {
+    type Output = Energy;
+    /// Panics on underflow: taking more energy than there is is a logic error.
+    fn sub(self, rhs: Energy) -> Energy {
+        Energy(self.0.checked_sub(rhs.0).expect("energy underflow"))
+    }
+}
+
+impl std::ops::SubAssign for Energy {
+    fn sub_assign(&mut self, rhs: Energy) {
+        *self = *self - rhs;
+    }
+}
+
+impl std::iter::Sum for Energy {
+    fn sum<I: Iterator<Item = Energy>>(iter: I) -> Energy {
+        iter.fold(Energy::ZERO, |total, amount| total + amount)
+    }
+}
+
+macro_rules! decimal_text {
+    ($unit:ty) => {
+        impl fmt::Display for $unit {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                fmt::Display::fmt(&self.to_decimal(), f)
+            }
+        }
+
+        impl Serialize for $unit {
+            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.collect_str(self)
+            }
+        }
+    };
+}
+decimal_text!(Price);
+decimal_text!(Energy);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_decimals_parse_and_everything_else_does_not() {
+        for good in ["0", "1", "0.16", "-3", "100.00", "007.50"] {
+            assert!(parse_decimal(good).is_some(), "{good}");
+        }
+        for bad in ["", "-", "abc", ".5", "5.", "1e3", "NaN", "inf", " 1", "1 ", "+1", "1_000", "1.2.3", "--1", "0x10"] {
+            assert_eq!(parse_decimal(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn price_accepts_the_range_with_four_decimals() {
+        assert_eq!(Price::parse("0.05"), Some(Price::MIN));
+        assert_eq!(Price::parse("1.00"), Some(Price::MAX));
+        assert_eq!(Price::parse("1"), Some(Price::MAX));
+        assert_eq!(Price::parse("0.1234"), Some(Price::from_ticks(1234)));
+        // Trailing zeros do not count as decimal places: the value is what matters.
+        assert_eq!(Price::parse("0.160000"), Some(Price::from_ticks(1600)));
+    }
+
+    #[test]
+    fn price_rejects_out_of_range_over_precise_and_non_numbers() {
+        for bad in ["0.0499", "1.0001", "0", "-0.16", "0.12345", "abc", "", "-", "99999999999999999999999999999"] {
+            assert_eq!(Price::parse(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn order_amount_is_one_to_one_hundred_kwh_with_two_decimals() {
+        assert_eq!(Energy::parse_order_amount("1"), Some(Energy::MIN_ORDER));
+        assert_eq!(Energy::parse_order_amount("100"), Some(Energy::MAX_ORDER));
+        assert_eq!(Energy::parse_order_amount("12.34"), Some(Energy::from_centi_kwh(1234)));
+        for bad in ["0.99", "100.01", "1.234", "0", "-5", "abc", ""] {
+            assert_eq!(Energy::parse_order_amount(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn purchase_amount_is_positive_with_two_decimals() {
+        assert_eq!(Energy::parse_purchase("0.01"), Some(Energy::from_centi_kwh(1)));
+        assert_eq!(Energy::parse_purchase("4.5"), Some(Energy::from_centi_kwh(450)));
+        for bad in ["0", "0.00", "-1", "0.001", "x"] {
+            assert_eq!(Energy::parse_purchase(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn units_print_as_normalised_decimal_strings() {
+        assert_eq!(Price::from_ticks(1600).to_string(), "0.16");
+        assert_eq!(Price::from_ticks(10_000).to_string(), "1");
+        assert_eq!(Energy::from_centi_kwh(1000).to_string(), "10");
+        assert_eq!(Energy::from_centi_kwh(450).to_string(), "4.5");
+        assert_eq!(serde_json::to_string(&Price::from_ticks(1234)).unwrap(), "\"0.1234\"");
+    }
+}
