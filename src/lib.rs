@@ -1,5 +1,6 @@
 //! Luméa Market's core: the peer-to-peer energy market for households.
 //! Builds and tests without any webview toolchain; the Tauri shell depends on it.
 
+pub mod check;
 pub mod market;
 pub mod replay;

@@ -3,6 +3,8 @@
 //! O(1) after an O(log levels) lookup.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use foldhash::fast::RandomState;
 use std::ops::Bound;
 
 use chrono::{DateTime, Utc};
@@ -32,7 +34,8 @@ pub struct FastBook {
     /// Every order ever placed, in arrival order; closed orders stay so that
     /// their ids are known (duplicates, history) and slot numbers never move.
     slots: Vec<Slot>,
-    index: HashMap<OrderId, u32>,
+    /// Order ids come from clients; foldhash is fast and seeded per process.
+    index: HashMap<OrderId, u32, RandomState>,
     asks: BTreeMap<Price, Level>,
     bids: BTreeMap<Price, Level>,
     /// Open orders with an expiry: (expires_at, seq, slot).

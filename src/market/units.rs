@@ -7,31 +7,43 @@ use std::str::FromStr;
 use rust_decimal::Decimal;
 use serde::{Serialize, Serializer};
 
-/// Parses a plain decimal numeral: an optional `-`, digits, and optionally a
-/// `.` followed by digits. Anything else (`"abc"`, `"-"`, `""`, `"1e3"`,
-/// `"NaN"`, `"1_000"`, surrounding spaces) is not a number.
-pub fn parse_decimal(text: &str) -> Option<Decimal> {
-    let digits = text.strip_prefix('-').unwrap_or(text);
-    let (whole, fraction) = match digits.split_once('.') {
-        Some((whole, fraction)) => (whole, Some(fraction)),
-        None => (digits, None),
+/// Splits a plain decimal numeral into its sign, whole digits and fraction
+/// digits: an optional `-`, digits, and optionally a `.` followed by digits.
+/// Anything else (`"abc"`, `"-"`, `""`, `"1e3"`, `"NaN"`, `"1_000"`, `"+1"`,
+/// surrounding spaces) is not a number.
+fn split_numeral(text: &str) -> Option<(bool, &str, &str)> {
+    let (negative, digits) = match text.strip_prefix('-') {
+        Some(digits) => (true, digits),
+        None => (false, text),
     };
-    let all_digits = |part: &str| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit());
-    if !all_digits(whole) || !fraction.is_none_or(all_digits) {
-        return None;
-    }
+    let (whole, fraction) = match digits.split_once('.') {
+        Some((whole, fraction)) if !fraction.is_empty() => (whole, fraction),
+        Some(_) => return None,
+        None => (digits, ""),
+    };
+    let all_digits = |part: &str| part.bytes().all(|b| b.is_ascii_digit());
+    (!whole.is_empty() && all_digits(whole) && all_digits(fraction)).then_some((negative, whole, fraction))
+}
+
+/// A plain decimal numeral as an exact decimal.
+pub fn parse_decimal(text: &str) -> Option<Decimal> {
+    split_numeral(text)?;
     Decimal::from_str(text).ok()
 }
 
-/// Converts `value` to a whole number of `scale`-decimal steps, or `None` when
-/// it has more decimal places than that or does not fit.
-fn to_steps(value: Decimal, scale: u32) -> Option<i128> {
-    let value = value.normalize();
-    if value.scale() > scale {
-        return None;
+/// A plain decimal numeral as a whole number of `scale`-decimal steps, or
+/// `None` when it has more decimal places than that (trailing zeros aside) or
+/// does not fit. Integer arithmetic only: this is the hot path of every order.
+fn parse_steps(text: &str, scale: u32) -> Option<i128> {
+    let (negative, whole, fraction) = split_numeral(text)?;
+    let fraction = fraction.trim_end_matches('0');
+    let places = u32::try_from(fraction.len()).ok().filter(|&places| places <= scale)?;
+    let mut steps: i128 = 0;
+    for digit in whole.bytes().chain(fraction.bytes()) {
+        steps = steps.checked_mul(10)?.checked_add(i128::from(digit - b'0'))?;
     }
-    let mantissa = value.mantissa();
-    mantissa.checked_mul(10i128.pow(scale - value.scale()))
+    steps = steps.checked_mul(10i128.pow(scale - places))?;
+    Some(if negative { -steps } else { steps })
 }
 
 /// A price in $/kWh, held as a count of $0.0001 ticks.
@@ -48,7 +60,7 @@ impl Price {
     /// A limit price as a household types it: a decimal within $0.05–$1.00
     /// with at most 4 decimal places.
     pub fn parse(text: &str) -> Option<Price> {
-        let ticks = to_steps(parse_decimal(text)?, Self::SCALE)?;
+        let ticks = parse_steps(text, Self::SCALE)?;
         let price = Price(u32::try_from(ticks).ok()?);
         (Self::MIN..=Self::MAX).contains(&price).then_some(price)
     }
@@ -80,7 +92,7 @@ impl Energy {
 
     /// Any non-negative amount with at most 2 decimal places.
     pub fn parse(text: &str) -> Option<Energy> {
-        let steps = to_steps(parse_decimal(text)?, Self::SCALE)?;
+        let steps = parse_steps(text, Self::SCALE)?;
         u64::try_from(steps).ok().map(Energy)
     }
 
@@ -174,6 +186,15 @@ mod tests {
         for bad in ["", "-", "abc", ".5", "5.", "1e3", "NaN", "inf", " 1", "1 ", "+1", "1_000", "1.2.3", "--1", "0x10"] {
             assert_eq!(parse_decimal(bad), None, "{bad:?}");
         }
+    }
+
+    #[test]
+    fn steps_are_exact_and_refuse_what_does_not_fit() {
+        assert_eq!(parse_steps("0.1600", 4), Some(1600));
+        assert_eq!(parse_steps("-12.5", 2), Some(-1250));
+        assert_eq!(parse_steps("000000000000000000000000000000000000000001", 2), Some(100));
+        assert_eq!(parse_steps("0.001", 2), None);
+        assert_eq!(parse_steps("99999999999999999999999999999999999999999", 0), None);
     }
 
     #[test]
