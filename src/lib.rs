@@ -2,5 +2,8 @@
 //! Builds and tests without any webview toolchain; the Tauri shell depends on it.
 
 pub mod check;
+pub mod clock;
+pub mod energy;
+pub mod geo;
 pub mod market;
 pub mod replay;

@@ -15,4 +15,4 @@ pub use book::FastBook;
 pub use engine::{Book, Event, Market};
 pub use order::{Order, OrderId, Side, Status, Trade, UserId};
 pub use rules::Reason;
-pub use units::{Energy, Price};
+pub use units::{Energy, Money, Price};

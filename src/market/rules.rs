@@ -10,7 +10,8 @@ use super::order::{Order, Side};
 use super::units::{Energy, Price};
 
 /// Why a command was refused. The codes are stable: the UI, the CLI and the
-/// Postgres functions all speak them.
+/// Postgres functions all speak them. The engine checks the market's own rules;
+/// the household's store adds the energy and input checks at the end.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, thiserror::Error)]
 #[serde(rename_all = "snake_case")]
 pub enum Reason {
@@ -34,10 +35,18 @@ pub enum Reason {
     ExceedsAvailable,
     #[error("the amount is more than the battery can take")]
     ExceedsBattery,
+    #[error("the battery does not hold that much energy to sell")]
+    InsufficientEnergy,
+    #[error("a name must be 1 to 40 characters, without control characters")]
+    InvalidUsername,
+    #[error("the location must be a latitude within ±90° and a longitude within ±180°")]
+    InvalidLocation,
+    #[error("the setting's value is out of its range")]
+    InvalidSetting,
 }
 
 impl Reason {
-    pub const ALL: [Reason; 10] = [
+    pub const ALL: [Reason; 14] = [
         Reason::DuplicateOrder,
         Reason::InvalidPrice,
         Reason::InvalidAmount,
@@ -48,6 +57,10 @@ impl Reason {
         Reason::SelfTrade,
         Reason::ExceedsAvailable,
         Reason::ExceedsBattery,
+        Reason::InsufficientEnergy,
+        Reason::InvalidUsername,
+        Reason::InvalidLocation,
+        Reason::InvalidSetting,
     ];
 
     pub fn code(self) -> &'static str {
@@ -62,6 +75,10 @@ impl Reason {
             Reason::SelfTrade => "self_trade",
             Reason::ExceedsAvailable => "exceeds_available",
             Reason::ExceedsBattery => "exceeds_battery",
+            Reason::InsufficientEnergy => "insufficient_energy",
+            Reason::InvalidUsername => "invalid_username",
+            Reason::InvalidLocation => "invalid_location",
+            Reason::InvalidSetting => "invalid_setting",
         }
     }
 }

@@ -34,7 +34,7 @@ pub fn parse_decimal(text: &str) -> Option<Decimal> {
 /// A plain decimal numeral as a whole number of `scale`-decimal steps, or
 /// `None` when it has more decimal places than that (trailing zeros aside) or
 /// does not fit. Integer arithmetic only: this is the hot path of every order.
-fn parse_steps(text: &str, scale: u32) -> Option<i128> {
+pub(crate) fn parse_steps(text: &str, scale: u32) -> Option<i128> {
     let (negative, whole, fraction) = split_numeral(text)?;
     let fraction = fraction.trim_end_matches('0');
     let places = u32::try_from(fraction.len()).ok().filter(|&places| places <= scale)?;
@@ -156,6 +156,46 @@ impl std::iter::Sum for Energy {
     }
 }
 
+/// An amount of money in micro-dollars: a price (in $0.0001) times an amount
+/// (in 0.01 kWh) is exactly a whole number of them. Negative for a loss.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Money(i64);
+
+impl Money {
+    pub const SCALE: u32 = 6;
+    pub const ZERO: Money = Money(0);
+
+    /// `amount` at `price`.
+    pub fn of(price: Price, amount: Energy) -> Money {
+        Money(i64::from(price.ticks()) * amount.centi_kwh() as i64)
+    }
+
+    pub const fn from_micros(micros: i64) -> Money {
+        Money(micros)
+    }
+
+    pub const fn micros(self) -> i64 {
+        self.0
+    }
+
+    pub fn to_decimal(self) -> Decimal {
+        Decimal::new(self.0, Self::SCALE).normalize()
+    }
+}
+
+impl std::ops::Sub for Money {
+    type Output = Money;
+    fn sub(self, rhs: Money) -> Money {
+        Money(self.0 - rhs.0)
+    }
+}
+
+impl std::iter::Sum for Money {
+    fn sum<I: Iterator<Item = Money>>(iter: I) -> Money {
+        Money(iter.map(|m| m.0).sum())
+    }
+}
+
 macro_rules! decimal_text {
     ($unit:ty) => {
         impl fmt::Display for $unit {
@@ -173,6 +213,7 @@ macro_rules! decimal_text {
 }
 decimal_text!(Price);
 decimal_text!(Energy);
+decimal_text!(Money);
 
 #[cfg(test)]
 mod tests {
@@ -231,6 +272,14 @@ mod tests {
         for bad in ["0", "0.00", "-1", "0.001", "x"] {
             assert_eq!(Energy::parse_purchase(bad), None, "{bad:?}");
         }
+    }
+
+    #[test]
+    fn money_is_price_times_amount_exactly() {
+        let cost = Money::of(Price::from_ticks(1600), Energy::from_centi_kwh(450));
+        assert_eq!(cost.to_string(), "0.72");
+        assert_eq!(Money::of(Price::from_ticks(1234), Energy::from_centi_kwh(1)).to_string(), "0.001234");
+        assert_eq!((Money::ZERO - cost).to_string(), "-0.72");
     }
 
     #[test]
