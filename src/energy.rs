@@ -177,6 +177,10 @@ impl Co2Intensity {
         (0..=2000).contains(&grams).then(|| Co2Intensity { grams_per_kwh: grams as u32 })
     }
 
+    pub fn grams_per_kwh(self) -> u32 {
+        self.grams_per_kwh
+    }
+
     pub fn kg_per_kwh(self) -> Decimal {
         Decimal::new(i64::from(self.grams_per_kwh), 3).normalize()
     }

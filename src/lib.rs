@@ -7,3 +7,4 @@ pub mod energy;
 pub mod geo;
 pub mod market;
 pub mod replay;
+pub mod store;

@@ -167,10 +167,14 @@ impl Book for FastBook {
             }
             walked = Some(price);
         }
+        self.restore(taker);
+    }
+
+    fn restore(&mut self, order: Order) {
         let slot = u32::try_from(self.slots.len()).expect("fewer than 2^32 orders");
-        let open = taker.status.is_open();
-        self.index.insert(taker.id.clone(), slot);
-        self.slots.push(Slot { order: taker, prev: NIL, next: NIL });
+        let open = order.status.is_open();
+        self.index.insert(order.id.clone(), slot);
+        self.slots.push(Slot { order, prev: NIL, next: NIL });
         if open {
             self.append(slot);
         }

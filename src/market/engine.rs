@@ -29,6 +29,8 @@ pub trait Book {
     /// Matches a new order against the opposite side while prices cross,
     /// skipping orders of its own user, and rests what is left.
     fn insert(&mut self, order: Order, events: &mut Vec<Event>);
+    /// Puts back a stored order as it is, without matching (a book being rebuilt).
+    fn restore(&mut self, order: Order);
     /// Takes an open order out of the book with its final `status`.
     fn close(&mut self, id: &str, status: Status);
     /// Fills `amount` of an open sell order for a buyer without a resting order.
@@ -51,6 +53,18 @@ pub struct Market<B = FastBook> {
 impl<B: Book + Default> Default for Market<B> {
     fn default() -> Self {
         Market { book: B::default(), now: DateTime::UNIX_EPOCH, next_seq: 1 }
+    }
+}
+
+impl<B: Book + Default> Market<B> {
+    /// Rebuilds a market from its stored orders, in arrival order, with its clock at `now`.
+    pub fn restore(orders: impl IntoIterator<Item = Order>, now: DateTime<Utc>) -> Self {
+        let mut market = Market::<B> { now, ..Market::default() };
+        for order in orders {
+            market.next_seq = market.next_seq.max(order.seq + 1);
+            market.book.restore(order);
+        }
+        market
     }
 }
 
@@ -288,6 +302,23 @@ mod tests {
         buy_now_full_and_partial,
         due_orders_expire_before_the_command,
         the_clock_never_runs_backwards,
+        a_restored_market_is_the_market_it_was,
+    }
+
+    fn a_restored_market_is_the_market_it_was<B: Book + Default>(mut run: Run<B>) {
+        run.place("a", "alice", Side::Sell, "0.16", "10").unwrap();
+        run.place("b", "bob", Side::Sell, "0.16", "5").unwrap();
+        run.place("c", "carol", Side::Buy, "0.16", "12").unwrap();
+        run.place("d", "dave", Side::Buy, "0.12", "3").unwrap();
+        let stored: Vec<Order> = run.market.book().orders().cloned().collect();
+        let mut restored = Run::<B> { market: Market::restore(stored.clone(), t(0)), events: Vec::new() };
+        assert!(restored.market.book().orders().eq(stored.iter()));
+        assert_eq!(restored.book(Side::Sell), run.book(Side::Sell));
+        assert_eq!(restored.book(Side::Buy), run.book(Side::Buy));
+        // New orders queue behind the restored ones.
+        restored.place("e", "erin", Side::Sell, "0.12", "5").unwrap();
+        assert_eq!(restored.order("e").seq, 5);
+        assert_eq!(restored.trades(), [("dave".into(), "erin".into(), 1200, 300)]);
     }
 
     #[test]

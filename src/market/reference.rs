@@ -70,6 +70,10 @@ impl Book for ReferenceBook {
         self.orders.push(taker);
     }
 
+    fn restore(&mut self, order: Order) {
+        self.orders.push(order);
+    }
+
     fn close(&mut self, id: &str, status: Status) {
         let i = self.position(id);
         self.orders[i].status = status;

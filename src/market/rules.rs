@@ -43,10 +43,12 @@ pub enum Reason {
     InvalidLocation,
     #[error("the setting's value is out of its range")]
     InvalidSetting,
+    #[error("there is no household with that name")]
+    UnknownUser,
 }
 
 impl Reason {
-    pub const ALL: [Reason; 14] = [
+    pub const ALL: [Reason; 15] = [
         Reason::DuplicateOrder,
         Reason::InvalidPrice,
         Reason::InvalidAmount,
@@ -61,6 +63,7 @@ impl Reason {
         Reason::InvalidUsername,
         Reason::InvalidLocation,
         Reason::InvalidSetting,
+        Reason::UnknownUser,
     ];
 
     pub fn code(self) -> &'static str {
@@ -79,6 +82,7 @@ impl Reason {
             Reason::InvalidUsername => "invalid_username",
             Reason::InvalidLocation => "invalid_location",
             Reason::InvalidSetting => "invalid_setting",
+            Reason::UnknownUser => "unknown_user",
         }
     }
 }

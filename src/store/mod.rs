@@ -1,0 +1,710 @@
+//! The local market: the engine over a SQLite file, with every household's
+//! battery, its history and the CO2 ledger. Every operation is one SQLite
+//! transaction; the in-memory book is rebuilt from the file on open and after
+//! any failed write, so it always agrees with what is stored.
+
+mod demo;
+mod rows;
+pub mod simulator;
+mod verify;
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteLockingMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Row, SqliteConnection, SqlitePool};
+use tokio::sync::{Mutex, broadcast};
+use uuid::Uuid;
+
+use crate::clock::Clock;
+use crate::energy::{Battery, Co2Intensity, GridPrices};
+use crate::geo::Location;
+use crate::market::rules::{self, BuyNow, Cancel, Place};
+use crate::market::stats::{MarketStats, TradePrint};
+use crate::market::{Book, Energy, Event, FastBook, Market, Money, Order, Price, Reason, Side, Status, Trade};
+
+pub use rows::{BookView, EnergyView, GridTransactionView, OrderFilter, OrderView, Page, TradeView};
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// How hard each commit waits for the disk.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Durability {
+    /// `synchronous=FULL`: a commit survives power loss.
+    Full,
+    /// `synchronous=NORMAL`: a commit survives a crash of the app, but the
+    /// last commits may be lost if the machine loses power.
+    Normal,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct OpenOptions {
+    pub durability: Durability,
+    /// Seed the demo neighbourhood and its opening book into an empty file
+    /// (the household itself is always created).
+    pub seed_demo: bool,
+}
+
+impl Default for OpenOptions {
+    fn default() -> Self {
+        OpenOptions { durability: Durability::Full, seed_demo: true }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{0}")]
+    Rejected(#[from] Reason),
+    #[error("the market file could not be read or written: {0}")]
+    Storage(#[from] sqlx::Error),
+    #[error("the market file could not be brought up to date: {0}")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+}
+
+impl Error {
+    /// The stable code the UI maps to a sentence.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::Rejected(reason) => reason.code(),
+            Error::Storage(err) if err.to_string().contains("locked") => "store_in_use",
+            Error::Storage(_) | Error::Migration(_) => "storage_failure",
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What the UI hears about, after the change is committed.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum MarketEvent {
+    BookChanged,
+    TradeExecuted { trade: TradeView },
+    OrderUpdated(OrderUpdate),
+    EnergyChanged { user_id: String },
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct Member {
+    pub(crate) username: String,
+    pub(crate) location: Option<Location>,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Settings {
+    grid: GridPrices,
+    co2: Co2Intensity,
+    simulator: bool,
+}
+
+struct State {
+    market: Market<FastBook>,
+    members: HashMap<String, Member>,
+    settings: Settings,
+    next_trade_seq: i64,
+}
+
+pub struct LocalMarket {
+    pool: SqlitePool,
+    state: Mutex<State>,
+    clock: Arc<dyn Clock>,
+    events: broadcast::Sender<MarketEvent>,
+    household: String,
+}
+
+/// A request to place a limit order; price and amount as the household typed them.
+#[derive(Clone, Debug)]
+pub struct PlaceRequest {
+    pub id: Uuid,
+    pub side: Side,
+    pub price: String,
+    pub amount: String,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// What an operation did.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Outcome {
+    pub trades: Vec<TradeView>,
+    /// Every order it placed, filled, cancelled or expired, as it now stands.
+    pub orders: Vec<OrderUpdate>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct OrderUpdate {
+    pub id: String,
+    pub user_id: String,
+    pub status: Status,
+    pub filled: Energy,
+    pub remaining: Energy,
+}
+
+impl OrderUpdate {
+    fn of(order: &Order) -> Self {
+        OrderUpdate {
+            id: order.id.to_string(),
+            user_id: order.user.to_string(),
+            status: order.status,
+            filled: order.filled,
+            remaining: order.remaining(),
+        }
+    }
+}
+
+impl LocalMarket {
+    /// Opens (creating and migrating if needed) the market file at `path`.
+    pub async fn open(path: &Path, clock: Arc<dyn Clock>, options: OpenOptions) -> Result<LocalMarket> {
+        let connect = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(match options.durability {
+                Durability::Full => SqliteSynchronous::Full,
+                Durability::Normal => SqliteSynchronous::Normal,
+            })
+            // One process owns the market: a second one would hold a second book.
+            .locking_mode(SqliteLockingMode::Exclusive)
+            .busy_timeout(Duration::from_secs(2))
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new().max_connections(1).connect_with(connect).await?;
+        MIGRATOR.run(&pool).await?;
+        let now = clock.now();
+        let seeded = demo::seed_if_empty(&pool, now, options.seed_demo).await? && options.seed_demo;
+        let state = load_state(&pool, now).await?;
+        let household = rows::household_id(&pool).await?;
+        let (events, _) = broadcast::channel(1024);
+        let market = LocalMarket { pool, state: Mutex::new(state), clock, events, household };
+        if seeded {
+            demo::place_opening_orders(&market).await?;
+        }
+        market.expire_due().await?;
+        Ok(market)
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<MarketEvent> {
+        self.events.subscribe()
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    pub fn household_id(&self) -> &str {
+        &self.household
+    }
+
+    /// The household this app belongs to.
+    pub fn household(&self) -> Trader<'_> {
+        Trader { market: self, user: self.household.clone() }
+    }
+
+    /// A neighbour by username (the demo community, the CLI's `--as`).
+    pub async fn trader(&self, username: &str) -> Result<Trader<'_>> {
+        let state = self.state.lock().await;
+        let user = state.members.iter().find(|(_, m)| m.username == username).map(|(id, _)| id.clone());
+        Ok(Trader { market: self, user: user.ok_or(Reason::UnknownUser)? })
+    }
+
+    pub async fn close(self) {
+        self.pool.close().await;
+    }
+
+    /// Expires every order due now; returns how many.
+    pub async fn expire_due(&self) -> Result<usize> {
+        let outcome = self.transact(None, |_, _, _| Ok(())).await?;
+        Ok(outcome.orders.iter().filter(|o| o.status == Status::Expired).count())
+    }
+
+    /// The open book, best prices first, with distances from the household.
+    pub async fn book(&self) -> Result<BookView> {
+        let home = self.home().await;
+        rows::book(&self.pool, &self.household, home).await
+    }
+
+    pub async fn stats(&self, since: DateTime<Utc>) -> Result<MarketStats> {
+        let now = self.clock.now();
+        let trades: Vec<TradePrint> = rows::trade_prints(&self.pool, since, now).await?;
+        let state = self.state.lock().await;
+        Ok(MarketStats::compute(state.market.book(), &trades, since, now))
+    }
+
+    pub async fn grid_prices(&self) -> GridPrices {
+        self.state.lock().await.settings.grid
+    }
+
+    pub async fn co2_intensity(&self) -> Co2Intensity {
+        self.state.lock().await.settings.co2
+    }
+
+    pub async fn simulator_enabled(&self) -> bool {
+        self.state.lock().await.settings.simulator
+    }
+
+    async fn home(&self) -> Option<Location> {
+        self.state.lock().await.members.get(&self.household).and_then(|m| m.location)
+    }
+
+    /// A neighbour joins the market with a battery of `capacity` kWh holding `level` kWh.
+    pub async fn add_neighbour(&self, username: &str, lat: f64, lng: f64, capacity: &str, level: &str) -> Result<String> {
+        let username = rows::valid_username(username)?;
+        let location = Location::coarse(lat, lng).ok_or(Reason::InvalidLocation)?;
+        let battery = Energy::parse(capacity)
+            .zip(Energy::parse(level))
+            .and_then(|(capacity, level)| Battery::new(capacity, level))
+            .ok_or(Reason::InvalidAmount)?;
+        let mut state = self.state.lock().await;
+        if state.members.values().any(|m| m.username == username) {
+            return Err(Reason::InvalidUsername.into());
+        }
+        let id = Uuid::new_v4().to_string();
+        let now = self.clock.now();
+        let mut tx = self.pool.begin().await?;
+        rows::insert_member(&mut tx, &id, &username, Some(location), false, battery, now).await?;
+        tx.commit().await?;
+        state.members.insert(id.clone(), Member { username, location: Some(location) });
+        Ok(id)
+    }
+
+    /// Sets the household's name.
+    pub async fn set_username(&self, username: &str) -> Result<()> {
+        let username = rows::valid_username(username)?;
+        let mut state = self.state.lock().await;
+        if state.members.iter().any(|(id, m)| m.username == username && *id != self.household) {
+            return Err(Reason::InvalidUsername.into());
+        }
+        sqlx::query("UPDATE users SET username = ? WHERE id = ?").bind(&username).bind(&self.household).execute(&self.pool).await?;
+        state.members.get_mut(&self.household).expect("household is a member").username = username;
+        Ok(())
+    }
+
+    /// Sets the household's home, stored coarsened to about 100 m.
+    pub async fn set_home(&self, lat: f64, lng: f64) -> Result<()> {
+        let location = Location::coarse(lat, lng).ok_or(Reason::InvalidLocation)?;
+        let mut state = self.state.lock().await;
+        let (lat_e3, lng_e3) = location.grid();
+        sqlx::query("UPDATE users SET lat_e3 = ?, lng_e3 = ? WHERE id = ?")
+            .bind(lat_e3)
+            .bind(lng_e3)
+            .bind(&self.household)
+            .execute(&self.pool)
+            .await?;
+        state.members.get_mut(&self.household).expect("household is a member").location = Some(location);
+        Ok(())
+    }
+
+    /// Changes a setting: `grid_buy_price`, `grid_sell_price` ($/kWh),
+    /// `co2_kg_per_kwh`, or `simulator` (`on`/`off`).
+    pub async fn set_setting(&self, key: &str, value: &str) -> Result<()> {
+        let mut state = self.state.lock().await;
+        let mut settings = state.settings;
+        match key {
+            "grid_buy_price" => settings.grid.buy = Price::parse(value).ok_or(Reason::InvalidSetting)?,
+            "grid_sell_price" => settings.grid.sell = Price::parse(value).ok_or(Reason::InvalidSetting)?,
+            "co2_kg_per_kwh" => settings.co2 = Co2Intensity::parse(value).ok_or(Reason::InvalidSetting)?,
+            "simulator" => {
+                settings.simulator = match value {
+                    "on" => true,
+                    "off" => false,
+                    _ => return Err(Reason::InvalidSetting.into()),
+                }
+            }
+            _ => return Err(Reason::InvalidSetting.into()),
+        }
+        sqlx::query("INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+            .bind(key)
+            .bind(value)
+            .execute(&self.pool)
+            .await?;
+        state.settings = settings;
+        Ok(())
+    }
+
+    /// Checks everything the store promises; see `verify.rs`.
+    pub async fn verify(&self) -> Result<(), String> {
+        let state = self.state.lock().await;
+        verify::verify(&self.pool, &state.market).await
+    }
+
+    /// Runs one operation as one transaction: the clock first (expiring due
+    /// orders), then `operation`, which may change the engine and the batteries,
+    /// then every change written and committed together. A rejected operation
+    /// commits only the expiries; a failed write rebuilds the engine from the file.
+    async fn transact(
+        &self,
+        actor: Option<&str>,
+        operation: impl FnOnce(&mut Market<FastBook>, &mut Changes, &mut Vec<Event>) -> Result<()>,
+    ) -> Result<Outcome> {
+        let mut state = self.state.lock().await;
+        let now = self.clock.now();
+        let mut tx = self.pool.begin().await?;
+        let mut changes = Changes::default();
+        let mut events = Vec::new();
+        state.market.advance(now, &mut events);
+        let expired = events.len();
+        let mut result = Ok(());
+        if let Some(actor) = actor {
+            result = changes.load(&mut tx, actor).await;
+        }
+        if result.is_ok() {
+            result = operation(&mut state.market, &mut changes, &mut events);
+        }
+        if result.is_err() {
+            // The engine refuses without changing anything; forget any battery change too.
+            debug_assert_eq!(events.len(), expired, "a rejected operation produced events");
+            changes = Changes::default();
+        }
+        let written = self.write(&mut tx, &mut state, &mut changes, &events, now).await;
+        let committed = match written {
+            Ok(outcome) => tx.commit().await.map(|()| outcome).map_err(Error::from),
+            Err(err) => Err(err),
+        };
+        match committed {
+            Ok(outcome) => {
+                drop(state);
+                self.announce(&outcome, &changes);
+                result.map(|()| outcome)
+            }
+            Err(err) => {
+                *state = load_state(&self.pool, now).await?;
+                Err(err)
+            }
+        }
+    }
+
+    async fn write(
+        &self,
+        tx: &mut SqliteConnection,
+        state: &mut State,
+        changes: &mut Changes,
+        events: &[Event],
+        now: DateTime<Utc>,
+    ) -> Result<Outcome> {
+        let mut outcome = Outcome::default();
+        // The new order first: its trades refer to it.
+        if let Some(order) = &changes.placed {
+            let stored = state.market.book().get(order).expect("placed order is known");
+            rows::insert_order(tx, stored, &state.members[stored.user.as_str()], now).await?;
+            outcome.orders.push(OrderUpdate::of(stored));
+        }
+        let mut touched: Vec<&str> = Vec::new();
+        for event in events {
+            match event {
+                Event::Trade(trade) => {
+                    let seq = state.next_trade_seq;
+                    state.next_trade_seq += 1;
+                    let view = self.settle_trade(tx, state, changes, trade, seq, now).await?;
+                    touched.extend(trade.buy_order.iter().map(|id| id.as_str()));
+                    touched.push(trade.sell_order.as_str());
+                    outcome.trades.push(view);
+                }
+                Event::Cancelled { order } | Event::Expired { order } => {
+                    let closed = state.market.book().get(order.as_str()).expect("closed order is known");
+                    changes.load(tx, closed.user.as_str()).await?;
+                    changes.get(closed.user.as_str()).release(closed.side, closed.remaining());
+                    touched.push(order.as_str());
+                }
+            }
+        }
+        touched.sort_unstable();
+        touched.dedup();
+        for id in touched.into_iter().filter(|id| changes.placed.as_deref() != Some(*id)) {
+            let order = state.market.book().get(id).expect("touched order is known");
+            rows::update_order(tx, order, now).await?;
+            outcome.orders.push(OrderUpdate::of(order));
+        }
+        changes.save(tx, now).await?;
+        Ok(outcome)
+    }
+
+    async fn settle_trade(
+        &self,
+        tx: &mut SqliteConnection,
+        state: &State,
+        changes: &mut Changes,
+        trade: &Trade,
+        seq: i64,
+        now: DateTime<Utc>,
+    ) -> Result<TradeView> {
+        let id = Uuid::new_v4().to_string();
+        changes.load(tx, trade.buyer.as_str()).await?;
+        changes.load(tx, trade.seller.as_str()).await?;
+        let buyer = changes.get(trade.buyer.as_str());
+        match trade.buy_order {
+            Some(_) => buyer.settle(Side::Buy, trade.amount),
+            None => buyer.receive(trade.amount)?,
+        }
+        changes.get(trade.seller.as_str()).settle(Side::Sell, trade.amount);
+        changes.moved(trade.buyer.as_str(), "trade_in", trade.amount.centi_kwh() as i64, &id);
+        changes.moved(trade.seller.as_str(), "trade_out", -(trade.amount.centi_kwh() as i64), &id);
+        rows::insert_trade(tx, &id, seq, trade, now).await?;
+        rows::award_co2(tx, &id, trade, state.settings.co2, now).await?;
+        Ok(TradeView::of(&id, trade, &state.members[trade.buyer.as_str()].username, &state.members[trade.seller.as_str()].username, now, &self.household))
+    }
+
+    fn announce(&self, outcome: &Outcome, changes: &Changes) {
+        // Nobody listening is fine: events are for whoever is subscribed now.
+        let send = |event| {
+            let _ = self.events.send(event);
+        };
+        for trade in &outcome.trades {
+            send(MarketEvent::TradeExecuted { trade: trade.clone() });
+        }
+        for order in &outcome.orders {
+            send(MarketEvent::OrderUpdated(order.clone()));
+        }
+        for user in changes.changed() {
+            send(MarketEvent::EnergyChanged { user_id: user.to_string() });
+        }
+        if !outcome.orders.is_empty() {
+            send(MarketEvent::BookChanged);
+        }
+    }
+}
+
+/// The operations of one household.
+pub struct Trader<'a> {
+    market: &'a LocalMarket,
+    user: String,
+}
+
+impl Trader<'_> {
+    pub fn user_id(&self) -> &str {
+        &self.user
+    }
+
+    /// Places a limit order: checked against the market's rules, then the
+    /// battery (a bid needs headroom, an ask stored energy), then matched.
+    pub async fn place(&self, request: &PlaceRequest) -> Result<Outcome> {
+        let id = request.id.to_string();
+        let place = Place {
+            id: &id,
+            user: &self.user,
+            side: request.side,
+            price: &request.price,
+            amount: &request.amount,
+            expires_at: request.expires_at,
+        };
+        self.market
+            .transact(Some(&self.user), |market, changes, events| {
+                let valid = rules::check_place(&place, market.book().get(&id), market.now())?;
+                changes.get(&self.user).reserve(place.side, valid.amount)?;
+                market.place(market.now(), &place, events)?;
+                changes.placed = Some(id.clone());
+                Ok(())
+            })
+            .await
+    }
+
+    pub async fn cancel(&self, id: Uuid) -> Result<Outcome> {
+        let id = id.to_string();
+        self.market
+            .transact(None, |market, _, events| {
+                market.cancel(market.now(), &Cancel { id: &id, user: &self.user }, events)?;
+                Ok(())
+            })
+            .await
+    }
+
+    /// Buys `amount` kWh of a listed ask at its price, up to the battery's headroom.
+    pub async fn buy_now(&self, order: Uuid, amount: &str) -> Result<Outcome> {
+        let order = order.to_string();
+        self.market
+            .transact(Some(&self.user), |market, changes, events| {
+                let headroom = changes.get(&self.user).headroom().to_decimal();
+                let cmd = BuyNow { order: &order, user: &self.user, amount, headroom: Some(headroom) };
+                market.buy_now(market.now(), &cmd, events)?;
+                Ok(())
+            })
+            .await
+    }
+
+    /// Buys from the grid at its fixed price, up to the battery's headroom.
+    pub async fn buy_from_grid(&self, amount: &str) -> Result<GridTransactionView> {
+        Ok(self.flow(Flow::GridIn, amount).await?.expect("grid flows are grid transactions"))
+    }
+
+    /// Sells stored energy not promised to open asks to the grid at its feed-in price.
+    pub async fn sell_to_grid(&self, amount: &str) -> Result<GridTransactionView> {
+        Ok(self.flow(Flow::GridOut, amount).await?.expect("grid flows are grid transactions"))
+    }
+
+    /// The meter reports solar energy stored, up to the battery's headroom.
+    pub async fn record_generation(&self, amount: &str) -> Result<()> {
+        self.flow(Flow::Generation, amount).await.map(drop)
+    }
+
+    /// The meter reports stored energy the home used, up to what is not promised to asks.
+    pub async fn record_consumption(&self, amount: &str) -> Result<()> {
+        self.flow(Flow::Consumption, amount).await.map(drop)
+    }
+
+    /// Moves energy into or out of the battery outside the market, as one transaction.
+    async fn flow(&self, flow: Flow, amount: &str) -> Result<Option<GridTransactionView>> {
+        let amount = Energy::parse_purchase(amount).ok_or(Reason::InvalidAmount)?;
+        // Held for the whole transaction: one write at a time, as for market operations.
+        let state = self.market.state.lock().await;
+        let now = self.market.clock.now();
+        let id = Uuid::new_v4().to_string();
+        let mut tx = self.market.pool.begin().await?;
+        let mut changes = Changes::default();
+        changes.load(&mut tx, &self.user).await?;
+        let battery = changes.get(&self.user);
+        let delta = amount.centi_kwh() as i64;
+        let delta = if flow.inward() {
+            battery.receive(amount)?;
+            delta
+        } else {
+            battery.deliver(amount)?;
+            -delta
+        };
+        changes.moved(&self.user, flow.kind(), delta, &id);
+        let grid = match flow {
+            Flow::GridIn => Some((Side::Buy, state.settings.grid.buy)),
+            Flow::GridOut => Some((Side::Sell, state.settings.grid.sell)),
+            Flow::Generation | Flow::Consumption => None,
+        };
+        let view = grid.map(|(direction, price)| GridTransactionView {
+            id,
+            direction,
+            amount,
+            price,
+            total: Money::of(price, amount),
+            created_at: now,
+        });
+        if let Some(view) = &view {
+            rows::insert_grid_transaction(&mut tx, &self.user, view).await?;
+        }
+        changes.save(&mut tx, now).await?;
+        tx.commit().await?;
+        drop(state);
+        let _ = self.market.events.send(MarketEvent::EnergyChanged { user_id: self.user.clone() });
+        Ok(view)
+    }
+
+    pub async fn energy(&self) -> Result<EnergyView> {
+        rows::energy_of(&self.market.pool, &self.user).await
+    }
+
+    /// My orders, newest first.
+    pub async fn orders(&self, filter: &OrderFilter, page: Page) -> Result<Vec<OrderView>> {
+        let home = self.market.home().await;
+        rows::orders_of(&self.market.pool, &self.user, filter, page, home).await
+    }
+
+    /// My trades, newest first.
+    pub async fn trades(&self, page: Page) -> Result<Vec<TradeView>> {
+        rows::trades_of(&self.market.pool, &self.user, page).await
+    }
+
+    pub async fn grid_transactions(&self, page: Page) -> Result<Vec<GridTransactionView>> {
+        rows::grid_transactions_of(&self.market.pool, &self.user, page).await
+    }
+}
+
+/// Energy that moves outside the market.
+#[derive(Clone, Copy)]
+enum Flow {
+    GridIn,
+    GridOut,
+    Generation,
+    Consumption,
+}
+
+impl Flow {
+    fn inward(self) -> bool {
+        matches!(self, Flow::GridIn | Flow::Generation)
+    }
+
+    fn kind(self) -> &'static str {
+        match self {
+            Flow::GridIn => "grid_in",
+            Flow::GridOut => "grid_out",
+            Flow::Generation => "generation",
+            Flow::Consumption => "consumption",
+        }
+    }
+}
+
+/// What one operation changes besides the engine: the batteries it touches
+/// (loaded in its transaction, saved with it), their movements, and the order it placed.
+#[derive(Default)]
+struct Changes {
+    batteries: HashMap<String, Battery>,
+    changed: Vec<String>,
+    movements: Vec<(String, &'static str, i64, String)>,
+    placed: Option<String>,
+}
+
+impl Changes {
+    async fn load(&mut self, tx: &mut SqliteConnection, user: &str) -> Result<()> {
+        if !self.batteries.contains_key(user) {
+            let battery = rows::load_battery(tx, user).await?;
+            self.batteries.insert(user.to_string(), battery);
+        }
+        Ok(())
+    }
+
+    fn get(&mut self, user: &str) -> &mut Battery {
+        if !self.changed.iter().any(|u| u == user) {
+            self.changed.push(user.to_string());
+        }
+        self.batteries.get_mut(user).expect("battery loaded for the operation")
+    }
+
+    fn moved(&mut self, user: &str, kind: &'static str, delta: i64, reference: &str) {
+        self.movements.push((user.to_string(), kind, delta, reference.to_string()));
+    }
+
+    fn changed(&self) -> impl Iterator<Item = &str> {
+        self.changed.iter().map(String::as_str)
+    }
+
+    async fn save(&mut self, tx: &mut SqliteConnection, now: DateTime<Utc>) -> Result<()> {
+        for user in &self.changed {
+            rows::save_battery(tx, user, &self.batteries[user], now).await?;
+        }
+        for (user, kind, delta, reference) in self.movements.drain(..) {
+            rows::insert_movement(tx, &user, kind, delta, Some(&reference), now).await?;
+        }
+        Ok(())
+    }
+}
+
+async fn load_state(pool: &SqlitePool, now: DateTime<Utc>) -> Result<State> {
+    let orders: Vec<Order> = rows::all_orders(pool).await?;
+    let members = rows::members(pool).await?;
+    let settings = load_settings(pool).await?;
+    let next_trade_seq: i64 = sqlx::query("SELECT COALESCE(MAX(seq), 0) + 1 FROM trades").fetch_one(pool).await?.get(0);
+    Ok(State { market: Market::restore(orders, now), members, settings, next_trade_seq })
+}
+
+async fn load_settings(pool: &SqlitePool) -> Result<Settings> {
+    let stored: HashMap<String, String> =
+        sqlx::query_as("SELECT key, value FROM settings").fetch_all(pool).await?.into_iter().collect();
+    let mut settings = Settings { grid: GridPrices::default(), co2: Co2Intensity::default(), simulator: true };
+    if let Some(price) = stored.get("grid_buy_price").and_then(|v| Price::parse(v)) {
+        settings.grid.buy = price;
+    }
+    if let Some(price) = stored.get("grid_sell_price").and_then(|v| Price::parse(v)) {
+        settings.grid.sell = price;
+    }
+    if let Some(co2) = stored.get("co2_kg_per_kwh").and_then(|v| Co2Intensity::parse(v)) {
+        settings.co2 = co2;
+    }
+    settings.simulator = stored.get("simulator").is_none_or(|v| v != "off");
+    Ok(settings)
+}
+
+/// Fixed-width UTC text, so that stored times sort as text.
+pub(crate) fn timestamp(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+}
+
+pub(crate) fn parse_timestamp(text: &str) -> Result<DateTime<Utc>> {
+    DateTime::from_str(text).map_err(|e| Error::Storage(sqlx::Error::Decode(Box::new(e))))
+}

@@ -1,0 +1,567 @@
+//! Rows of the market file and the views built from them. Units in the file
+//! are integers (see the first migration); views carry exact decimals.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use sqlx::sqlite::SqliteRow;
+use sqlx::{Row, SqliteConnection, SqlitePool};
+
+use super::{Error, Member, Result, parse_timestamp, timestamp};
+use crate::energy::{Battery, Co2Intensity, tokens};
+use crate::geo::Location;
+use crate::market::stats::TradePrint;
+use crate::market::{Energy, Money, Order, Price, Reason, Side, Status, Trade};
+
+/// An order as the UI lists it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct OrderView {
+    pub id: String,
+    pub user_id: String,
+    pub username: String,
+    pub side: Side,
+    pub price: Price,
+    pub amount: Energy,
+    pub filled: Energy,
+    pub remaining: Energy,
+    pub status: Status,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+    /// From the household's home, in km to one decimal, when both locations are known.
+    pub distance_km: Option<Decimal>,
+    /// Placed by the household looking at it.
+    pub mine: bool,
+}
+
+/// The open book: asks lowest price first, bids highest first, then by arrival.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct BookView {
+    pub asks: Vec<OrderView>,
+    pub bids: Vec<OrderView>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TradeView {
+    pub id: String,
+    pub buy_order: Option<String>,
+    pub sell_order: String,
+    pub buyer_id: String,
+    pub seller_id: String,
+    pub buyer: String,
+    pub seller: String,
+    pub price: Price,
+    pub amount: Energy,
+    pub total: Money,
+    pub created_at: DateTime<Utc>,
+    /// `bought` or `sold` from the viewer's side.
+    pub role: Role,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Bought,
+    Sold,
+    /// Neither side is the viewer (events about neighbours' trades).
+    Other,
+}
+
+impl TradeView {
+    pub(super) fn of(id: &str, trade: &Trade, buyer: &str, seller: &str, at: DateTime<Utc>, viewer: &str) -> TradeView {
+        TradeView {
+            id: id.to_string(),
+            buy_order: trade.buy_order.as_ref().map(ToString::to_string),
+            sell_order: trade.sell_order.to_string(),
+            buyer_id: trade.buyer.to_string(),
+            seller_id: trade.seller.to_string(),
+            buyer: buyer.to_string(),
+            seller: seller.to_string(),
+            price: trade.price,
+            amount: trade.amount,
+            total: Money::of(trade.price, trade.amount),
+            created_at: at,
+            role: role(trade.buyer.as_str(), trade.seller.as_str(), viewer),
+        }
+    }
+}
+
+fn role(buyer: &str, seller: &str, viewer: &str) -> Role {
+    if buyer == viewer {
+        Role::Bought
+    } else if seller == viewer {
+        Role::Sold
+    } else {
+        Role::Other
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct EnergyView {
+    pub capacity: Energy,
+    pub level: Energy,
+    pub reserved_for_bids: Energy,
+    pub reserved_for_asks: Energy,
+    /// What the battery can still take: capacity − level − reserved for bids.
+    pub headroom: Energy,
+    /// What can still be offered: level − reserved for asks.
+    pub sellable: Energy,
+    /// CO2 tokens earned (1 token = 1 kg of grid CO2 displaced).
+    pub co2_tokens: Decimal,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct GridTransactionView {
+    pub id: String,
+    pub direction: Side,
+    pub amount: Energy,
+    pub price: Price,
+    pub total: Money,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Which of my orders to list.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+pub struct OrderFilter {
+    /// `Some(true)`: only open orders; `Some(false)`: only closed ones.
+    pub open: Option<bool>,
+    pub side: Option<Side>,
+}
+
+/// A page of a newest-first list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+pub struct Page {
+    pub limit: u32,
+    pub offset: u32,
+}
+
+impl Page {
+    pub const MAX_LIMIT: u32 = 200;
+
+    pub fn first(limit: u32) -> Page {
+        Page { limit, offset: 0 }
+    }
+
+    fn limit(self) -> i64 {
+        i64::from(self.limit.clamp(1, Self::MAX_LIMIT))
+    }
+}
+
+fn corrupt(what: String) -> Error {
+    Error::Storage(sqlx::Error::Decode(what.into()))
+}
+
+fn side(text: &str) -> Result<Side> {
+    match text {
+        "buy" => Ok(Side::Buy),
+        "sell" => Ok(Side::Sell),
+        other => Err(corrupt(format!("unknown side {other:?}"))),
+    }
+}
+
+fn status(text: &str) -> Result<Status> {
+    match text {
+        "active" => Ok(Status::Active),
+        "partial" => Ok(Status::Partial),
+        "filled" => Ok(Status::Filled),
+        "cancelled" => Ok(Status::Cancelled),
+        "expired" => Ok(Status::Expired),
+        other => Err(corrupt(format!("unknown status {other:?}"))),
+    }
+}
+
+fn energy(row: &SqliteRow, column: &str) -> Result<Energy> {
+    let value: i64 = row.try_get(column)?;
+    u64::try_from(value).map(Energy::from_centi_kwh).map_err(|_| corrupt(format!("negative {column}")))
+}
+
+fn price(row: &SqliteRow, column: &str) -> Result<Price> {
+    let value: i64 = row.try_get(column)?;
+    u32::try_from(value).map(Price::from_ticks).map_err(|_| corrupt(format!("bad {column}")))
+}
+
+fn time(row: &SqliteRow, column: &str) -> Result<DateTime<Utc>> {
+    parse_timestamp(&row.try_get::<String, _>(column)?)
+}
+
+fn optional_time(row: &SqliteRow, column: &str) -> Result<Option<DateTime<Utc>>> {
+    row.try_get::<Option<String>, _>(column)?.as_deref().map(parse_timestamp).transpose()
+}
+
+fn location(row: &SqliteRow) -> Result<Option<Location>> {
+    let lat: Option<i64> = row.try_get("lat_e3")?;
+    let lng: Option<i64> = row.try_get("lng_e3")?;
+    Ok(lat.zip(lng).and_then(|(lat, lng)| Location::from_grid(lat, lng)))
+}
+
+/// A name as a household may choose it: 1–40 characters after trimming, no control characters.
+pub(super) fn valid_username(text: &str) -> Result<String, Reason> {
+    let name = text.trim();
+    let length = name.chars().count();
+    if !(1..=40).contains(&length) || name.chars().any(char::is_control) {
+        return Err(Reason::InvalidUsername);
+    }
+    Ok(name.to_string())
+}
+
+pub(super) async fn household_id(pool: &SqlitePool) -> Result<String> {
+    Ok(sqlx::query("SELECT id FROM users WHERE is_household = 1").fetch_one(pool).await?.try_get(0)?)
+}
+
+pub(super) async fn members(pool: &SqlitePool) -> Result<HashMap<String, Member>> {
+    let rows = sqlx::query("SELECT id, username, lat_e3, lng_e3 FROM users").fetch_all(pool).await?;
+    rows.iter()
+        .map(|row| Ok((row.try_get("id")?, Member { username: row.try_get("username")?, location: location(row)? })))
+        .collect()
+}
+
+const ORDER_COLUMNS: &str = "id, user_id, username, side, price_ticks, amount_centi_kwh, filled_centi_kwh, status, \
+                             lat_e3, lng_e3, seq, created_at, updated_at, expires_at";
+
+fn order(row: &SqliteRow) -> Result<Order> {
+    Ok(Order {
+        id: row.try_get::<String, _>("id")?.as_str().into(),
+        user: row.try_get::<String, _>("user_id")?.as_str().into(),
+        side: side(row.try_get("side")?)?,
+        price: price(row, "price_ticks")?,
+        amount: energy(row, "amount_centi_kwh")?,
+        filled: energy(row, "filled_centi_kwh")?,
+        status: status(row.try_get("status")?)?,
+        seq: u64::try_from(row.try_get::<i64, _>("seq")?).map_err(|_| corrupt("negative seq".into()))?,
+        expires_at: optional_time(row, "expires_at")?,
+    })
+}
+
+fn order_view(row: &SqliteRow, home: Option<Location>, viewer: &str) -> Result<OrderView> {
+    let order = order(row)?;
+    let distance_km = home.zip(location(row)?).map(|(home, there)| {
+        Decimal::from_f64_retain(home.distance_km(there)).unwrap_or_default().round_dp(1).normalize()
+    });
+    Ok(OrderView {
+        mine: order.user.as_str() == viewer,
+        id: order.id.to_string(),
+        user_id: order.user.to_string(),
+        username: row.try_get("username")?,
+        side: order.side,
+        price: order.price,
+        amount: order.amount,
+        filled: order.filled,
+        remaining: order.remaining(),
+        status: order.status,
+        created_at: time(row, "created_at")?,
+        updated_at: time(row, "updated_at")?,
+        expires_at: order.expires_at,
+        distance_km,
+    })
+}
+
+/// Every order ever placed, in arrival order: what the engine is rebuilt from.
+pub(super) async fn all_orders(pool: &SqlitePool) -> Result<Vec<Order>> {
+    let rows = sqlx::query(&format!("SELECT {ORDER_COLUMNS} FROM orders ORDER BY seq")).fetch_all(pool).await?;
+    rows.iter().map(order).collect()
+}
+
+pub(super) async fn book(pool: &SqlitePool, viewer: &str, home: Option<Location>) -> Result<BookView> {
+    let side = |side: &str, order_by: &str| {
+        format!("SELECT {ORDER_COLUMNS} FROM orders WHERE status IN ('active', 'partial') AND side = '{side}' ORDER BY {order_by}, seq")
+    };
+    let asks = sqlx::query(&side("sell", "price_ticks")).fetch_all(pool).await?;
+    let bids = sqlx::query(&side("buy", "price_ticks DESC")).fetch_all(pool).await?;
+    Ok(BookView {
+        asks: asks.iter().map(|row| order_view(row, home, viewer)).collect::<Result<_>>()?,
+        bids: bids.iter().map(|row| order_view(row, home, viewer)).collect::<Result<_>>()?,
+    })
+}
+
+pub(super) async fn orders_of(
+    pool: &SqlitePool,
+    user: &str,
+    filter: &OrderFilter,
+    page: Page,
+    home: Option<Location>,
+) -> Result<Vec<OrderView>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {ORDER_COLUMNS} FROM orders WHERE user_id = ?1
+           AND (?2 IS NULL OR (status IN ('active', 'partial')) = ?2)
+           AND (?3 IS NULL OR side = ?3)
+         ORDER BY seq DESC LIMIT ?4 OFFSET ?5"
+    ))
+    .bind(user)
+    .bind(filter.open)
+    .bind(filter.side.map(Side::as_str))
+    .bind(page.limit())
+    .bind(i64::from(page.offset))
+    .fetch_all(pool)
+    .await?;
+    rows.iter().map(|row| order_view(row, home, user)).collect()
+}
+
+pub(super) async fn insert_order(tx: &mut SqliteConnection, order: &Order, member: &Member, now: DateTime<Utc>) -> Result<()> {
+    let (lat, lng) = member.location.map(Location::grid).unzip();
+    sqlx::query(
+        "INSERT INTO orders (id, user_id, username, side, price_ticks, amount_centi_kwh, filled_centi_kwh, status,
+                             lat_e3, lng_e3, seq, created_at, updated_at, expires_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(order.id.as_str())
+    .bind(order.user.as_str())
+    .bind(&member.username)
+    .bind(order.side.as_str())
+    .bind(order.price.ticks())
+    .bind(order.amount.centi_kwh() as i64)
+    .bind(order.filled.centi_kwh() as i64)
+    .bind(order.status.as_str())
+    .bind(lat)
+    .bind(lng)
+    .bind(order.seq as i64)
+    .bind(timestamp(now))
+    .bind(timestamp(now))
+    .bind(order.expires_at.map(timestamp))
+    .execute(tx)
+    .await?;
+    Ok(())
+}
+
+pub(super) async fn update_order(tx: &mut SqliteConnection, order: &Order, now: DateTime<Utc>) -> Result<()> {
+    sqlx::query("UPDATE orders SET filled_centi_kwh = ?, status = ?, updated_at = ? WHERE id = ?")
+        .bind(order.filled.centi_kwh() as i64)
+        .bind(order.status.as_str())
+        .bind(timestamp(now))
+        .bind(order.id.as_str())
+        .execute(tx)
+        .await?;
+    Ok(())
+}
+
+pub(super) async fn insert_trade(tx: &mut SqliteConnection, id: &str, seq: i64, trade: &Trade, now: DateTime<Utc>) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO trades (id, seq, buy_order_id, sell_order_id, buyer_id, seller_id, price_ticks, amount_centi_kwh, status, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'completed', ?)",
+    )
+    .bind(id)
+    .bind(seq)
+    .bind(trade.buy_order.as_ref().map(|id| id.as_str()))
+    .bind(trade.sell_order.as_str())
+    .bind(trade.buyer.as_str())
+    .bind(trade.seller.as_str())
+    .bind(trade.price.ticks())
+    .bind(trade.amount.centi_kwh() as i64)
+    .bind(timestamp(now))
+    .execute(tx)
+    .await?;
+    Ok(())
+}
+
+/// The buyer of community energy earns CO2 tokens for the grid energy it displaced.
+pub(super) async fn award_co2(
+    tx: &mut SqliteConnection,
+    trade_id: &str,
+    trade: &Trade,
+    intensity: Co2Intensity,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO co2_ledger (user_id, trade_id, amount_centi_kwh, grams_per_kwh, tokens_mg, created_at)
+         VALUES (?, ?, ?, ?, ?, ?)",
+    )
+    .bind(trade.buyer.as_str())
+    .bind(trade_id)
+    .bind(trade.amount.centi_kwh() as i64)
+    .bind(intensity.grams_per_kwh())
+    .bind(intensity.tokens_mg(trade.amount) as i64)
+    .bind(timestamp(now))
+    .execute(tx)
+    .await?;
+    Ok(())
+}
+
+const TRADE_QUERY: &str = "SELECT t.id, t.buy_order_id, t.sell_order_id, t.buyer_id, t.seller_id, t.price_ticks,
+                                  t.amount_centi_kwh, t.created_at, b.username AS buyer, s.username AS seller
+                           FROM trades t JOIN users b ON b.id = t.buyer_id JOIN users s ON s.id = t.seller_id";
+
+fn trade_view(row: &SqliteRow, viewer: &str) -> Result<TradeView> {
+    let (price, amount) = (price(row, "price_ticks")?, energy(row, "amount_centi_kwh")?);
+    let (buyer_id, seller_id): (String, String) = (row.try_get("buyer_id")?, row.try_get("seller_id")?);
+    Ok(TradeView {
+        id: row.try_get("id")?,
+        buy_order: row.try_get("buy_order_id")?,
+        sell_order: row.try_get("sell_order_id")?,
+        role: role(&buyer_id, &seller_id, viewer),
+        buyer_id,
+        seller_id,
+        buyer: row.try_get("buyer")?,
+        seller: row.try_get("seller")?,
+        price,
+        amount,
+        total: Money::of(price, amount),
+        created_at: time(row, "created_at")?,
+    })
+}
+
+pub(super) async fn trades_of(pool: &SqlitePool, user: &str, page: Page) -> Result<Vec<TradeView>> {
+    let rows = sqlx::query(&format!(
+        "{TRADE_QUERY} WHERE t.buyer_id = ?1 OR t.seller_id = ?1 ORDER BY t.seq DESC LIMIT ?2 OFFSET ?3"
+    ))
+    .bind(user)
+    .bind(page.limit())
+    .bind(i64::from(page.offset))
+    .fetch_all(pool)
+    .await?;
+    rows.iter().map(|row| trade_view(row, user)).collect()
+}
+
+/// Trades within `since..=until` in execution order, led by the last trade
+/// before the window (statistics take the last price from it when the window is empty).
+pub(super) async fn trade_prints(pool: &SqlitePool, since: DateTime<Utc>, until: DateTime<Utc>) -> Result<Vec<TradePrint>> {
+    let rows = sqlx::query(
+        "SELECT created_at, price_ticks, amount_centi_kwh FROM trades
+         WHERE seq = (SELECT MAX(seq) FROM trades WHERE created_at < ?1) OR created_at BETWEEN ?1 AND ?2
+         ORDER BY seq",
+    )
+    .bind(timestamp(since))
+    .bind(timestamp(until))
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|row| Ok(TradePrint { at: time(row, "created_at")?, price: price(row, "price_ticks")?, amount: energy(row, "amount_centi_kwh")? }))
+        .collect()
+}
+
+pub(super) async fn load_battery(tx: &mut SqliteConnection, user: &str) -> Result<Battery> {
+    let row = sqlx::query("SELECT * FROM energy_accounts WHERE user_id = ?").bind(user).fetch_one(tx).await?;
+    battery(&row)
+}
+
+fn battery(row: &SqliteRow) -> Result<Battery> {
+    Ok(Battery {
+        capacity: energy(row, "capacity_centi_kwh")?,
+        level: energy(row, "level_centi_kwh")?,
+        reserved_for_bids: energy(row, "reserved_bids_centi_kwh")?,
+        reserved_for_asks: energy(row, "reserved_asks_centi_kwh")?,
+    })
+}
+
+pub(super) async fn save_battery(tx: &mut SqliteConnection, user: &str, battery: &Battery, now: DateTime<Utc>) -> Result<()> {
+    sqlx::query(
+        "UPDATE energy_accounts SET level_centi_kwh = ?, reserved_bids_centi_kwh = ?, reserved_asks_centi_kwh = ?, updated_at = ?
+         WHERE user_id = ?",
+    )
+    .bind(battery.level.centi_kwh() as i64)
+    .bind(battery.reserved_for_bids.centi_kwh() as i64)
+    .bind(battery.reserved_for_asks.centi_kwh() as i64)
+    .bind(timestamp(now))
+    .bind(user)
+    .execute(tx)
+    .await?;
+    Ok(())
+}
+
+pub(super) async fn insert_movement(
+    tx: &mut SqliteConnection,
+    user: &str,
+    kind: &str,
+    delta: i64,
+    reference: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    sqlx::query("INSERT INTO energy_movements (user_id, kind, delta_centi_kwh, reference, created_at) VALUES (?, ?, ?, ?, ?)")
+        .bind(user)
+        .bind(kind)
+        .bind(delta)
+        .bind(reference)
+        .bind(timestamp(now))
+        .execute(tx)
+        .await?;
+    Ok(())
+}
+
+pub(super) async fn insert_grid_transaction(tx: &mut SqliteConnection, user: &str, view: &GridTransactionView) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO grid_transactions (id, user_id, direction, amount_centi_kwh, price_ticks, total_micro_usd, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&view.id)
+    .bind(user)
+    .bind(view.direction.as_str())
+    .bind(view.amount.centi_kwh() as i64)
+    .bind(view.price.ticks())
+    .bind(view.total.micros())
+    .bind(timestamp(view.created_at))
+    .execute(tx)
+    .await?;
+    Ok(())
+}
+
+fn grid_transaction_view(row: &SqliteRow) -> Result<GridTransactionView> {
+    Ok(GridTransactionView {
+        id: row.try_get("id")?,
+        direction: side(row.try_get("direction")?)?,
+        amount: energy(row, "amount_centi_kwh")?,
+        price: price(row, "price_ticks")?,
+        total: Money::from_micros(row.try_get("total_micro_usd")?),
+        created_at: time(row, "created_at")?,
+    })
+}
+
+pub(super) async fn grid_transactions_of(pool: &SqlitePool, user: &str, page: Page) -> Result<Vec<GridTransactionView>> {
+    let rows = sqlx::query("SELECT * FROM grid_transactions WHERE user_id = ? ORDER BY created_at DESC, id LIMIT ? OFFSET ?")
+        .bind(user)
+        .bind(page.limit())
+        .bind(i64::from(page.offset))
+        .fetch_all(pool)
+        .await?;
+    rows.iter().map(grid_transaction_view).collect()
+}
+
+pub(super) async fn energy_of(pool: &SqlitePool, user: &str) -> Result<EnergyView> {
+    let row = sqlx::query(
+        "SELECT a.*, (SELECT COALESCE(SUM(tokens_mg), 0) FROM co2_ledger WHERE user_id = a.user_id) AS tokens_mg
+         FROM energy_accounts a WHERE a.user_id = ?",
+    )
+    .bind(user)
+    .fetch_one(pool)
+    .await?;
+    let battery = battery(&row)?;
+    let tokens_mg: i64 = row.try_get("tokens_mg")?;
+    Ok(EnergyView {
+        capacity: battery.capacity,
+        level: battery.level,
+        reserved_for_bids: battery.reserved_for_bids,
+        reserved_for_asks: battery.reserved_for_asks,
+        headroom: battery.headroom(),
+        sellable: battery.sellable(),
+        co2_tokens: tokens(u64::try_from(tokens_mg).map_err(|_| corrupt("negative tokens".into()))?),
+    })
+}
+
+/// Creates a household or neighbour with its battery and opening balance.
+pub(super) async fn insert_member(
+    tx: &mut SqliteConnection,
+    id: &str,
+    username: &str,
+    location: Option<Location>,
+    household: bool,
+    battery: Battery,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let (lat, lng) = location.map(Location::grid).unzip();
+    sqlx::query("INSERT INTO users (id, username, lat_e3, lng_e3, is_household, created_at) VALUES (?, ?, ?, ?, ?, ?)")
+        .bind(id)
+        .bind(username)
+        .bind(lat)
+        .bind(lng)
+        .bind(household)
+        .bind(timestamp(now))
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("INSERT INTO energy_accounts (user_id, capacity_centi_kwh, level_centi_kwh, updated_at) VALUES (?, ?, ?, ?)")
+        .bind(id)
+        .bind(battery.capacity.centi_kwh() as i64)
+        .bind(battery.level.centi_kwh() as i64)
+        .bind(timestamp(now))
+        .execute(&mut *tx)
+        .await?;
+    insert_movement(tx, id, "opening", battery.level.centi_kwh() as i64, None, now).await
+}

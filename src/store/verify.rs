@@ -1,0 +1,89 @@
+//! Everything the store promises, checked against the file itself: the engine
+//! agrees with the stored orders, the market's invariants hold over the stored
+//! trades, every battery is within bounds, its level is the sum of its
+//! movements and its reservations are exactly its open orders, community
+//! energy is conserved, and every trade earned its buyer the right tokens.
+
+use sqlx::{Row, SqlitePool};
+
+use super::rows;
+use crate::market::audit::Audit;
+use crate::market::{Book, Energy, Event, FastBook, Market, Order, Price, Trade};
+
+pub(super) async fn verify(pool: &SqlitePool, market: &Market<FastBook>) -> Result<(), String> {
+    let db = |e: sqlx::Error| format!("reading the file: {e}");
+    let stored = rows::all_orders(pool).await.map_err(|e| e.to_string())?;
+    if !market.book().orders().eq(stored.iter()) {
+        let engine: Vec<&Order> = market.book().orders().collect();
+        let first = engine.iter().zip(&stored).position(|(a, b)| *a != b);
+        return Err(format!("the engine ({} orders) disagrees with the file ({}) at {first:?}", engine.len(), stored.len()));
+    }
+
+    let trades = sqlx::query("SELECT buy_order_id, sell_order_id, buyer_id, seller_id, price_ticks, amount_centi_kwh FROM trades ORDER BY seq")
+        .fetch_all(pool)
+        .await
+        .map_err(db)?;
+    let events: Vec<Event> = trades
+        .iter()
+        .map(|row| {
+            Event::Trade(Trade {
+                buy_order: row.get::<Option<String>, _>(0).map(|id| id.as_str().into()),
+                sell_order: row.get::<String, _>(1).as_str().into(),
+                buyer: row.get::<String, _>(2).as_str().into(),
+                seller: row.get::<String, _>(3).as_str().into(),
+                price: Price::from_ticks(row.get::<i64, _>(4) as u32),
+                amount: Energy::from_centi_kwh(row.get::<i64, _>(5) as u64),
+            })
+        })
+        .collect();
+    let mut audit = Audit::default();
+    audit.record(&events, market.book())?;
+    audit.check(market.book())?;
+
+    let accounts = sqlx::query(
+        "SELECT a.user_id, a.capacity_centi_kwh, a.level_centi_kwh, a.reserved_bids_centi_kwh, a.reserved_asks_centi_kwh,
+                (SELECT COALESCE(SUM(delta_centi_kwh), 0) FROM energy_movements m WHERE m.user_id = a.user_id),
+                (SELECT COALESCE(SUM(amount_centi_kwh - filled_centi_kwh), 0) FROM orders o
+                   WHERE o.user_id = a.user_id AND o.side = 'buy' AND o.status IN ('active', 'partial')),
+                (SELECT COALESCE(SUM(amount_centi_kwh - filled_centi_kwh), 0) FROM orders o
+                   WHERE o.user_id = a.user_id AND o.side = 'sell' AND o.status IN ('active', 'partial'))
+         FROM energy_accounts a",
+    )
+    .fetch_all(pool)
+    .await
+    .map_err(db)?;
+    for row in &accounts {
+        let [capacity, level, bids, asks, moved, open_bids, open_asks]: [i64; 7] = std::array::from_fn(|i| row.get(i + 1));
+        let user: String = row.get(0);
+        if level < 0 || level + bids > capacity || asks > level {
+            return Err(format!("battery of {user} out of bounds: level {level}, capacity {capacity}, reserved {bids}/{asks}"));
+        }
+        if level != moved {
+            return Err(format!("battery of {user} holds {level} but its movements add up to {moved}"));
+        }
+        if (bids, asks) != (open_bids, open_asks) {
+            return Err(format!("battery of {user} reserves {bids}/{asks} but its open orders need {open_bids}/{open_asks}"));
+        }
+    }
+
+    let unbalanced: i64 = sqlx::query("SELECT COALESCE(SUM(delta_centi_kwh), 0) FROM energy_movements WHERE kind IN ('trade_in', 'trade_out')")
+        .fetch_one(pool)
+        .await
+        .map_err(db)?
+        .get(0);
+    if unbalanced != 0 {
+        return Err(format!("community trades created or destroyed {unbalanced} centi-kWh"));
+    }
+    let untokened: i64 = sqlx::query(
+        "SELECT COUNT(*) FROM trades t LEFT JOIN co2_ledger c ON c.trade_id = t.id
+         WHERE c.id IS NULL OR c.user_id <> t.buyer_id OR c.amount_centi_kwh <> t.amount_centi_kwh",
+    )
+    .fetch_one(pool)
+    .await
+    .map_err(db)?
+    .get(0);
+    if untokened != 0 {
+        return Err(format!("{untokened} trades without the buyer's CO2 tokens"));
+    }
+    Ok(())
+}
