@@ -54,3 +54,21 @@ CREATE TABLE outbox (
     created_at  TEXT NOT NULL,
     sent_at     TEXT
 );
+
+-- Households from the first version get a 13.5 kWh battery (more if their open
+-- orders need it) holding exactly what their open asks promise, so every
+-- invariant holds from the start; their past trades earn their tokens.
+INSERT INTO energy_accounts (user_id, capacity_centi_kwh, level_centi_kwh, reserved_bids_centi_kwh, reserved_asks_centi_kwh, updated_at)
+SELECT id, MAX(1350, asks + bids), asks, bids, asks, strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+FROM (
+    SELECT u.id,
+           (SELECT COALESCE(SUM(amount_centi_kwh - filled_centi_kwh), 0) FROM orders o
+             WHERE o.user_id = u.id AND o.side = 'sell' AND o.status IN ('active', 'partial')) AS asks,
+           (SELECT COALESCE(SUM(amount_centi_kwh - filled_centi_kwh), 0) FROM orders o
+             WHERE o.user_id = u.id AND o.side = 'buy' AND o.status IN ('active', 'partial')) AS bids
+    FROM users u
+);
+INSERT INTO energy_movements (user_id, kind, delta_centi_kwh, created_at)
+SELECT user_id, 'opening', level_centi_kwh, updated_at FROM energy_accounts;
+INSERT INTO co2_ledger (user_id, trade_id, amount_centi_kwh, grams_per_kwh, tokens_mg, created_at)
+SELECT buyer_id, id, amount_centi_kwh, 367, amount_centi_kwh * 367 * 10, created_at FROM trades;
