@@ -4,16 +4,44 @@ use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
-use clap::{Parser, Subcommand};
+use chrono::{DateTime, Duration, Utc};
+use clap::{Parser, Subcommand, ValueEnum};
+use lumea::clock::{Clock, ManualClock, SystemClock};
 use lumea::market::FastBook;
 use lumea::market::workload::Workload;
+use lumea::store::simulator::{self, Simulator};
+use lumea::store::{Durability, LocalMarket, OpenOptions, OrderFilter, Page, PlaceRequest, Trader};
+use serde::Serialize;
+use uuid::Uuid;
 
 #[derive(Parser)]
 #[command(version, about = "Luméa Market: a peer-to-peer energy market for households")]
 struct Cli {
+    /// The local market file (SQLite); created with the demo neighbourhood if new.
+    #[arg(long, global = true)]
+    db: Option<PathBuf>,
+    /// How hard each commit waits for the disk.
+    #[arg(long, global = true, value_enum, default_value_t = DurabilityArg::Full)]
+    durability: DurabilityArg,
+    /// Act as this neighbour instead of the household.
+    #[arg(long = "as", global = true, value_name = "USERNAME")]
+    acting_as: Option<String>,
     #[command(subcommand)]
     command: Cmd,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum DurabilityArg {
+    Full,
+    Normal,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum SideArg {
+    Buy,
+    Sell,
 }
 
 #[derive(Subcommand)]
@@ -37,13 +65,177 @@ enum Cmd {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
+    /// Place a limit order (needs --db).
+    Place {
+        #[arg(long, value_enum)]
+        side: SideArg,
+        /// $/kWh, e.g. 0.16
+        #[arg(long)]
+        price: String,
+        /// kWh, e.g. 10
+        #[arg(long)]
+        amount: String,
+        /// Expire the order after this many minutes.
+        #[arg(long)]
+        expires_in: Option<i64>,
+        /// The order's id (a new UUID if not given).
+        #[arg(long)]
+        id: Option<Uuid>,
+    },
+    /// Cancel one of my open orders (needs --db).
+    Cancel { id: Uuid },
+    /// Buy kWh from a listed sell order at its price (needs --db).
+    Buy { order: Uuid, amount: String },
+    /// Buy kWh from the grid at its fixed price (needs --db).
+    GridBuy { amount: String },
+    /// Sell kWh to the grid at its feed-in price (needs --db).
+    GridSell { amount: String },
+    /// The open book (needs --db).
+    Book,
+    /// My orders, newest first (needs --db).
+    Orders {
+        #[arg(long, conflicts_with = "closed")]
+        open: bool,
+        #[arg(long)]
+        closed: bool,
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        #[arg(long, default_value_t = 0)]
+        offset: u32,
+    },
+    /// My trades, newest first (needs --db).
+    Trades {
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        #[arg(long, default_value_t = 0)]
+        offset: u32,
+    },
+    /// My battery and CO2 tokens (needs --db).
+    Energy,
+    /// Market statistics over the last hours (needs --db).
+    Stats {
+        #[arg(long, default_value_t = 24)]
+        hours: i64,
+    },
+    /// Change a setting: grid_buy_price, grid_sell_price, co2_kg_per_kwh, simulator (needs --db).
+    Set { key: String, value: String },
+    /// Check every invariant of the market file (needs --db).
+    Verify,
+    /// Run the demo neighbourhood on a simulated clock, printing each action it commits (needs --db).
+    Simulate {
+        #[arg(long, default_value_t = 288)]
+        steps: u64,
+        #[arg(long, default_value_t = 5)]
+        minutes_per_step: i64,
+        /// Simulated start time (RFC 3339); now if not given.
+        #[arg(long)]
+        start: Option<DateTime<Utc>>,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
 }
 
 fn main() -> ExitCode {
-    match Cli::parse().command {
+    let cli = Cli::parse();
+    match cli.command {
         Cmd::Replay { file } => replay(file),
         Cmd::Generate { commands, resting, levels, seed } => generate(commands, resting, levels, seed),
+        command => {
+            let Some(db) = cli.db else {
+                eprintln!("lumea: this command needs --db FILE, the local market file");
+                return ExitCode::from(2);
+            };
+            let durability = match cli.durability {
+                DurabilityArg::Full => Durability::Full,
+                DurabilityArg::Normal => Durability::Normal,
+            };
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a tokio runtime");
+            runtime.block_on(with_market(db, durability, cli.acting_as, command))
+        }
     }
+}
+
+async fn with_market(db: PathBuf, durability: Durability, acting_as: Option<String>, command: Cmd) -> ExitCode {
+    let simulated = match &command {
+        Cmd::Simulate { start, .. } => Some(ManualClock::new(start.unwrap_or_else(Utc::now))),
+        _ => None,
+    };
+    let clock: Arc<dyn Clock> = match &simulated {
+        Some(clock) => Arc::new(clock.clone()),
+        None => Arc::new(SystemClock),
+    };
+    let options = OpenOptions { durability, seed_demo: true };
+    let result = async {
+        let market = LocalMarket::open(&db, clock, options).await?;
+        let trader = match &acting_as {
+            Some(name) => market.trader(name).await?,
+            None => market.household(),
+        };
+        run(&market, &trader, command, simulated).await
+    };
+    match result.await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("lumea: {err} ({})", err.code());
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn print(value: &impl Serialize) {
+    let mut out = io::stdout().lock();
+    // Flushed at once: `simulate` acknowledges each action as it commits.
+    let written = serde_json::to_writer(&mut out, value).map_err(io::Error::from).and_then(|()| writeln!(out)).and_then(|()| out.flush());
+    if written.is_err() {
+        // The reader has gone (a closed pipe): there is no one left to tell.
+        std::process::exit(0);
+    }
+}
+
+async fn run(market: &LocalMarket, me: &Trader<'_>, command: Cmd, simulated: Option<ManualClock>) -> lumea::store::Result<()> {
+    match command {
+        Cmd::Place { side, price, amount, expires_in, id } => {
+            let side = match side {
+                SideArg::Buy => lumea::market::Side::Buy,
+                SideArg::Sell => lumea::market::Side::Sell,
+            };
+            let expires_at = expires_in.map(|minutes| market.now() + Duration::minutes(minutes));
+            let request = PlaceRequest { id: id.unwrap_or_else(Uuid::new_v4), side, price, amount, expires_at };
+            print(&me.place(&request).await?);
+        }
+        Cmd::Cancel { id } => print(&me.cancel(id).await?),
+        Cmd::Buy { order, amount } => print(&me.buy_now(order, &amount).await?),
+        Cmd::GridBuy { amount } => print(&me.buy_from_grid(&amount).await?),
+        Cmd::GridSell { amount } => print(&me.sell_to_grid(&amount).await?),
+        Cmd::Book => print(&market.book().await?),
+        Cmd::Orders { open, closed, limit, offset } => {
+            let filter = OrderFilter { open: (open || closed).then_some(open), side: None };
+            print(&me.orders(&filter, Page { limit, offset }).await?);
+        }
+        Cmd::Trades { limit, offset } => print(&me.trades(Page { limit, offset }).await?),
+        Cmd::Energy => print(&me.energy().await?),
+        Cmd::Stats { hours } => print(&market.stats(market.now() - Duration::hours(hours)).await?),
+        Cmd::Set { key, value } => market.set_setting(&key, &value).await?,
+        Cmd::Verify => match market.verify().await {
+            Ok(()) => print(&serde_json::json!({ "verified": true })),
+            Err(problem) => {
+                print(&serde_json::json!({ "verified": false, "problem": problem }));
+                std::process::exit(1);
+            }
+        },
+        Cmd::Simulate { steps, minutes_per_step, seed, .. } => {
+            let clock = simulated.expect("simulate runs on a simulated clock");
+            let mut simulator = Simulator::new(seed);
+            for _ in 0..steps {
+                clock.advance(Duration::minutes(minutes_per_step));
+                for action in simulator::step(market, &mut simulator).await? {
+                    print(&action);
+                }
+            }
+        }
+        Cmd::Replay { .. } | Cmd::Generate { .. } => unreachable!("handled without a market file"),
+    }
+    Ok(())
 }
 
 fn replay(file: Option<PathBuf>) -> ExitCode {
