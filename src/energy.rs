@@ -174,7 +174,7 @@ impl Co2Intensity {
     /// kg CO2 per kWh with at most 3 decimal places, from 0 to 2.
     pub fn parse(kg_per_kwh: &str) -> Option<Co2Intensity> {
         let grams = parse_steps(kg_per_kwh, 3)?;
-        (0..=2000).contains(&grams).then(|| Co2Intensity { grams_per_kwh: grams as u32 })
+        (0..=2000).contains(&grams).then_some(Co2Intensity { grams_per_kwh: grams as u32 })
     }
 
     pub fn grams_per_kwh(self) -> u32 {

@@ -5,7 +5,8 @@ use chrono::{DateTime, Utc};
 use sqlx::{Row, SqlitePool};
 use uuid::Uuid;
 
-use super::{LocalMarket, PlaceRequest, Result, rows};
+use super::rows::{self, Batch};
+use super::{LocalMarket, PlaceRequest, Result};
 use crate::energy::Battery;
 use crate::geo::Location;
 use crate::market::{Energy, Side};
@@ -61,19 +62,19 @@ fn battery(neighbour: &Neighbour) -> Battery {
 /// Creates the household in an empty file, and with `neighbours` the demo
 /// neighbourhood around it; returns whether the file was empty.
 pub(super) async fn seed_if_empty(pool: &SqlitePool, now: DateTime<Utc>, neighbours: bool) -> Result<bool> {
-    let mut tx = pool.begin().await?;
-    let members: i64 = sqlx::query("SELECT COUNT(*) FROM users").fetch_one(&mut *tx).await?.get(0);
+    let members: i64 = sqlx::query("SELECT COUNT(*) FROM users").fetch_one(pool).await?.get(0);
     if members > 0 {
         return Ok(false);
     }
+    let mut batch = Batch::new();
     let home = Location::coarse(DEFAULT_HOME.0, DEFAULT_HOME.1).expect("the default home is on the globe");
     let demo = if neighbours { &NEIGHBOURS[..] } else { &[] };
     for (neighbour, household) in std::iter::once((&HOUSEHOLD, true)).chain(demo.iter().map(|n| (n, false))) {
         let id = Uuid::new_v4().to_string();
         let place = location(home, neighbour.offset);
-        rows::insert_member(&mut tx, &id, neighbour.username, Some(place), household, battery(neighbour), now).await?;
+        rows::insert_member(&mut batch, &id, neighbour.username, Some(place), household, battery(neighbour), now);
     }
-    tx.commit().await?;
+    batch.commit(pool).await?;
     Ok(true)
 }
 

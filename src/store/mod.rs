@@ -17,7 +17,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteLockingMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Row, SqliteConnection, SqlitePool};
+use sqlx::{Row, SqlitePool};
 use tokio::sync::{Mutex, broadcast};
 use uuid::Uuid;
 
@@ -28,6 +28,7 @@ use crate::market::rules::{self, BuyNow, Cancel, Place};
 use crate::market::stats::{MarketStats, TradePrint};
 use crate::market::{Book, Energy, Event, FastBook, Market, Money, Order, Price, Reason, Side, Status, Trade};
 
+use rows::Batch;
 pub use rows::{BookView, EnergyView, GridTransactionView, OrderFilter, OrderView, Page, TradeView};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
@@ -102,8 +103,10 @@ struct Settings {
     simulator: bool,
 }
 
+/// The market in memory: the engine and every battery, always as the file has them.
 struct State {
     market: Market<FastBook>,
+    batteries: HashMap<String, Battery>,
     members: HashMap<String, Member>,
     settings: Settings,
     next_trade_seq: i64,
@@ -171,7 +174,8 @@ impl LocalMarket {
             .locking_mode(SqliteLockingMode::Exclusive)
             .busy_timeout(Duration::from_secs(2))
             .foreign_keys(true);
-        let pool = SqlitePoolOptions::new().max_connections(1).connect_with(connect).await?;
+        // One connection that only this process can use: no need to ping it before each use.
+        let pool = SqlitePoolOptions::new().max_connections(1).test_before_acquire(false).connect_with(connect).await?;
         MIGRATOR.run(&pool).await?;
         let now = clock.now();
         let seeded = demo::seed_if_empty(&pool, now, options.seed_demo).await? && options.seed_demo;
@@ -263,9 +267,10 @@ impl LocalMarket {
         }
         let id = Uuid::new_v4().to_string();
         let now = self.clock.now();
-        let mut tx = self.pool.begin().await?;
-        rows::insert_member(&mut tx, &id, &username, Some(location), false, battery, now).await?;
-        tx.commit().await?;
+        let mut batch = Batch::new();
+        rows::insert_member(&mut batch, &id, &username, Some(location), false, battery, now);
+        batch.commit(&self.pool).await?;
+        state.batteries.insert(id.clone(), battery);
         state.members.insert(id.clone(), Member { username, location: Some(location) });
         Ok(id)
     }
@@ -327,13 +332,13 @@ impl LocalMarket {
     /// Checks everything the store promises; see `verify.rs`.
     pub async fn verify(&self) -> Result<(), String> {
         let state = self.state.lock().await;
-        verify::verify(&self.pool, &state.market).await
+        verify::verify(&self.pool, &state.market, &state.batteries).await
     }
 
     /// Runs one operation as one transaction: the clock first (expiring due
     /// orders), then `operation`, which may change the engine and the batteries,
     /// then every change written and committed together. A rejected operation
-    /// commits only the expiries; a failed write rebuilds the engine from the file.
+    /// commits only the expiries; a failed write rebuilds the state from the file.
     async fn transact(
         &self,
         actor: Option<&str>,
@@ -341,15 +346,11 @@ impl LocalMarket {
     ) -> Result<Outcome> {
         let mut state = self.state.lock().await;
         let now = self.clock.now();
-        let mut tx = self.pool.begin().await?;
-        let mut changes = Changes::default();
         let mut events = Vec::new();
         state.market.advance(now, &mut events);
         let expired = events.len();
-        let mut result = Ok(());
-        if let Some(actor) = actor {
-            result = changes.load(&mut tx, actor).await;
-        }
+        let mut changes = Changes::default();
+        let mut result = actor.map_or(Ok(()), |actor| changes.load(&state.batteries, actor));
         if result.is_ok() {
             result = operation(&mut state.market, &mut changes, &mut events);
         }
@@ -358,13 +359,15 @@ impl LocalMarket {
             debug_assert_eq!(events.len(), expired, "a rejected operation produced events");
             changes = Changes::default();
         }
-        let written = self.write(&mut tx, &mut state, &mut changes, &events, now).await;
+        let mut batch = Batch::new();
+        let written = self.write(&mut batch, &mut state, &mut changes, &events, now);
         let committed = match written {
-            Ok(outcome) => tx.commit().await.map(|()| outcome).map_err(Error::from),
+            Ok(outcome) => batch.commit(&self.pool).await.map(|()| outcome),
             Err(err) => Err(err),
         };
         match committed {
             Ok(outcome) => {
+                changes.apply(&mut state.batteries);
                 drop(state);
                 self.announce(&outcome, &changes);
                 result.map(|()| outcome)
@@ -376,19 +379,12 @@ impl LocalMarket {
         }
     }
 
-    async fn write(
-        &self,
-        tx: &mut SqliteConnection,
-        state: &mut State,
-        changes: &mut Changes,
-        events: &[Event],
-        now: DateTime<Utc>,
-    ) -> Result<Outcome> {
+    fn write(&self, batch: &mut Batch, state: &mut State, changes: &mut Changes, events: &[Event], now: DateTime<Utc>) -> Result<Outcome> {
         let mut outcome = Outcome::default();
         // The new order first: its trades refer to it.
         if let Some(order) = &changes.placed {
             let stored = state.market.book().get(order).expect("placed order is known");
-            rows::insert_order(tx, stored, &state.members[stored.user.as_str()], now).await?;
+            rows::insert_order(batch, stored, &state.members[stored.user.as_str()], now);
             outcome.orders.push(OrderUpdate::of(stored));
         }
         let mut touched: Vec<&str> = Vec::new();
@@ -397,14 +393,13 @@ impl LocalMarket {
                 Event::Trade(trade) => {
                     let seq = state.next_trade_seq;
                     state.next_trade_seq += 1;
-                    let view = self.settle_trade(tx, state, changes, trade, seq, now).await?;
+                    outcome.trades.push(self.settle_trade(batch, state, changes, trade, seq, now)?);
                     touched.extend(trade.buy_order.iter().map(|id| id.as_str()));
                     touched.push(trade.sell_order.as_str());
-                    outcome.trades.push(view);
                 }
                 Event::Cancelled { order } | Event::Expired { order } => {
                     let closed = state.market.book().get(order.as_str()).expect("closed order is known");
-                    changes.load(tx, closed.user.as_str()).await?;
+                    changes.load(&state.batteries, closed.user.as_str())?;
                     changes.get(closed.user.as_str()).release(closed.side, closed.remaining());
                     touched.push(order.as_str());
                 }
@@ -414,16 +409,16 @@ impl LocalMarket {
         touched.dedup();
         for id in touched.into_iter().filter(|id| changes.placed.as_deref() != Some(*id)) {
             let order = state.market.book().get(id).expect("touched order is known");
-            rows::update_order(tx, order, now).await?;
+            rows::update_order(batch, order, now);
             outcome.orders.push(OrderUpdate::of(order));
         }
-        changes.save(tx, now).await?;
+        changes.save(batch, now);
         Ok(outcome)
     }
 
-    async fn settle_trade(
+    fn settle_trade(
         &self,
-        tx: &mut SqliteConnection,
+        batch: &mut Batch,
         state: &State,
         changes: &mut Changes,
         trade: &Trade,
@@ -431,8 +426,8 @@ impl LocalMarket {
         now: DateTime<Utc>,
     ) -> Result<TradeView> {
         let id = Uuid::new_v4().to_string();
-        changes.load(tx, trade.buyer.as_str()).await?;
-        changes.load(tx, trade.seller.as_str()).await?;
+        changes.load(&state.batteries, trade.buyer.as_str())?;
+        changes.load(&state.batteries, trade.seller.as_str())?;
         let buyer = changes.get(trade.buyer.as_str());
         match trade.buy_order {
             Some(_) => buyer.settle(Side::Buy, trade.amount),
@@ -441,9 +436,10 @@ impl LocalMarket {
         changes.get(trade.seller.as_str()).settle(Side::Sell, trade.amount);
         changes.moved(trade.buyer.as_str(), "trade_in", trade.amount.centi_kwh() as i64, &id);
         changes.moved(trade.seller.as_str(), "trade_out", -(trade.amount.centi_kwh() as i64), &id);
-        rows::insert_trade(tx, &id, seq, trade, now).await?;
-        rows::award_co2(tx, &id, trade, state.settings.co2, now).await?;
-        Ok(TradeView::of(&id, trade, &state.members[trade.buyer.as_str()].username, &state.members[trade.seller.as_str()].username, now, &self.household))
+        rows::insert_trade(batch, &id, seq, trade, now);
+        rows::award_co2(batch, &id, trade, state.settings.co2, now);
+        let name = |user: &crate::market::UserId| state.members[user.as_str()].username.as_str();
+        Ok(TradeView::of(&id, trade, name(&trade.buyer), name(&trade.seller), now, &self.household))
     }
 
     fn announce(&self, outcome: &Outcome, changes: &Changes) {
@@ -546,13 +542,11 @@ impl Trader<'_> {
     /// Moves energy into or out of the battery outside the market, as one transaction.
     async fn flow(&self, flow: Flow, amount: &str) -> Result<Option<GridTransactionView>> {
         let amount = Energy::parse_purchase(amount).ok_or(Reason::InvalidAmount)?;
-        // Held for the whole transaction: one write at a time, as for market operations.
-        let state = self.market.state.lock().await;
+        let mut state = self.market.state.lock().await;
         let now = self.market.clock.now();
         let id = Uuid::new_v4().to_string();
-        let mut tx = self.market.pool.begin().await?;
         let mut changes = Changes::default();
-        changes.load(&mut tx, &self.user).await?;
+        changes.load(&state.batteries, &self.user)?;
         let battery = changes.get(&self.user);
         let delta = amount.centi_kwh() as i64;
         let delta = if flow.inward() {
@@ -576,11 +570,13 @@ impl Trader<'_> {
             total: Money::of(price, amount),
             created_at: now,
         });
+        let mut batch = Batch::new();
         if let Some(view) = &view {
-            rows::insert_grid_transaction(&mut tx, &self.user, view).await?;
+            rows::insert_grid_transaction(&mut batch, &self.user, view);
         }
-        changes.save(&mut tx, now).await?;
-        tx.commit().await?;
+        changes.save(&mut batch, now);
+        batch.commit(&self.market.pool).await?;
+        changes.apply(&mut state.batteries);
         drop(state);
         let _ = self.market.events.send(MarketEvent::EnergyChanged { user_id: self.user.clone() });
         Ok(view)
@@ -641,10 +637,11 @@ struct Changes {
 }
 
 impl Changes {
-    async fn load(&mut self, tx: &mut SqliteConnection, user: &str) -> Result<()> {
+    /// Takes a copy of `user`'s battery to change; the state keeps its own until the commit.
+    fn load(&mut self, batteries: &HashMap<String, Battery>, user: &str) -> Result<()> {
         if !self.batteries.contains_key(user) {
-            let battery = rows::load_battery(tx, user).await?;
-            self.batteries.insert(user.to_string(), battery);
+            let battery = batteries.get(user).ok_or_else(|| sqlx::Error::Decode(format!("no battery for user {user}").into()))?;
+            self.batteries.insert(user.to_string(), *battery);
         }
         Ok(())
     }
@@ -664,23 +661,30 @@ impl Changes {
         self.changed.iter().map(String::as_str)
     }
 
-    async fn save(&mut self, tx: &mut SqliteConnection, now: DateTime<Utc>) -> Result<()> {
+    fn save(&mut self, batch: &mut Batch, now: DateTime<Utc>) {
         for user in &self.changed {
-            rows::save_battery(tx, user, &self.batteries[user], now).await?;
+            rows::save_battery(batch, user, &self.batteries[user], now);
         }
         for (user, kind, delta, reference) in self.movements.drain(..) {
-            rows::insert_movement(tx, &user, kind, delta, Some(&reference), now).await?;
+            rows::insert_movement(batch, &user, kind, delta, Some(&reference), now);
         }
-        Ok(())
+    }
+
+    /// After the commit: the state's batteries become the changed ones.
+    fn apply(&self, batteries: &mut HashMap<String, Battery>) {
+        for user in &self.changed {
+            batteries.insert(user.clone(), self.batteries[user]);
+        }
     }
 }
 
 async fn load_state(pool: &SqlitePool, now: DateTime<Utc>) -> Result<State> {
     let orders: Vec<Order> = rows::all_orders(pool).await?;
+    let batteries = rows::all_batteries(pool).await?;
     let members = rows::members(pool).await?;
     let settings = load_settings(pool).await?;
     let next_trade_seq: i64 = sqlx::query("SELECT COALESCE(MAX(seq), 0) + 1 FROM trades").fetch_one(pool).await?.get(0);
-    Ok(State { market: Market::restore(orders, now), members, settings, next_trade_seq })
+    Ok(State { market: Market::restore(orders, now), batteries, members, settings, next_trade_seq })
 }
 
 async fn load_settings(pool: &SqlitePool) -> Result<Settings> {

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, SqliteConnection, SqlitePool};
+use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
 
 use super::{Error, Member, Result, parse_timestamp, timestamp};
 use crate::energy::{Battery, Co2Intensity, tokens};
@@ -146,6 +146,83 @@ impl Page {
 
     fn limit(self) -> i64 {
         i64::from(self.limit.clamp(1, Self::MAX_LIMIT))
+    }
+}
+
+/// The writes of one operation, sent to SQLite as one transaction in one round
+/// trip: each statement of a query costs the driver two thread switches, far
+/// more than SQLite's own work.
+pub(super) struct Batch(QueryBuilder<'static, Sqlite>);
+
+/// A value bound to one `?` of a batched statement.
+pub(super) enum Value {
+    Integer(Option<i64>),
+    Text(Option<String>),
+}
+
+impl From<i64> for Value {
+    fn from(value: i64) -> Self {
+        Value::Integer(Some(value))
+    }
+}
+
+impl From<Option<i64>> for Value {
+    fn from(value: Option<i64>) -> Self {
+        Value::Integer(value)
+    }
+}
+
+impl From<&str> for Value {
+    fn from(value: &str) -> Self {
+        Value::Text(Some(value.to_string()))
+    }
+}
+
+impl From<String> for Value {
+    fn from(value: String) -> Self {
+        Value::Text(Some(value))
+    }
+}
+
+impl From<Option<String>> for Value {
+    fn from(value: Option<String>) -> Self {
+        Value::Text(value)
+    }
+}
+
+impl Batch {
+    pub(super) fn new() -> Self {
+        Batch(QueryBuilder::new("BEGIN IMMEDIATE;"))
+    }
+
+    /// Appends one statement, binding `values` in order to its `?` marks.
+    pub(super) fn push<const N: usize>(&mut self, sql: &str, values: [Value; N]) {
+        let mut parts = sql.split('?');
+        self.0.push(parts.next().unwrap_or_default());
+        let mut bound = 0;
+        for (value, part) in values.into_iter().zip(parts.by_ref()) {
+            match value {
+                Value::Integer(value) => self.0.push_bind(value),
+                Value::Text(value) => self.0.push_bind(value),
+            };
+            self.0.push(part);
+            bound += 1;
+        }
+        assert!(bound == N && parts.next().is_none(), "statement and values disagree: {sql}");
+        self.0.push(";");
+    }
+
+    /// Commits every statement, or none of them.
+    pub(super) async fn commit(mut self, pool: &SqlitePool) -> Result<()> {
+        self.0.push("COMMIT;");
+        let mut connection = pool.acquire().await?;
+        if let Err(err) = self.0.build().execute(&mut *connection).await {
+            // A statement failed midway: undo what ran before it. A failed
+            // rollback leaves nothing to undo, so its own error tells nothing new.
+            let _ = sqlx::query("ROLLBACK").execute(&mut *connection).await;
+            return Err(err.into());
+        }
+        Ok(())
     }
 }
 
@@ -298,83 +375,69 @@ pub(super) async fn orders_of(
     rows.iter().map(|row| order_view(row, home, user)).collect()
 }
 
-pub(super) async fn insert_order(tx: &mut SqliteConnection, order: &Order, member: &Member, now: DateTime<Utc>) -> Result<()> {
+pub(super) fn insert_order(batch: &mut Batch, order: &Order, member: &Member, now: DateTime<Utc>) {
     let (lat, lng) = member.location.map(Location::grid).unzip();
-    sqlx::query(
+    batch.push(
         "INSERT INTO orders (id, user_id, username, side, price_ticks, amount_centi_kwh, filled_centi_kwh, status,
                              lat_e3, lng_e3, seq, created_at, updated_at, expires_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(order.id.as_str())
-    .bind(order.user.as_str())
-    .bind(&member.username)
-    .bind(order.side.as_str())
-    .bind(order.price.ticks())
-    .bind(order.amount.centi_kwh() as i64)
-    .bind(order.filled.centi_kwh() as i64)
-    .bind(order.status.as_str())
-    .bind(lat)
-    .bind(lng)
-    .bind(order.seq as i64)
-    .bind(timestamp(now))
-    .bind(timestamp(now))
-    .bind(order.expires_at.map(timestamp))
-    .execute(tx)
-    .await?;
-    Ok(())
+        [
+            order.id.as_str().into(),
+            order.user.as_str().into(),
+            member.username.as_str().into(),
+            order.side.as_str().into(),
+            i64::from(order.price.ticks()).into(),
+            (order.amount.centi_kwh() as i64).into(),
+            (order.filled.centi_kwh() as i64).into(),
+            order.status.as_str().into(),
+            lat.map(i64::from).into(),
+            lng.map(i64::from).into(),
+            (order.seq as i64).into(),
+            timestamp(now).into(),
+            timestamp(now).into(),
+            order.expires_at.map(timestamp).into(),
+        ],
+    );
 }
 
-pub(super) async fn update_order(tx: &mut SqliteConnection, order: &Order, now: DateTime<Utc>) -> Result<()> {
-    sqlx::query("UPDATE orders SET filled_centi_kwh = ?, status = ?, updated_at = ? WHERE id = ?")
-        .bind(order.filled.centi_kwh() as i64)
-        .bind(order.status.as_str())
-        .bind(timestamp(now))
-        .bind(order.id.as_str())
-        .execute(tx)
-        .await?;
-    Ok(())
+pub(super) fn update_order(batch: &mut Batch, order: &Order, now: DateTime<Utc>) {
+    batch.push(
+        "UPDATE orders SET filled_centi_kwh = ?, status = ?, updated_at = ? WHERE id = ?",
+        [(order.filled.centi_kwh() as i64).into(), order.status.as_str().into(), timestamp(now).into(), order.id.as_str().into()],
+    );
 }
 
-pub(super) async fn insert_trade(tx: &mut SqliteConnection, id: &str, seq: i64, trade: &Trade, now: DateTime<Utc>) -> Result<()> {
-    sqlx::query(
+pub(super) fn insert_trade(batch: &mut Batch, id: &str, seq: i64, trade: &Trade, now: DateTime<Utc>) {
+    batch.push(
         "INSERT INTO trades (id, seq, buy_order_id, sell_order_id, buyer_id, seller_id, price_ticks, amount_centi_kwh, status, created_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'completed', ?)",
-    )
-    .bind(id)
-    .bind(seq)
-    .bind(trade.buy_order.as_ref().map(|id| id.as_str()))
-    .bind(trade.sell_order.as_str())
-    .bind(trade.buyer.as_str())
-    .bind(trade.seller.as_str())
-    .bind(trade.price.ticks())
-    .bind(trade.amount.centi_kwh() as i64)
-    .bind(timestamp(now))
-    .execute(tx)
-    .await?;
-    Ok(())
+        [
+            id.into(),
+            seq.into(),
+            trade.buy_order.as_ref().map(ToString::to_string).into(),
+            trade.sell_order.as_str().into(),
+            trade.buyer.as_str().into(),
+            trade.seller.as_str().into(),
+            i64::from(trade.price.ticks()).into(),
+            (trade.amount.centi_kwh() as i64).into(),
+            timestamp(now).into(),
+        ],
+    );
 }
 
 /// The buyer of community energy earns CO2 tokens for the grid energy it displaced.
-pub(super) async fn award_co2(
-    tx: &mut SqliteConnection,
-    trade_id: &str,
-    trade: &Trade,
-    intensity: Co2Intensity,
-    now: DateTime<Utc>,
-) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO co2_ledger (user_id, trade_id, amount_centi_kwh, grams_per_kwh, tokens_mg, created_at)
-         VALUES (?, ?, ?, ?, ?, ?)",
-    )
-    .bind(trade.buyer.as_str())
-    .bind(trade_id)
-    .bind(trade.amount.centi_kwh() as i64)
-    .bind(intensity.grams_per_kwh())
-    .bind(intensity.tokens_mg(trade.amount) as i64)
-    .bind(timestamp(now))
-    .execute(tx)
-    .await?;
-    Ok(())
+pub(super) fn award_co2(batch: &mut Batch, trade_id: &str, trade: &Trade, intensity: Co2Intensity, now: DateTime<Utc>) {
+    batch.push(
+        "INSERT INTO co2_ledger (user_id, trade_id, amount_centi_kwh, grams_per_kwh, tokens_mg, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+        [
+            trade.buyer.as_str().into(),
+            trade_id.into(),
+            (trade.amount.centi_kwh() as i64).into(),
+            i64::from(intensity.grams_per_kwh()).into(),
+            (intensity.tokens_mg(trade.amount) as i64).into(),
+            timestamp(now).into(),
+        ],
+    );
 }
 
 const TRADE_QUERY: &str = "SELECT t.id, t.buy_order_id, t.sell_order_id, t.buyer_id, t.seller_id, t.price_ticks,
@@ -429,9 +492,10 @@ pub(super) async fn trade_prints(pool: &SqlitePool, since: DateTime<Utc>, until:
         .collect()
 }
 
-pub(super) async fn load_battery(tx: &mut SqliteConnection, user: &str) -> Result<Battery> {
-    let row = sqlx::query("SELECT * FROM energy_accounts WHERE user_id = ?").bind(user).fetch_one(tx).await?;
-    battery(&row)
+/// Every battery, by user: kept in memory beside the engine.
+pub(super) async fn all_batteries(pool: &SqlitePool) -> Result<HashMap<String, Battery>> {
+    let rows = sqlx::query("SELECT * FROM energy_accounts").fetch_all(pool).await?;
+    rows.iter().map(|row| Ok((row.try_get("user_id")?, battery(row)?))).collect()
 }
 
 fn battery(row: &SqliteRow) -> Result<Battery> {
@@ -443,55 +507,41 @@ fn battery(row: &SqliteRow) -> Result<Battery> {
     })
 }
 
-pub(super) async fn save_battery(tx: &mut SqliteConnection, user: &str, battery: &Battery, now: DateTime<Utc>) -> Result<()> {
-    sqlx::query(
+pub(super) fn save_battery(batch: &mut Batch, user: &str, battery: &Battery, now: DateTime<Utc>) {
+    batch.push(
         "UPDATE energy_accounts SET level_centi_kwh = ?, reserved_bids_centi_kwh = ?, reserved_asks_centi_kwh = ?, updated_at = ?
          WHERE user_id = ?",
-    )
-    .bind(battery.level.centi_kwh() as i64)
-    .bind(battery.reserved_for_bids.centi_kwh() as i64)
-    .bind(battery.reserved_for_asks.centi_kwh() as i64)
-    .bind(timestamp(now))
-    .bind(user)
-    .execute(tx)
-    .await?;
-    Ok(())
+        [
+            (battery.level.centi_kwh() as i64).into(),
+            (battery.reserved_for_bids.centi_kwh() as i64).into(),
+            (battery.reserved_for_asks.centi_kwh() as i64).into(),
+            timestamp(now).into(),
+            user.into(),
+        ],
+    );
 }
 
-pub(super) async fn insert_movement(
-    tx: &mut SqliteConnection,
-    user: &str,
-    kind: &str,
-    delta: i64,
-    reference: Option<&str>,
-    now: DateTime<Utc>,
-) -> Result<()> {
-    sqlx::query("INSERT INTO energy_movements (user_id, kind, delta_centi_kwh, reference, created_at) VALUES (?, ?, ?, ?, ?)")
-        .bind(user)
-        .bind(kind)
-        .bind(delta)
-        .bind(reference)
-        .bind(timestamp(now))
-        .execute(tx)
-        .await?;
-    Ok(())
+pub(super) fn insert_movement(batch: &mut Batch, user: &str, kind: &str, delta: i64, reference: Option<&str>, now: DateTime<Utc>) {
+    batch.push(
+        "INSERT INTO energy_movements (user_id, kind, delta_centi_kwh, reference, created_at) VALUES (?, ?, ?, ?, ?)",
+        [user.into(), kind.into(), delta.into(), reference.map(str::to_string).into(), timestamp(now).into()],
+    );
 }
 
-pub(super) async fn insert_grid_transaction(tx: &mut SqliteConnection, user: &str, view: &GridTransactionView) -> Result<()> {
-    sqlx::query(
+pub(super) fn insert_grid_transaction(batch: &mut Batch, user: &str, view: &GridTransactionView) {
+    batch.push(
         "INSERT INTO grid_transactions (id, user_id, direction, amount_centi_kwh, price_ticks, total_micro_usd, created_at)
          VALUES (?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(&view.id)
-    .bind(user)
-    .bind(view.direction.as_str())
-    .bind(view.amount.centi_kwh() as i64)
-    .bind(view.price.ticks())
-    .bind(view.total.micros())
-    .bind(timestamp(view.created_at))
-    .execute(tx)
-    .await?;
-    Ok(())
+        [
+            view.id.as_str().into(),
+            user.into(),
+            view.direction.as_str().into(),
+            (view.amount.centi_kwh() as i64).into(),
+            i64::from(view.price.ticks()).into(),
+            view.total.micros().into(),
+            timestamp(view.created_at).into(),
+        ],
+    );
 }
 
 fn grid_transaction_view(row: &SqliteRow) -> Result<GridTransactionView> {
@@ -537,31 +587,23 @@ pub(super) async fn energy_of(pool: &SqlitePool, user: &str) -> Result<EnergyVie
 }
 
 /// Creates a household or neighbour with its battery and opening balance.
-pub(super) async fn insert_member(
-    tx: &mut SqliteConnection,
+pub(super) fn insert_member(
+    batch: &mut Batch,
     id: &str,
     username: &str,
     location: Option<Location>,
     household: bool,
     battery: Battery,
     now: DateTime<Utc>,
-) -> Result<()> {
+) {
     let (lat, lng) = location.map(Location::grid).unzip();
-    sqlx::query("INSERT INTO users (id, username, lat_e3, lng_e3, is_household, created_at) VALUES (?, ?, ?, ?, ?, ?)")
-        .bind(id)
-        .bind(username)
-        .bind(lat)
-        .bind(lng)
-        .bind(household)
-        .bind(timestamp(now))
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query("INSERT INTO energy_accounts (user_id, capacity_centi_kwh, level_centi_kwh, updated_at) VALUES (?, ?, ?, ?)")
-        .bind(id)
-        .bind(battery.capacity.centi_kwh() as i64)
-        .bind(battery.level.centi_kwh() as i64)
-        .bind(timestamp(now))
-        .execute(&mut *tx)
-        .await?;
-    insert_movement(tx, id, "opening", battery.level.centi_kwh() as i64, None, now).await
+    batch.push(
+        "INSERT INTO users (id, username, lat_e3, lng_e3, is_household, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+        [id.into(), username.into(), lat.map(i64::from).into(), lng.map(i64::from).into(), i64::from(household).into(), timestamp(now).into()],
+    );
+    batch.push(
+        "INSERT INTO energy_accounts (user_id, capacity_centi_kwh, level_centi_kwh, updated_at) VALUES (?, ?, ?, ?)",
+        [id.into(), (battery.capacity.centi_kwh() as i64).into(), (battery.level.centi_kwh() as i64).into(), timestamp(now).into()],
+    );
+    insert_movement(batch, id, "opening", battery.level.centi_kwh() as i64, None, now);
 }

@@ -162,11 +162,10 @@ pub async fn run(market: Arc<LocalMarket>, every: std::time::Duration, seed: u64
     let mut ticker = tokio::time::interval(every);
     loop {
         ticker.tick().await;
-        if market.simulator_enabled().await {
-            if let Err(err) = step(&market, &mut simulator).await {
+        if market.simulator_enabled().await
+            && let Err(err) = step(&market, &mut simulator).await {
                 eprintln!("demo neighbourhood: {err}");
             }
-        }
     }
 }
 

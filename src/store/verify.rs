@@ -1,17 +1,23 @@
 //! Everything the store promises, checked against the file itself: the engine
-//! agrees with the stored orders, the market's invariants hold over the stored
+//! and the batteries in memory agree with the file, the market's invariants hold over the stored
 //! trades, every battery is within bounds, its level is the sum of its
 //! movements and its reservations are exactly its open orders, community
 //! energy is conserved, and every trade earned its buyer the right tokens.
 
+use std::collections::HashMap;
+
 use sqlx::{Row, SqlitePool};
 
 use super::rows;
+use crate::energy::Battery;
 use crate::market::audit::Audit;
 use crate::market::{Book, Energy, Event, FastBook, Market, Order, Price, Trade};
 
-pub(super) async fn verify(pool: &SqlitePool, market: &Market<FastBook>) -> Result<(), String> {
+pub(super) async fn verify(pool: &SqlitePool, market: &Market<FastBook>, batteries: &HashMap<String, Battery>) -> Result<(), String> {
     let db = |e: sqlx::Error| format!("reading the file: {e}");
+    if *batteries != rows::all_batteries(pool).await.map_err(|e| e.to_string())? {
+        return Err("the batteries in memory disagree with the file".into());
+    }
     let stored = rows::all_orders(pool).await.map_err(|e| e.to_string())?;
     if !market.book().orders().eq(stored.iter()) {
         let engine: Vec<&Order> = market.book().orders().collect();
