@@ -6,6 +6,7 @@ source scripts/setup.sh
 
 cargo bench --locked --bench engine 2>&1 | grep -E '^engine|time:'
 cargo bench --locked --bench throughput 2>&1 | grep -vE '^ *(Compiling|Finished|Running)'
+cargo bench --locked --bench store 2>&1 | grep -vE "^ *(Compiling|Finished|Running)"
 
 cargo build --release --locked
 work=$(mktemp -d)
