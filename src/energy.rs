@@ -106,6 +106,7 @@ impl Battery {
 
 /// The grid's fixed prices: what the household pays to buy, and gets to sell (feed-in).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct GridPrices {
     pub buy: Price,
     pub sell: Price,

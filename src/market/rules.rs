@@ -13,6 +13,7 @@ use super::units::{Energy, Price};
 /// Postgres functions all speak them. The engine checks the market's own rules;
 /// the household's store adds the energy and input checks at the end.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, thiserror::Error)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "snake_case")]
 pub enum Reason {
     #[error("an order with this id already exists")]

@@ -10,7 +10,8 @@ use super::order::Side;
 use super::units::{Energy, Price};
 
 /// A trade as statistics need it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct TradePrint {
     pub at: DateTime<Utc>,
     pub price: Price,
@@ -18,6 +19,7 @@ pub struct TradePrint {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct LevelDepth {
     pub price: Price,
     /// Energy still open at this price.
@@ -26,16 +28,19 @@ pub struct LevelDepth {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct MarketStats {
     pub best_bid: Option<Price>,
     pub best_ask: Option<Price>,
     /// Best ask − best bid, in $/kWh.
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
     pub spread: Option<Decimal>,
     pub last_price: Option<Price>,
     /// Energy traded within the window.
     pub volume: Energy,
     /// Volume-weighted average price within the window, in $/kWh, rounded
     /// half-to-even to the 4 decimal places prices have.
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
     pub vwap: Option<Decimal>,
     pub asks: Vec<LevelDepth>,
     pub bids: Vec<LevelDepth>,

@@ -48,7 +48,8 @@ pub(crate) fn parse_steps(text: &str, scale: u32) -> Option<i128> {
 
 /// A price in $/kWh, held as a count of $0.0001 ticks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Price(u32);
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+pub struct Price(#[cfg_attr(feature = "ts", ts(type = "string"))] u32);
 
 impl Price {
     pub const SCALE: u32 = 4;
@@ -80,7 +81,8 @@ impl Price {
 
 /// An amount of energy, held as a count of 0.01 kWh (10 Wh) steps.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Energy(u64);
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+pub struct Energy(#[cfg_attr(feature = "ts", ts(type = "string"))] u64);
 
 impl Energy {
     pub const SCALE: u32 = 2;
@@ -159,7 +161,8 @@ impl std::iter::Sum for Energy {
 /// An amount of money in micro-dollars: a price (in $0.0001) times an amount
 /// (in 0.01 kWh) is exactly a whole number of them. Negative for a loss.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Money(i64);
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+pub struct Money(#[cfg_attr(feature = "ts", ts(type = "string"))] i64);
 
 impl Money {
     pub const SCALE: u32 = 6;

@@ -82,6 +82,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// What the UI hears about, after the change is committed.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum MarketEvent {
     BookChanged,
@@ -132,6 +133,7 @@ pub struct PlaceRequest {
 
 /// What an operation did.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct Outcome {
     pub trades: Vec<TradeView>,
     /// Every order it placed, filled, cancelled or expired, as it now stands.
@@ -139,6 +141,7 @@ pub struct Outcome {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct OrderUpdate {
     pub id: String,
     pub user_id: String,

@@ -17,6 +17,7 @@ use crate::market::{Energy, Money, Order, Price, Reason, Side, Status, Trade};
 
 /// An order as the UI lists it.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct OrderView {
     pub id: String,
     pub user_id: String,
@@ -31,6 +32,7 @@ pub struct OrderView {
     pub updated_at: DateTime<Utc>,
     pub expires_at: Option<DateTime<Utc>>,
     /// From the household's home, in km to one decimal, when both locations are known.
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
     pub distance_km: Option<Decimal>,
     /// Placed by the household looking at it.
     pub mine: bool,
@@ -38,12 +40,14 @@ pub struct OrderView {
 
 /// The open book: asks lowest price first, bids highest first, then by arrival.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct BookView {
     pub asks: Vec<OrderView>,
     pub bids: Vec<OrderView>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct TradeView {
     pub id: String,
     pub buy_order: Option<String>,
@@ -61,6 +65,7 @@ pub struct TradeView {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     Bought,
@@ -99,6 +104,7 @@ fn role(buyer: &str, seller: &str, viewer: &str) -> Role {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct EnergyView {
     pub capacity: Energy,
     pub level: Energy,
@@ -109,10 +115,12 @@ pub struct EnergyView {
     /// What can still be offered: level − reserved for asks.
     pub sellable: Energy,
     /// CO2 tokens earned (1 token = 1 kg of grid CO2 displaced).
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub co2_tokens: Decimal,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct GridTransactionView {
     pub id: String,
     pub direction: Side,
