@@ -29,7 +29,7 @@ use crate::market::stats::{MarketStats, TradePrint};
 use crate::market::{Book, Energy, Event, FastBook, Market, Money, Order, Price, Reason, Side, Status, Trade};
 
 use rows::Batch;
-pub use rows::{BookView, EnergyView, GridTransactionView, OrderFilter, OrderView, Page, TradeView};
+pub use rows::{BookView, EnergyView, GridTransactionView, OrderFilter, OrderView, Page, Role, TradeView};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
@@ -238,6 +238,13 @@ impl LocalMarket {
         let trades: Vec<TradePrint> = rows::trade_prints(&self.pool, since, now).await?;
         let state = self.state.lock().await;
         Ok(MarketStats::compute(state.market.book(), &trades, since, now))
+    }
+
+    /// Trades since `since`, oldest first, for the price history chart.
+    pub async fn price_history(&self, since: DateTime<Utc>) -> Result<Vec<TradePrint>> {
+        let mut prints = rows::trade_prints(&self.pool, since, self.clock.now()).await?;
+        prints.retain(|print| print.at >= since);
+        Ok(prints)
     }
 
     pub async fn grid_prices(&self) -> GridPrices {

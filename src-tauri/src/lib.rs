@@ -1,0 +1,179 @@
+//! The Tauri shell: thin commands into the lumea core, its events forwarded to
+//! the UI, and fill notifications. Everything else lives in the core.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Duration as Span;
+use lumea::clock::SystemClock;
+use lumea::energy::GridPrices;
+use lumea::market::Side;
+use lumea::market::stats::{MarketStats, TradePrint};
+use lumea::store::simulator;
+use lumea::store::{BookView, EnergyView, GridTransactionView, LocalMarket, MarketEvent, OpenOptions, OrderFilter, OrderView, Outcome, Page, PlaceRequest, Role, TradeView};
+use serde::Serialize;
+use tauri::{Emitter, Manager, State};
+use tauri_plugin_notification::NotificationExt;
+use uuid::Uuid;
+
+/// A refusal or failure as the UI receives it: a stable code it maps to a sentence.
+#[derive(Debug, Serialize)]
+pub struct CommandError {
+    code: String,
+    message: String,
+}
+
+impl From<lumea::store::Error> for CommandError {
+    fn from(err: lumea::store::Error) -> Self {
+        CommandError { code: err.code().to_string(), message: err.to_string() }
+    }
+}
+
+type Market<'a> = State<'a, Arc<LocalMarket>>;
+type Reply<T> = Result<T, CommandError>;
+
+#[tauri::command]
+async fn book(market: Market<'_>) -> Reply<BookView> {
+    Ok(market.book().await?)
+}
+
+#[tauri::command]
+async fn energy(market: Market<'_>) -> Reply<EnergyView> {
+    Ok(market.household().energy().await?)
+}
+
+#[tauri::command]
+async fn stats(market: Market<'_>, hours: i64) -> Reply<MarketStats> {
+    Ok(market.stats(market.now() - Span::hours(hours)).await?)
+}
+
+#[tauri::command]
+async fn price_history(market: Market<'_>, hours: i64) -> Reply<Vec<TradePrint>> {
+    Ok(market.price_history(market.now() - Span::hours(hours)).await?)
+}
+
+#[tauri::command]
+async fn grid_prices(market: Market<'_>) -> Reply<GridPrices> {
+    Ok(market.grid_prices().await)
+}
+
+#[tauri::command]
+async fn place_order(market: Market<'_>, id: Uuid, side: Side, price: String, amount: String) -> Reply<Outcome> {
+    let request = PlaceRequest { id, side, price, amount, expires_at: None };
+    Ok(market.household().place(&request).await?)
+}
+
+#[tauri::command]
+async fn cancel_order(market: Market<'_>, id: Uuid) -> Reply<Outcome> {
+    Ok(market.household().cancel(id).await?)
+}
+
+#[tauri::command]
+async fn buy_now(market: Market<'_>, order: Uuid, amount: String) -> Reply<Outcome> {
+    Ok(market.household().buy_now(order, &amount).await?)
+}
+
+#[tauri::command]
+async fn buy_from_grid(market: Market<'_>, amount: String) -> Reply<GridTransactionView> {
+    Ok(market.household().buy_from_grid(&amount).await?)
+}
+
+#[tauri::command]
+async fn sell_to_grid(market: Market<'_>, amount: String) -> Reply<GridTransactionView> {
+    Ok(market.household().sell_to_grid(&amount).await?)
+}
+
+#[tauri::command]
+async fn my_orders(market: Market<'_>, open: Option<bool>, limit: u32, offset: u32) -> Reply<Vec<OrderView>> {
+    Ok(market.household().orders(&OrderFilter { open, side: None }, Page { limit, offset }).await?)
+}
+
+#[tauri::command]
+async fn my_trades(market: Market<'_>, limit: u32, offset: u32) -> Reply<Vec<TradeView>> {
+    Ok(market.household().trades(Page { limit, offset }).await?)
+}
+
+/// The sentence of a system notification for one of the household's fills.
+fn fill_notice(trade: &TradeView) -> Option<(String, String)> {
+    let (title, counterpart) = match trade.role {
+        Role::Sold => ("Your energy sold", &trade.buyer),
+        Role::Bought => ("Your energy purchase filled", &trade.seller),
+        Role::Other => return None,
+    };
+    Some((title.to_string(), format!("{} kWh at ${}/kWh with {counterpart}: ${}", trade.amount, trade.price, trade.total)))
+}
+
+/// Sends every market event to the UI, and a system notification for each of the household's fills.
+fn forward_events(app: tauri::AppHandle, market: &LocalMarket) {
+    let mut events = market.subscribe();
+    tauri::async_runtime::spawn(async move {
+        loop {
+            match events.recv().await {
+                Ok(event) => {
+                    if let MarketEvent::TradeExecuted { trade } = &event
+                        && let Some((title, body)) = fill_notice(trade)
+                    {
+                        // No notification service (a bare test display) must not stop the market.
+                        let _ = app.notification().builder().title(title).body(body).show();
+                    }
+                    let _ = app.emit("market", &event);
+                }
+                // The UI fell behind: it refreshes on the next event anyway.
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+            }
+        }
+    });
+}
+
+/// Expires due orders every few seconds, so an idle book still changes on time.
+fn expire_orders(market: Arc<LocalMarket>) {
+    tauri::async_runtime::spawn(async move {
+        let mut ticker = tokio::time::interval(Duration::from_secs(5));
+        loop {
+            ticker.tick().await;
+            if let Err(err) = market.expire_due().await {
+                eprintln!("expiring orders: {err}");
+            }
+        }
+    });
+}
+
+#[cfg_attr(mobile, tauri::mobile_entry_point)]
+pub fn run() {
+    tauri::Builder::default()
+        .plugin(tauri_plugin_notification::init())
+        .setup(|app| {
+            let dir = app.path().app_data_dir()?;
+            std::fs::create_dir_all(&dir)?;
+            let path = std::env::var_os("LUMEA_DB").map_or_else(|| dir.join("market.sqlite"), Into::into);
+            let opened = tauri::async_runtime::block_on(LocalMarket::open(&path, Arc::new(SystemClock), OpenOptions::default()));
+            let market = Arc::new(opened?);
+            forward_events(app.handle().clone(), &market);
+            expire_orders(market.clone());
+            tauri::async_runtime::spawn(simulator::run(market.clone(), Duration::from_secs(12), rand_seed()));
+            app.manage(market);
+            Ok(())
+        })
+        .invoke_handler(tauri::generate_handler![
+            book,
+            energy,
+            stats,
+            price_history,
+            grid_prices,
+            place_order,
+            cancel_order,
+            buy_now,
+            buy_from_grid,
+            sell_to_grid,
+            my_orders,
+            my_trades
+        ])
+        .run(tauri::generate_context!())
+        .expect("the Luméa window could not be opened");
+}
+
+/// A different neighbourhood story each run.
+fn rand_seed() -> u64 {
+    Uuid::new_v4().as_u64_pair().0
+}

@@ -1,0 +1,241 @@
+// A small in-browser stand-in for the Rust core, for the browser end-to-end
+// tests only: it answers the app's commands through Tauri's official IPC mock
+// and emits the same events. The real core is tested in the desktop e2e.
+
+import { emit } from "@tauri-apps/api/event";
+import { mockIPC } from "@tauri-apps/api/mocks";
+import type { MarketEvent } from "../src/bindings/MarketEvent";
+import type { OrderView } from "../src/bindings/OrderView";
+import type { TradeView } from "../src/bindings/TradeView";
+import { ENERGY_SCALE, MONEY_SCALE, PRICE_SCALE, checkOrderAmount, checkPrice, checkPurchase, formatSteps, steps } from "../src/market/rules";
+
+type Config = { extraAsks?: number };
+const config: Config = (window as unknown as { __LUMEA_MOCK_CONFIG__?: Config }).__LUMEA_MOCK_CONFIG__ ?? {};
+
+const e = (s: bigint) => formatSteps(s, ENERGY_SCALE);
+const p = (s: bigint) => formatSteps(s, PRICE_SCALE);
+const ago = (minutes: number) => new Date(Date.now() - minutes * 60_000).toISOString();
+let nextId = 1;
+const uuid = () => `00000000-0000-4000-8000-${String(nextId++).padStart(12, "0")}`;
+
+const battery = { capacity: 1350n, level: 850n, bids: 0n, asks: 0n, tokensMg: 0n };
+const grid = { buy: 2000n, sell: 1000n };
+
+function order(username: string, side: "buy" | "sell", price: string, amount: string, minutes: number, distance: string, mine = false): OrderView {
+  return {
+    id: uuid(),
+    user_id: mine ? "household" : username.toLowerCase(),
+    username,
+    side,
+    price,
+    amount,
+    filled: "0",
+    remaining: amount,
+    status: "active",
+    created_at: ago(minutes),
+    updated_at: ago(minutes),
+    expires_at: null,
+    distance_km: distance,
+    mine,
+  };
+}
+
+const orders: OrderView[] = [
+  order("Bob", "sell", "0.17", "5", 42, "0.7"),
+  order("Erin", "sell", "0.175", "6", 30, "1.2"),
+  order("Frank", "sell", "0.185", "4", 12, "1.4"),
+  order("Heidi", "sell", "0.19", "8", 5, "1.5"),
+  order("Diana", "buy", "0.15", "25", 50, "0.5"),
+  order("Grace", "buy", "0.14", "5", 20, "1.5"),
+];
+for (let n = 0; n < (config.extraAsks ?? 0); n++) {
+  orders.push(order(`Neighbour ${n}`, "sell", p(2000n + BigInt(n % 500)), "3", n % 600, "2.1"));
+}
+orders[0].filled = "10";
+orders[0].amount = "15";
+orders[0].status = "partial";
+const trades: TradeView[] = [];
+const history = [
+  { at: ago(120), price: "0.16", amount: "10" },
+  { at: ago(119), price: "0.17", amount: "10" },
+];
+let failNext: string | null = null;
+
+const open = (o: OrderView) => o.status === "active" || o.status === "partial";
+const book = () => ({
+  asks: orders.filter((o) => o.side === "sell" && open(o)).sort((a, b) => Number(steps(a.price, 4) - steps(b.price, 4))),
+  bids: orders.filter((o) => o.side === "buy" && open(o)).sort((a, b) => Number(steps(b.price, 4) - steps(a.price, 4))),
+});
+const depth = (side: OrderView[]) => {
+  const levels = new Map<string, { price: string; amount: bigint; orders: number }>();
+  for (const o of side) {
+    const level = levels.get(o.price) ?? { price: o.price, amount: 0n, orders: 0 };
+    level.amount += steps(o.remaining, ENERGY_SCALE);
+    level.orders += 1;
+    levels.set(o.price, level);
+  }
+  return [...levels.values()].map((l) => ({ price: l.price, amount: e(l.amount), orders: l.orders }));
+};
+const energy = () => ({
+  capacity: e(battery.capacity),
+  level: e(battery.level),
+  reserved_for_bids: e(battery.bids),
+  reserved_for_asks: e(battery.asks),
+  headroom: e(battery.capacity - battery.level - battery.bids),
+  sellable: e(battery.level - battery.asks),
+  co2_tokens: formatSteps(battery.tokensMg, 6),
+});
+
+class Refusal {
+  constructor(readonly code: string) {}
+}
+const refuse = (code: string): never => {
+  throw new Refusal(code);
+};
+const announce = async (...events: MarketEvent[]) => {
+  for (const event of events) await emit("market", event);
+};
+
+async function handle(cmd: string, args: Record<string, unknown>): Promise<unknown> {
+  if (failNext) {
+    const code = failNext;
+    failNext = null;
+    refuse(code);
+  }
+  switch (cmd) {
+    case "book":
+      return book();
+    case "energy":
+      return energy();
+    case "grid_prices":
+      return { buy: p(grid.buy), sell: p(grid.sell) };
+    case "price_history":
+      return history;
+    case "stats": {
+      const { asks, bids } = book();
+      return {
+        best_bid: bids[0]?.price ?? null,
+        best_ask: asks[0]?.price ?? null,
+        spread: asks[0] && bids[0] ? p(steps(asks[0].price, 4) - steps(bids[0].price, 4)) : null,
+        last_price: history.at(-1)?.price ?? null,
+        volume: "20",
+        vwap: "0.165",
+        asks: depth(asks),
+        bids: depth(bids),
+      };
+    }
+    case "my_orders":
+      return orders.filter((o) => o.mine).reverse();
+    case "my_trades":
+      return trades.slice().reverse().slice(Number(args.offset), Number(args.offset) + Number(args.limit));
+    case "place_order": {
+      const side = args.side as "buy" | "sell";
+      const price = checkPrice(String(args.price));
+      if (!price.ok) return refuse(price.code);
+      const limit = side === "sell" ? battery.level - battery.asks : battery.capacity - battery.level - battery.bids;
+      const amount = checkOrderAmount(String(args.amount), side, limit);
+      if (!amount.ok) return refuse(amount.code);
+      const placed = order("You", side, p(price.steps), e(amount.steps), 0, "0", true);
+      placed.id = String(args.id);
+      orders.push(placed);
+      if (side === "sell") battery.asks += amount.steps;
+      else battery.bids += amount.steps;
+      await announce({ type: "book_changed" }, { type: "energy_changed", user_id: "household" });
+      return { trades: [], orders: [] };
+    }
+    case "cancel_order": {
+      const target = orders.find((o) => o.id === args.id) ?? refuse("unknown_order");
+      if (!open(target)) refuse("not_open");
+      target.status = "cancelled";
+      const left = steps(target.remaining, ENERGY_SCALE);
+      if (target.side === "sell") battery.asks -= left;
+      else battery.bids -= left;
+      await announce({ type: "book_changed" }, { type: "energy_changed", user_id: "household" });
+      return { trades: [], orders: [] };
+    }
+    case "buy_now": {
+      const offer = orders.find((o) => o.id === args.order && o.side === "sell") ?? refuse("unknown_order");
+      if (!open(offer)) refuse("not_open");
+      const headroom = battery.capacity - battery.level - battery.bids;
+      const amount = checkPurchase(String(args.amount), steps(offer.remaining, ENERGY_SCALE), headroom);
+      if (!amount.ok) return refuse(amount.code);
+      const remaining = steps(offer.remaining, ENERGY_SCALE) - amount.steps;
+      offer.remaining = e(remaining);
+      offer.filled = e(steps(offer.filled, ENERGY_SCALE) + amount.steps);
+      offer.status = remaining === 0n ? "filled" : "partial";
+      battery.level += amount.steps;
+      battery.tokensMg += amount.steps * 3670n;
+      const trade: TradeView = {
+        id: uuid(),
+        buy_order: null,
+        sell_order: offer.id,
+        buyer_id: "household",
+        seller_id: offer.user_id,
+        buyer: "You",
+        seller: offer.username,
+        price: offer.price,
+        amount: e(amount.steps),
+        total: formatSteps(steps(offer.price, PRICE_SCALE) * amount.steps, MONEY_SCALE),
+        created_at: new Date().toISOString(),
+        role: "bought",
+      };
+      trades.push(trade);
+      history.push({ at: trade.created_at, price: trade.price, amount: trade.amount });
+      await announce({ type: "trade_executed", trade }, { type: "book_changed" }, { type: "energy_changed", user_id: "household" });
+      return { trades: [trade], orders: [] };
+    }
+    case "buy_from_grid":
+    case "sell_to_grid": {
+      const buying = cmd === "buy_from_grid";
+      const limit = buying ? battery.capacity - battery.level - battery.bids : battery.level - battery.asks;
+      const amount = checkPurchase(String(args.amount), limit, limit);
+      if (!amount.ok) return refuse(amount.code === "invalid_amount" ? "invalid_amount" : buying ? "exceeds_battery" : "insufficient_energy");
+      battery.level += buying ? amount.steps : -amount.steps;
+      const price = buying ? grid.buy : grid.sell;
+      await announce({ type: "energy_changed", user_id: "household" });
+      return { id: uuid(), direction: buying ? "buy" : "sell", amount: e(amount.steps), price: p(price), total: formatSteps(price * amount.steps, MONEY_SCALE), created_at: new Date().toISOString() };
+    }
+    default:
+      return refuse("unknown");
+  }
+}
+
+mockIPC(
+  async (cmd, args) => {
+    try {
+      return await handle(cmd, (args ?? {}) as Record<string, unknown>);
+    } catch (err) {
+      // The real shell rejects with {code, message}; so does this.
+      if (err instanceof Refusal) throw { code: err.code, message: err.code };
+      throw err;
+    }
+  },
+  { shouldMockEvents: true },
+);
+
+/** Controls for the tests: what a neighbour or a failing backend would do. */
+(window as unknown as { lumeaMock: unknown }).lumeaMock = {
+  neighbourOffers: async (username: string, price: string, amount: string) => {
+    orders.push(order(username, "sell", price, amount, 0, "0.9"));
+    await announce({ type: "book_changed" });
+  },
+  neighbourBuysFromMe: async (amount: string) => {
+    const mine = orders.find((o) => o.mine && o.side === "sell" && open(o));
+    if (!mine) return;
+    const bought = steps(amount, ENERGY_SCALE);
+    mine.remaining = e(steps(mine.remaining, ENERGY_SCALE) - bought);
+    mine.filled = e(steps(mine.filled, ENERGY_SCALE) + bought);
+    mine.status = mine.remaining === "0" ? "filled" : "partial";
+    battery.level -= bought;
+    battery.asks -= bought;
+    const trade: TradeView = {
+      id: uuid(), buy_order: uuid(), sell_order: mine.id, buyer_id: "alice", seller_id: "household", buyer: "Alice", seller: "You",
+      price: mine.price, amount, total: formatSteps(steps(mine.price, PRICE_SCALE) * bought, MONEY_SCALE), created_at: new Date().toISOString(), role: "sold",
+    };
+    trades.push(trade);
+    await announce({ type: "trade_executed", trade }, { type: "book_changed" }, { type: "energy_changed", user_id: "household" });
+  },
+  failNext: (code: string) => {
+    failNext = code;
+  },
+};

@@ -1,0 +1,158 @@
+import { useCallback, useEffect, useRef, useState } from "react";
+import type { OrderView } from "./bindings/OrderView";
+import type { TradeView } from "./bindings/TradeView";
+import { BuyOptionsModal } from "./components/BuyOptionsModal";
+import { ConfirmMarketOrderModal } from "./components/ConfirmMarketOrderModal";
+import { Battery, MarketSummary, MyOrders, Tokens, TradeHistory } from "./components/Home";
+import { P2PMarketModal } from "./components/P2PMarketModal";
+import { PlaceBuyOrderModal, PlaceSellOrderModal } from "./components/PlaceSellOrderModal";
+import { PriceChart } from "./components/PriceChart";
+import { SellOptionsModal } from "./components/SellOptionsModal";
+import { Toasts, type Toast } from "./components/Toasts";
+import { sentence } from "./market/errors";
+import { kwh, money, perKwh } from "./market/format";
+import { useMarket, type Market } from "./useMarket";
+
+type Open =
+  | { modal: "buy-options" }
+  | { modal: "sell-options" }
+  | { modal: "market"; tab: "asks" | "bids" }
+  | { modal: "place"; side: "sell" | "buy" }
+  | { modal: "confirm"; offer: OrderView }
+  | null;
+
+const TOAST_MS = 6000;
+
+export function App() {
+  const [open, setOpenState] = useState<Open>(null);
+  // Focus goes back to what opened the first modal of a chain (Buy Energy →
+  // market → confirm) once the last one closes.
+  const opener = useRef<HTMLElement | null>(null);
+  const setOpen = useCallback((next: Open) => {
+    setOpenState((current) => {
+      if (current === null && next !== null) opener.current = document.activeElement as HTMLElement | null;
+      return next;
+    });
+  }, []);
+  useEffect(() => {
+    if (open === null && opener.current?.isConnected) {
+      opener.current.focus();
+      opener.current = null;
+    }
+  }, [open]);
+  const [tradePage, setTradePage] = useState(0);
+  const [toasts, setToasts] = useState<Toast[]>([]);
+  const nextToast = useRef(1);
+
+  const notify = useCallback((message: string, tone: Toast["tone"] = "info") => {
+    const id = nextToast.current++;
+    setToasts((all) => [...all, { id, message, tone }]);
+    setTimeout(() => setToasts((all) => all.filter((toast) => toast.id !== id)), TOAST_MS);
+  }, []);
+  const onFill = useCallback(
+    (trade: TradeView) =>
+      notify(
+        trade.role === "sold"
+          ? `${trade.buyer} bought ${kwh(trade.amount)} of your energy at ${perKwh(trade.price)} (${money(trade.total)}).`
+          : `You bought ${kwh(trade.amount)} from ${trade.seller} at ${perKwh(trade.price)} (${money(trade.total)}).`,
+      ),
+    [notify],
+  );
+  const { state, reload } = useMarket(tradePage, onFill);
+  const done = (message: string) => {
+    setOpen(null);
+    notify(message);
+  };
+
+  return (
+    <div className="app">
+      <header className="app-header">
+        <h1>
+          Luméa <span className="muted">Market</span>
+        </h1>
+        <p className="muted">Trade energy with your neighbours.</p>
+      </header>
+      {state.status === "loading" && <p className="loading">Loading the market…</p>}
+      {state.status === "failed" && (
+        <div className="banner banner-error" role="alert">
+          <p>{sentence(state.code)}</p>
+          <button type="button" className="button" onClick={() => void reload()}>
+            Try again
+          </button>
+        </div>
+      )}
+      {state.status === "ready" && (
+        <Screen market={state.market} open={open} setOpen={setOpen} done={done} notify={notify} tradePage={tradePage} setTradePage={setTradePage} />
+      )}
+      <Toasts toasts={toasts} onDismiss={(id) => setToasts((all) => all.filter((toast) => toast.id !== id))} />
+    </div>
+  );
+}
+
+type ScreenProps = {
+  market: Market;
+  open: Open;
+  setOpen: (open: Open) => void;
+  done: (message: string) => void;
+  notify: (message: string, tone?: Toast["tone"]) => void;
+  tradePage: number;
+  setTradePage: (page: number) => void;
+};
+
+function Screen({ market, open, setOpen, done, notify, tradePage, setTradePage }: ScreenProps) {
+  const close = () => setOpen(null);
+  return (
+    <main>
+      <div className="actions hero">
+        <button type="button" className="button button-primary button-large" onClick={() => setOpen({ modal: "buy-options" })}>
+          Buy Energy
+        </button>
+        <button type="button" className="button button-primary button-large" onClick={() => setOpen({ modal: "sell-options" })}>
+          Sell Energy
+        </button>
+        <button type="button" className="button button-large" onClick={() => setOpen({ modal: "market", tab: "asks" })}>
+          Order Book
+        </button>
+      </div>
+      <div className="cards">
+        <Battery energy={market.energy} />
+        <Tokens energy={market.energy} />
+        <MarketSummary stats={market.stats} />
+        <section className="card wide" aria-labelledby="history-title">
+          <h2 id="history-title">Price history</h2>
+          <PriceChart history={market.history} />
+        </section>
+        <MyOrders orders={market.orders} onMessage={notify} />
+        <TradeHistory trades={market.trades} page={tradePage} onPage={setTradePage} />
+      </div>
+      {open?.modal === "buy-options" && (
+        <BuyOptionsModal energy={market.energy} grid={market.grid} onViewOffers={() => setOpen({ modal: "market", tab: "asks" })} onDone={done} onClose={close} />
+      )}
+      {open?.modal === "sell-options" && (
+        <SellOptionsModal energy={market.energy} grid={market.grid} onPlaceSellOrder={() => setOpen({ modal: "place", side: "sell" })} onDone={done} onClose={close} />
+      )}
+      {open?.modal === "market" && (
+        <P2PMarketModal
+          book={market.book}
+          stats={market.stats}
+          initialTab={open.tab}
+          onBuy={(offer) => setOpen({ modal: "confirm", offer })}
+          onPlaceSellOrder={() => setOpen({ modal: "place", side: "sell" })}
+          onPlaceBuyOrder={() => setOpen({ modal: "place", side: "buy" })}
+          onClose={close}
+        />
+      )}
+      {open?.modal === "place" && open.side === "sell" && <PlaceSellOrderModal energy={market.energy} grid={market.grid} onPlaced={done} onClose={close} />}
+      {open?.modal === "place" && open.side === "buy" && <PlaceBuyOrderModal energy={market.energy} grid={market.grid} onPlaced={done} onClose={close} />}
+      {open?.modal === "confirm" && (
+        <ConfirmMarketOrderModal
+          offer={market.book.asks.find((order) => order.id === open.offer.id) ?? open.offer}
+          energy={market.energy}
+          grid={market.grid}
+          onBought={done}
+          onClose={() => setOpen({ modal: "market", tab: "asks" })}
+        />
+      )}
+    </main>
+  );
+}

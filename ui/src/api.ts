@@ -1,0 +1,53 @@
+// The app's commands and events: one typed call per Tauri command of the core.
+
+import { invoke } from "@tauri-apps/api/core";
+import { listen } from "@tauri-apps/api/event";
+import type { BookView } from "./bindings/BookView";
+import type { EnergyView } from "./bindings/EnergyView";
+import type { GridPrices } from "./bindings/GridPrices";
+import type { GridTransactionView } from "./bindings/GridTransactionView";
+import type { MarketEvent } from "./bindings/MarketEvent";
+import type { MarketStats } from "./bindings/MarketStats";
+import type { OrderView } from "./bindings/OrderView";
+import type { Outcome } from "./bindings/Outcome";
+import type { Side } from "./bindings/Side";
+import type { TradePrint } from "./bindings/TradePrint";
+import type { TradeView } from "./bindings/TradeView";
+import { isReasonCode, type ReasonCode } from "./market/errors";
+
+/** A refusal or failure from the core, by its stable code. */
+export class MarketError extends Error {
+  constructor(readonly code: ReasonCode) {
+    super(code);
+  }
+}
+
+async function call<T>(command: string, args?: Record<string, unknown>): Promise<T> {
+  try {
+    return await invoke<T>(command, args);
+  } catch (err) {
+    const code = (err as { code?: unknown } | null)?.code;
+    throw new MarketError(isReasonCode(code) ? code : "unknown");
+  }
+}
+
+export const api = {
+  book: () => call<BookView>("book"),
+  energy: () => call<EnergyView>("energy"),
+  stats: (hours: number) => call<MarketStats>("stats", { hours }),
+  priceHistory: (hours: number) => call<TradePrint[]>("price_history", { hours }),
+  gridPrices: () => call<GridPrices>("grid_prices"),
+  placeOrder: (side: Side, price: string, amount: string) =>
+    call<Outcome>("place_order", { id: crypto.randomUUID(), side, price, amount }),
+  cancelOrder: (id: string) => call<Outcome>("cancel_order", { id }),
+  buyNow: (order: string, amount: string) => call<Outcome>("buy_now", { order, amount }),
+  buyFromGrid: (amount: string) => call<GridTransactionView>("buy_from_grid", { amount }),
+  sellToGrid: (amount: string) => call<GridTransactionView>("sell_to_grid", { amount }),
+  myOrders: (limit: number, offset: number) => call<OrderView[]>("my_orders", { open: null, limit, offset }),
+  myTrades: (limit: number, offset: number) => call<TradeView[]>("my_trades", { limit, offset }),
+};
+
+/** The core's market events, as they are committed. Resolves to an unsubscribe function. */
+export function onMarketEvent(handler: (event: MarketEvent) => void): Promise<() => void> {
+  return listen<MarketEvent>("market", (event) => handler(event.payload));
+}

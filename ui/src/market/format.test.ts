@@ -1,0 +1,37 @@
+import { describe, expect, it } from "vitest";
+import { km, kwh, money, perKwh, since, tokens } from "./format";
+import { isReasonCode, sentence } from "./errors";
+
+describe("formatting", () => {
+  it("shows dollars and kWh from exact decimal strings", () => {
+    expect(money("0.51")).toBe("$0.51");
+    expect(money("-0.05")).toBe("-$0.05");
+    expect(money("1234.5")).toBe("$1,234.50");
+    expect(perKwh("0.16")).toBe("$0.16/kWh");
+    expect(perKwh("0.1234")).toBe("$0.1234/kWh");
+    expect(kwh("4.5")).toBe("4.5 kWh");
+    expect(kwh("1000")).toBe("1,000 kWh");
+    expect(tokens("1.101")).toBe("1.101");
+    expect(km("0.7")).toBe("0.7 km");
+    expect(km(null)).toBe("—");
+  });
+
+  it("says how long ago in words", () => {
+    const now = Date.parse("2026-06-01T12:00:00Z");
+    expect(since("2026-06-01T11:59:40Z", now)).toBe("just now");
+    expect(since("2026-06-01T11:57:00Z", now)).toBe("3 min. ago");
+    expect(since("2026-06-01T10:00:00Z", now)).toBe("2 hr. ago");
+    expect(since("2026-05-31T12:00:00Z", now)).toBe("yesterday");
+  });
+});
+
+describe("reason codes", () => {
+  it("every code has a sentence, never the raw code", () => {
+    for (const code of ["invalid_price", "exceeds_battery", "insufficient_energy", "self_trade", "storage_failure"] as const) {
+      expect(isReasonCode(code)).toBe(true);
+      expect(sentence(code)).not.toContain("_");
+    }
+    expect(sentence("invalid_amount", "purchase")).toContain("above 0 kWh");
+    expect(isReasonCode("drop table")).toBe(false);
+  });
+});

@@ -1,0 +1,106 @@
+// The market's input rules and the figures the UI shows, in exact integer
+// arithmetic, mirroring the Rust core (src/market/units.rs, src/energy.rs).
+// The core checks everything again; these give instant, inline feedback.
+
+import type { ReasonCode } from "./errors";
+
+export const PRICE_SCALE = 4; // $0.0001 ticks
+export const ENERGY_SCALE = 2; // 0.01 kWh steps
+export const MONEY_SCALE = 6; // $0.000001 (ticks × steps)
+export const MIN_PRICE = 500n; // $0.05/kWh
+export const MAX_PRICE = 10_000n; // $1.00/kWh
+export const MIN_ORDER = 100n; // 1 kWh
+export const MAX_ORDER = 10_000n; // 100 kWh
+
+const NUMERAL = /^-?\d+(\.\d+)?$/;
+
+/** A plain decimal numeral as whole `scale`-decimal steps; null for anything else or too many decimals. */
+export function parseSteps(text: string, scale: number): bigint | null {
+  if (!NUMERAL.test(text)) return null;
+  const negative = text.startsWith("-");
+  const [whole, fraction = ""] = (negative ? text.slice(1) : text).split(".");
+  const significant = fraction.replace(/0+$/, "");
+  if (significant.length > scale) return null;
+  const steps = BigInt(whole + significant.padEnd(scale, "0"));
+  return negative ? -steps : steps;
+}
+
+/** Whole `scale`-decimal steps as a normalised decimal string ("0.16", "4.5", "-0.72"). */
+export function formatSteps(steps: bigint, scale: number): string {
+  const negative = steps < 0n;
+  const digits = (negative ? -steps : steps).toString().padStart(scale + 1, "0");
+  const whole = digits.slice(0, digits.length - scale);
+  const fraction = digits.slice(digits.length - scale).replace(/0+$/, "");
+  return `${negative ? "-" : ""}${whole}${fraction ? "." + fraction : ""}`;
+}
+
+export type Checked = { ok: true; steps: bigint } | { ok: false; code: ReasonCode };
+
+const fail = (code: ReasonCode): Checked => ({ ok: false, code });
+
+export function checkPrice(text: string): Checked {
+  const ticks = parseSteps(text.trim(), PRICE_SCALE);
+  if (ticks === null || ticks < MIN_PRICE || ticks > MAX_PRICE) return fail("invalid_price");
+  return { ok: true, steps: ticks };
+}
+
+/**
+ * The amount of a new order: 1–100 kWh with at most 2 decimals, and within what
+ * the battery allows (`limit`: sellable energy for an ask, headroom for a bid).
+ */
+export function checkOrderAmount(text: string, side: "buy" | "sell", limit: bigint | null): Checked {
+  const steps = parseSteps(text.trim(), ENERGY_SCALE);
+  if (steps === null || steps < MIN_ORDER || steps > MAX_ORDER) return fail("invalid_amount");
+  if (limit !== null && steps > limit) return fail(side === "sell" ? "insufficient_energy" : "exceeds_battery");
+  return { ok: true, steps };
+}
+
+/** A purchase: more than 0 with at most 2 decimals, at most what is left and what the battery can take. */
+export function checkPurchase(text: string, available: bigint, headroom: bigint): Checked {
+  const steps = parseSteps(text.trim(), ENERGY_SCALE);
+  if (steps === null || steps <= 0n) return fail("invalid_amount");
+  if (steps > available) return fail("exceeds_available");
+  if (steps > headroom) return fail("exceeds_battery");
+  return { ok: true, steps };
+}
+
+/** The most a household can buy of an offer: what is left, or what its battery takes. */
+export function maxPurchase(available: bigint, headroom: bigint): bigint {
+  return available < headroom ? available : headroom;
+}
+
+export type PurchaseQuote = { totalCost: string; savingsVsGrid: string };
+
+export function purchaseQuote(priceTicks: bigint, steps: bigint, gridBuyTicks: bigint): PurchaseQuote {
+  const cost = priceTicks * steps;
+  return { totalCost: formatSteps(cost, MONEY_SCALE), savingsVsGrid: formatSteps(gridBuyTicks * steps - cost, MONEY_SCALE) };
+}
+
+export type SaleQuote = { expectedRevenue: string; gainVsGrid: string; marginPercent: string };
+
+/** Integer division rounded half to even, as rust_decimal's `round_dp` does. */
+function divideHalfEven(numerator: bigint, denominator: bigint): bigint {
+  const quotient = numerator / denominator;
+  const twice = 2n * (numerator % denominator);
+  const sign = numerator < 0n ? -1n : 1n;
+  const excess = (twice < 0n ? -twice : twice) - denominator;
+  if (excess > 0n || (excess === 0n && quotient % 2n !== 0n)) return quotient + sign;
+  return quotient;
+}
+
+export function saleQuote(priceTicks: bigint, steps: bigint, gridSellTicks: bigint): SaleQuote {
+  const revenue = priceTicks * steps;
+  const tenthsOfPercent = divideHalfEven((priceTicks - gridSellTicks) * 1000n, gridSellTicks);
+  return {
+    expectedRevenue: formatSteps(revenue, MONEY_SCALE),
+    gainVsGrid: formatSteps(revenue - gridSellTicks * steps, MONEY_SCALE),
+    marginPercent: formatSteps(tenthsOfPercent, 1),
+  };
+}
+
+/** Parses a decimal string the core sent (always well-formed) into steps. */
+export function steps(text: string, scale: number): bigint {
+  const parsed = parseSteps(text, scale);
+  if (parsed === null) throw new Error(`not a decimal from the core: ${text}`);
+  return parsed;
+}
