@@ -122,7 +122,12 @@ async fn buying_part_of_an_ask_moves_energy_money_and_tokens() {
     assert_eq!(code(me.buy_now(erin, "2.01").await), "exceeds_battery");
     let mine = me.trades(Page::first(10)).await.unwrap();
     assert_eq!(mine.len(), 1);
-    assert_eq!(format!("{:?}", mine[0].role), "Bought");
+    // The view sent as the trade happened is the one read back from the file.
+    assert_eq!(mine[0], outcome.trades[0]);
+    assert_eq!((format!("{:?}", mine[0].role), mine[0].taker), ("Bought".into(), Side::Buy));
+    assert!(!mine[0].filled_resting_order_of_viewer(), "my own purchase is no fill of a waiting order of mine");
+    let bobs = market.trader("Bob").await.unwrap().trades(Page::first(10)).await.unwrap();
+    assert!(bobs[0].filled_resting_order_of_viewer(), "for Bob it is");
     let mut seen = Vec::new();
     while let Ok(event) = events.try_recv() {
         seen.push(serde_json::to_value(&event).unwrap()["type"].as_str().unwrap().to_string());
@@ -160,8 +165,9 @@ async fn a_crossing_bid_trades_at_the_ask_price_and_fills_the_battery() {
     let me = market.household();
     assert_eq!(code(me.place(&place(Side::Buy, "0.18", "5.01")).await), "exceeds_battery");
     let outcome = me.place(&place(Side::Buy, "0.18", "5")).await.unwrap();
-    let fills: Vec<_> = outcome.trades.iter().map(|t| (t.seller.as_str(), t.price.to_string(), t.amount.to_string())).collect();
-    assert_eq!(fills, [("Bob", "0.17".into(), "5".into())]);
+    let fills: Vec<_> = outcome.trades.iter().map(|t| (t.seller.as_str(), t.price.to_string(), t.amount.to_string(), t.taker)).collect();
+    assert_eq!(fills, [("Bob", "0.17".into(), "5".into(), Side::Buy)]);
+    assert_eq!(me.trades(Page::first(10)).await.unwrap(), outcome.trades);
     assert_eq!(outcome.orders[0].status, Status::Filled);
     let energy = me.energy().await.unwrap();
     assert_eq!((energy.level.to_string(), energy.reserved_for_bids.to_string(), energy.headroom.to_string()), ("13.5".into(), "0".into(), "0".into()));

@@ -93,12 +93,15 @@ async fn my_trades(market: Market<'_>, limit: u32, offset: u32) -> Reply<Vec<Tra
     Ok(market.household().trades(Page { limit, offset }).await?)
 }
 
-/// The sentence of a system notification for one of the household's fills.
+/// The system notification for a fill of one of the household's waiting orders
+/// (its own purchases and crossing orders it has just seen confirmed).
 fn fill_notice(trade: &TradeView) -> Option<(String, String)> {
+    if !trade.filled_resting_order_of_viewer() {
+        return None;
+    }
     let (title, counterpart) = match trade.role {
-        Role::Sold => ("Your energy sold", &trade.buyer),
-        Role::Bought => ("Your energy purchase filled", &trade.seller),
-        Role::Other => return None,
+        Role::Sold => ("Your sell order filled", &trade.buyer),
+        Role::Bought | Role::Other => ("Your buy order filled", &trade.seller),
     };
     Some((title.to_string(), format!("{} kWh at ${}/kWh with {counterpart}: ${}", trade.amount, trade.price, trade.total)))
 }

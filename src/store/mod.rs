@@ -449,7 +449,12 @@ impl LocalMarket {
         rows::insert_trade(batch, &id, seq, trade, now);
         rows::award_co2(batch, &id, trade, state.settings.co2, now);
         let name = |user: &crate::market::UserId| state.members[user.as_str()].username.as_str();
-        Ok(TradeView::of(&id, trade, name(&trade.buyer), name(&trade.seller), now, &self.household))
+        // The order that came in is the one just placed; a direct purchase is a buy.
+        let taker = match &trade.buy_order {
+            Some(bid) if changes.placed.as_deref() != Some(bid.as_str()) => Side::Sell,
+            _ => Side::Buy,
+        };
+        Ok(TradeView::of(&id, trade, taker, (name(&trade.buyer), name(&trade.seller)), now, &self.household))
     }
 
     fn announce(&self, outcome: &Outcome, changes: &Changes) {

@@ -62,6 +62,9 @@ pub struct TradeView {
     pub created_at: DateTime<Utc>,
     /// `bought` or `sold` from the viewer's side.
     pub role: Role,
+    /// The side of the order that came in and traded with a resting one (a
+    /// direct purchase is a buy): the other side's order was waiting, filled.
+    pub taker: Side,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -75,7 +78,8 @@ pub enum Role {
 }
 
 impl TradeView {
-    pub(super) fn of(id: &str, trade: &Trade, buyer: &str, seller: &str, at: DateTime<Utc>, viewer: &str) -> TradeView {
+    pub(super) fn of(id: &str, trade: &Trade, taker: Side, names: (&str, &str), at: DateTime<Utc>, viewer: &str) -> TradeView {
+        let (buyer, seller) = names;
         TradeView {
             id: id.to_string(),
             buy_order: trade.buy_order.as_ref().map(ToString::to_string),
@@ -89,7 +93,13 @@ impl TradeView {
             total: Money::of(trade.price, trade.amount),
             created_at: at,
             role: role(trade.buyer.as_str(), trade.seller.as_str(), viewer),
+            taker,
         }
+    }
+
+    /// Whether this trade filled an order of the viewer's that was waiting in the book.
+    pub fn filled_resting_order_of_viewer(&self) -> bool {
+        matches!((self.role, self.taker), (Role::Sold, Side::Buy) | (Role::Bought, Side::Sell))
     }
 }
 
@@ -448,9 +458,12 @@ pub(super) fn award_co2(batch: &mut Batch, trade_id: &str, trade: &Trade, intens
     );
 }
 
+/// The taker is the later of the two orders to arrive; a direct purchase has no buy order and is a buy.
 const TRADE_QUERY: &str = "SELECT t.id, t.buy_order_id, t.sell_order_id, t.buyer_id, t.seller_id, t.price_ticks,
-                                  t.amount_centi_kwh, t.created_at, b.username AS buyer, s.username AS seller
-                           FROM trades t JOIN users b ON b.id = t.buyer_id JOIN users s ON s.id = t.seller_id";
+                                  t.amount_centi_kwh, t.created_at, b.username AS buyer, s.username AS seller,
+                                  CASE WHEN bo.seq IS NULL OR bo.seq > so.seq THEN 'buy' ELSE 'sell' END AS taker
+                           FROM trades t JOIN users b ON b.id = t.buyer_id JOIN users s ON s.id = t.seller_id
+                           JOIN orders so ON so.id = t.sell_order_id LEFT JOIN orders bo ON bo.id = t.buy_order_id";
 
 fn trade_view(row: &SqliteRow, viewer: &str) -> Result<TradeView> {
     let (price, amount) = (price(row, "price_ticks")?, energy(row, "amount_centi_kwh")?);
@@ -468,6 +481,7 @@ fn trade_view(row: &SqliteRow, viewer: &str) -> Result<TradeView> {
         amount,
         total: Money::of(price, amount),
         created_at: time(row, "created_at")?,
+        taker: side(row.try_get("taker")?)?,
     })
 }
 

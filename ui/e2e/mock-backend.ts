@@ -178,6 +178,7 @@ async function handle(cmd: string, args: Record<string, unknown>): Promise<unkno
         total: formatSteps(steps(offer.price, PRICE_SCALE) * amount.steps, MONEY_SCALE),
         created_at: new Date().toISOString(),
         role: "bought",
+        taker: "buy",
       };
       trades.push(trade);
       history.push({ at: trade.created_at, price: trade.price, amount: trade.amount });
@@ -230,7 +231,7 @@ mockIPC(
     battery.asks -= bought;
     const trade: TradeView = {
       id: uuid(), buy_order: uuid(), sell_order: mine.id, buyer_id: "alice", seller_id: "household", buyer: "Alice", seller: "You",
-      price: mine.price, amount, total: formatSteps(steps(mine.price, PRICE_SCALE) * bought, MONEY_SCALE), created_at: new Date().toISOString(), role: "sold",
+      price: mine.price, amount, total: formatSteps(steps(mine.price, PRICE_SCALE) * bought, MONEY_SCALE), created_at: new Date().toISOString(), role: "sold", taker: "buy",
     };
     trades.push(trade);
     await announce({ type: "trade_executed", trade }, { type: "book_changed" }, { type: "energy_changed", user_id: "household" });

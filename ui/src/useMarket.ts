@@ -12,6 +12,10 @@ import { api, MarketError, onMarketEvent } from "./api";
 import type { ReasonCode } from "./market/errors";
 
 export const PAGE = 10;
+
+export function isFillOfMyWaitingOrder(trade: TradeView): boolean {
+  return (trade.role === "sold" && trade.taker === "buy") || (trade.role === "bought" && trade.taker === "sell");
+}
 const STATS_HOURS = 24;
 
 export type Market = {
@@ -65,7 +69,8 @@ export function useMarket(tradePage: number, onFill: (trade: TradeView) => void)
       pending = setTimeout(() => void load(), 30);
     };
     const unsubscribe = onMarketEvent((event) => {
-      if (event.type === "trade_executed" && event.trade.role !== "other") onFillRef.current(event.trade);
+      // A fill of one of my waiting orders: the other side's order came in.
+      if (event.type === "trade_executed" && isFillOfMyWaitingOrder(event.trade)) onFillRef.current(event.trade);
       refresh();
     });
     return () => {

@@ -3,9 +3,15 @@ import type { Energy } from "./Energy";
 import type { Money } from "./Money";
 import type { Price } from "./Price";
 import type { Role } from "./Role";
+import type { Side } from "./Side";
 
 export type TradeView = { id: string, buy_order: string | null, sell_order: string, buyer_id: string, seller_id: string, buyer: string, seller: string, price: Price, amount: Energy, total: Money, created_at: string, 
 /**
  * `bought` or `sold` from the viewer's side.
  */
-role: Role, };
+role: Role, 
+/**
+ * The side of the order that came in and traded with a resting one (a
+ * direct purchase is a buy): the other side's order was waiting, filled.
+ */
+taker: Side, };

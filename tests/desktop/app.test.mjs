@@ -1,0 +1,173 @@
+// Desktop end-to-end: the real Luméa app (Rust core, SQLite file) in its real
+// webview, driven through tauri-driver and WebKitWebDriver under Xvfb, over
+// plain W3C WebDriver. The market file is prepared and finally checked with
+// the real `lumea` CLI.
+//
+// Needs: LUMEA_APP (the app binary), LUMEA_CLI (the lumea binary), TAURI_DRIVER,
+// and a display (DISPLAY, e.g. Xvfb). scripts/test.sh provides them.
+
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { spawn, execFileSync } from "node:child_process";
+import { mkdtempSync, mkdirSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+const shots = join(root, "artifacts", "screenshots");
+const home = mkdtempSync(join(tmpdir(), "lumea-desktop-"));
+const db = join(home, "market.sqlite");
+const port = 4444 + Math.floor(Math.random() * 500);
+const driverUrl = `http://127.0.0.1:${port}`;
+let driver;
+let session;
+
+const lumea = (...args) => execFileSync(process.env.LUMEA_CLI, ["--db", db, ...args], { encoding: "utf8" });
+
+async function webdriver(method, path, body) {
+  const response = await fetch(`${driverUrl}${path}`, {
+    method,
+    headers: { "content-type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const reply = await response.json();
+  if (!response.ok) throw new Error(`${method} ${path}: ${JSON.stringify(reply.value)}`);
+  return reply.value;
+}
+
+const s = (path) => `/session/${session}${path}`;
+
+/** Waits for the UI to show an element: the app answers events asynchronously. */
+async function find(xpath, { within = 15_000 } = {}) {
+  const until = Date.now() + within;
+  for (;;) {
+    try {
+      const found = await webdriver("POST", s("/element"), { using: "xpath", value: xpath });
+      // An element reference is an object with one key (W3C names it element-6066-…).
+      return Object.values(found)[0];
+    } catch (err) {
+      if (Date.now() > until) throw new Error(`never appeared: ${xpath} (${err.message})`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+}
+
+async function click(xpath) {
+  try {
+    await webdriver("POST", s(`/element/${await find(xpath)}/click`), {});
+  } catch (err) {
+    await screenshot("desktop-failed-click");
+    throw new Error(`clicking ${xpath}: ${err.message}`);
+  }
+}
+const text = async (xpath) => webdriver("GET", s(`/element/${await find(xpath)}/text`));
+async function type(xpath, value) {
+  const element = await find(xpath);
+  await webdriver("POST", s(`/element/${element}/clear`), {});
+  await webdriver("POST", s(`/element/${element}/value`), { text: value });
+}
+async function screenshot(name) {
+  const png = await webdriver("GET", s("/screenshot"));
+  writeFileSync(join(shots, `${name}.png`), Buffer.from(png, "base64"));
+}
+const button = (name) => `//button[normalize-space()='${name}']`;
+const dialog = (inner) => `//*[@role='dialog']${inner}`;
+const label = (name) => `//input[@id=//label[normalize-space()='${name}']/@for]`;
+
+before(async () => {
+  mkdirSync(shots, { recursive: true });
+  // A fresh market file with the demo neighbourhood, its simulator off so that
+  // only this test acts on the market.
+  lumea("set", "simulator", "off");
+  driver = spawn(process.env.TAURI_DRIVER, ["--port", String(port)], {
+    env: { ...process.env, LUMEA_DB: db, XDG_DATA_HOME: join(home, "data") },
+    stdio: "ignore",
+  });
+  for (let tries = 0; ; tries++) {
+    try {
+      await fetch(`${driverUrl}/status`);
+      break;
+    } catch {
+      if (tries > 100) throw new Error("tauri-driver did not start");
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+  const created = await webdriver("POST", "/session", {
+    capabilities: { alwaysMatch: { browserName: "wry", "tauri:options": { application: process.env.LUMEA_APP } } },
+  });
+  session = created.sessionId;
+});
+
+after(async () => {
+  if (session) await webdriver("DELETE", s("")).catch(() => {});
+  driver?.kill();
+});
+
+test("the real app: sell, see it in the book, buy part of an ask, history, cancel, a refused input", async () => {
+  await find("//h2[normalize-space()='Battery']");
+  assert.match(await text("//section[.//h2[normalize-space()='Battery']]"), /8\.5 kWh of 13\.5 kWh/);
+  await screenshot("desktop-home");
+
+  // A refused input, then a valid sell order.
+  await click(button("Sell Energy"));
+  await click(dialog(button("Place Sell Order")));
+  await type(label("Ask price"), "0.04");
+  assert.equal(await text(dialog("//p[@role='alert']")), "Enter a price from $0.05 to $1.00 per kWh, with at most 4 decimals.");
+  await type(label("Ask price"), "0.16");
+  await type(label("Amount"), "5");
+  assert.match(await text(dialog("//dl")), /Expected revenue\s*\$0\.80/);
+  await screenshot("desktop-place-sell-order");
+  await click(dialog(button("Place Sell Order")));
+  await find("//*[@role='status']//span[contains(., 'Your sell order of 5 kWh at $0.16/kWh is in the market.')]");
+
+  // It is in the book, lowest ask first.
+  await click(button("Order Book"));
+  assert.match(await text("(//*[@role='listitem'])[1]"), /^You \(you\)\s*\$0\.16\/kWh\s*5 kWh/);
+  await screenshot("desktop-order-book");
+
+  // Buy part of Bob's ask through the confirmation.
+  await click("//button[starts-with(@aria-label, 'Buy from Bob')]");
+  await find(dialog("//h2[normalize-space()='Confirm Market Order']"));
+  await type(label("Amount to buy"), "2");
+  assert.match(await text(dialog("//dl[@aria-label='What this purchase costs']")), /Total cost\s*\$0\.34\s*Savings vs grid \(\$0\.20\/kWh\)\s*\$0\.06/);
+  await screenshot("desktop-confirm-market-order");
+  await click(dialog(button("Confirm Purchase")));
+  await find("//*[@role='status']//span[contains(., 'Bought 2 kWh from Bob for $0.34.')]");
+
+  // The battery and the history changed: 8.5 + 2 kWh, and 5 kWh held for the ask.
+  await find("//section[.//h2[normalize-space()='Battery']]//p[contains(., '10.5 kWh of 13.5 kWh')]");
+  assert.match(await text("//section[.//h2[normalize-space()='Trade history']]//tbody/tr[1]"), /Bought\s*Bob\s*2 kWh\s*\$0\.17\/kWh\s*\$0\.34/);
+
+  // Cancel the sell order, once the notices that cover it are dismissed as a household would.
+  for (;;) {
+    try {
+      await webdriver("POST", s(`/element/${await find("//*[@role='status']//button[@aria-label='Dismiss']", { within: 500 })}/click`), {});
+    } catch {
+      break;
+    }
+  }
+  await click("//section[.//h2[normalize-space()='My orders']]" + button("Cancel"));
+  await find("//section[.//h2[normalize-space()='My orders']]//span[normalize-space()='cancelled']");
+  await screenshot("desktop-after-cancel");
+
+  // The app's file holds all of it, consistently.
+  await webdriver("DELETE", s(""));
+  session = undefined;
+  let verified;
+  for (let tries = 0; ; tries++) {
+    try {
+      verified = JSON.parse(lumea("verify"));
+      break;
+    } catch (err) {
+      // The app lets go of its file as it exits.
+      if (tries > 50) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+  assert.deepEqual(verified, { verified: true });
+  const trades = JSON.parse(lumea("trades"));
+  assert.equal(trades.length, 1);
+  assert.equal(trades[0].seller, "Bob");
+  assert.equal(trades[0].amount, "2");
+});
