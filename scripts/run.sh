@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Sets up this machine and runs Luméa Market on its embedded default.
-# Until the desktop app lands (issue 4), that is the engine replaying the
-# product guide's market clearing example.
+# Sets up this machine and runs the Luméa desktop app on its embedded default:
+# the local market in a SQLite file with the demo neighbourhood alive.
+# LUMEA_DB=FILE picks another market file.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
-cargo run --release --locked -- replay tests/fixtures/guide-example.jsonl
+(cd ui && npm run build)
+cargo run --release --locked -p lumea-app --features custom-protocol

@@ -46,5 +46,33 @@ need_rust() {
     fi
 }
 
+# need_node: Node.js 20+ and npm for the web UI (Debian 12 ships 18; NodeSource
+# is not reachable here, so an older Node is reported, not replaced).
+need_node() {
+    command -v node >/dev/null 2>&1 || need_apt nodejs npm
+    local have
+    have=$(node --version | tr -d v)
+    if ! version_at_least "$have" "20"; then
+        echo "setup: Node.js $have is older than 20; install Node.js 20 or newer" >&2
+        exit 1
+    fi
+}
+
+# need_ui_packages: the UI's npm packages, as the lockfile pins them. npm install,
+# not npm ci: the registry mirror lacks some other-platform @tauri-apps/cli
+# builds that npm ci insists on; npm install honours the lockfile as it is.
+need_ui_packages() {
+    if [ ! -f ui/node_modules/.package-lock.json ] || [ ui/package-lock.json -nt ui/node_modules/.package-lock.json ]; then
+        echo "setup: installing the UI's npm packages"
+        (cd ui && npm install --no-audit --no-fund --loglevel=error)
+    fi
+}
+
+# Core: the market library, the lumea CLI and their tests.
 need_apt build-essential pkg-config ca-certificates
 need_rust
+# App: Tauri 2 on Linux (WebKitGTK) and Node.js for the UI.
+need_apt file libssl-dev libwebkit2gtk-4.1-dev libgtk-3-dev libayatana-appindicator3-dev \
+    librsvg2-dev libsoup-3.0-dev libjavascriptcoregtk-4.1-dev libxdo-dev
+need_node
+need_ui_packages

@@ -123,7 +123,7 @@ test("the real app: sell, see it in the book, buy part of an ask, history, cance
 
   // It is in the book, lowest ask first.
   await click(button("Order Book"));
-  assert.match(await text("(//*[@role='listitem'])[1]"), /^You \(you\)\s*\$0\.16\/kWh\s*5 kWh/);
+  assert.match(await text("(//*[@role='listitem'])[1]"), /^You\s*\$0\.16\/kWh\s*5 kWh/);
   await screenshot("desktop-order-book");
 
   // Buy part of Bob's ask through the confirmation.

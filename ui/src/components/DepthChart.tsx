@@ -6,7 +6,8 @@ import type { LevelDepth } from "../bindings/LevelDepth";
 import { Chart } from "./Chart";
 
 const OPTIONS: Omit<uPlot.Options, "width" | "height"> = {
-  scales: { x: { time: false } },
+  // Depth is measured from zero, or small differences would look large.
+  scales: { x: { time: false }, y: { range: (_plot, _min, max) => [0, Math.max(max, 1) * 1.15] } },
   axes: [{ label: "$/kWh" }, { label: "kWh" }],
   series: [
     { label: "Price" },
@@ -14,7 +15,8 @@ const OPTIONS: Omit<uPlot.Options, "width" | "height"> = {
     { label: "Bids", stroke: "#1d7a55", fill: "rgba(29,122,85,0.18)", paths: uPlot.paths.stepped!({ align: -1 }) },
     { label: "Asks", stroke: "#c2410c", fill: "rgba(194,65,12,0.15)", paths: uPlot.paths.stepped!({ align: 1 }) },
   ],
-  legend: { show: true },
+  // The legend names the colours; values under the cursor would only repeat the list below.
+  legend: { show: true, live: false },
 };
 
 /** Chart coordinates only: plotted as numbers, never used for money. */

@@ -101,7 +101,7 @@ function OrderList({ orders, side, onBuy }: { orders: OrderView[]; side: Tab; on
         >
           {virtualizer.getVirtualItems().map((item) => {
             const order = orders[item.index];
-            const who = order.mine ? `${order.username} (you)` : order.username;
+            const who = order.mine ? "You" : order.username;
             const summary = `${who}: ${kwh(order.remaining)} at ${perKwh(order.price)}, ${km(order.distance_km)} away, placed ${since(order.created_at, now)}`;
             const cells = (
               <>
