@@ -9,27 +9,15 @@
 // has answered. The time includes starting WebKitWebDriver, so it is an upper
 // bound of what a household sees.
 
-import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { startDriver } from "../tests/desktop/driver.mjs";
 
 const runs = Number(process.env.RUNS ?? 5);
 const idleSeconds = Number(process.env.IDLE_SECONDS ?? 10);
-const port = 5444 + Math.floor(Math.random() * 500);
-const driverUrl = `http://127.0.0.1:${port}`;
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function webdriver(method, path, body) {
-  const response = await fetch(`${driverUrl}${path}`, {
-    method,
-    headers: { "content-type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const reply = await response.json();
-  if (!response.ok) throw new Error(`${method} ${path}: ${JSON.stringify(reply.value)}`);
-  return reply.value;
-}
+let webdriver;
 
 async function waitFor(session, xpath) {
   for (;;) {
@@ -83,11 +71,9 @@ function appPid() {
   throw new Error("the app process was not found");
 }
 
-async function startOnce(db, { measureMemory }) {
+async function startOnce({ measureMemory }) {
   const started = performance.now();
-  const { sessionId } = await webdriver("POST", "/session", {
-    capabilities: { alwaysMatch: { browserName: "wry", "tauri:options": { application: process.env.LUMEA_APP } } },
-  });
+  const sessionId = await driver.launch(process.env.LUMEA_APP);
   await waitFor(sessionId, "//section[.//h2[normalize-space()='Battery']]//p[contains(., 'kWh of')]");
   await waitFor(sessionId, "//button[normalize-space()='Buy Energy' and not(@disabled)]");
   const interactiveMs = performance.now() - started;
@@ -108,12 +94,9 @@ async function startOnce(db, { measureMemory }) {
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
 const home = mkdtempSync(join(tmpdir(), "lumea-app-bench-"));
-const driver = spawn(process.env.TAURI_DRIVER, ["--port", String(port)], {
-  env: { ...process.env, LUMEA_DB: join(home, "market.sqlite"), XDG_DATA_HOME: join(home, "data") },
-  stdio: "ignore",
-});
+const driver = await startDriver({ LUMEA_DB: join(home, "market.sqlite"), XDG_DATA_HOME: join(home, "data") });
+webdriver = driver.webdriver;
 try {
-  while (!(await fetch(`${driverUrl}/status`).then(() => true, () => false))) await sleep(50);
   const first = [];
   const again = [];
   let memory;
@@ -121,8 +104,8 @@ try {
     rmSync(join(home, "market.sqlite"), { force: true });
     rmSync(join(home, "market.sqlite-wal"), { force: true });
     rmSync(join(home, "market.sqlite-shm"), { force: true });
-    first.push((await startOnce(home, { measureMemory: false })).interactiveMs);
-    const warm = await startOnce(home, { measureMemory: run === runs - 1 });
+    first.push((await startOnce({ measureMemory: false })).interactiveMs);
+    const warm = await startOnce({ measureMemory: run === runs - 1 });
     again.push(warm.interactiveMs);
     memory ??= warm.memory;
   }
@@ -132,6 +115,6 @@ try {
   console.log(`idle memory after ${idleSeconds} s (PSS, app + WebKit processes): ${(memory.total / 1024).toFixed(1)} MB`);
   for (const p of memory.perProcess) console.log(`  ${p.name} (pid ${p.pid}): ${(p.pssKb / 1024).toFixed(1)} MB`);
 } finally {
-  driver.kill();
+  driver.stop();
   rmSync(home, { recursive: true, force: true });
 }

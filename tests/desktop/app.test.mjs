@@ -8,33 +8,22 @@
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, execFileSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, mkdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
+import { startDriver } from "./driver.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const shots = join(root, "artifacts", "screenshots");
 const home = mkdtempSync(join(tmpdir(), "lumea-desktop-"));
 const db = join(home, "market.sqlite");
-const port = 4444 + Math.floor(Math.random() * 500);
-const driverUrl = `http://127.0.0.1:${port}`;
 let driver;
+let webdriver;
 let session;
 
 const lumea = (...args) => execFileSync(process.env.LUMEA_CLI, ["--db", db, ...args], { encoding: "utf8" });
-
-async function webdriver(method, path, body) {
-  const response = await fetch(`${driverUrl}${path}`, {
-    method,
-    headers: { "content-type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const reply = await response.json();
-  if (!response.ok) throw new Error(`${method} ${path}: ${JSON.stringify(reply.value)}`);
-  return reply.value;
-}
 
 const s = (path) => `/session/${session}${path}`;
 
@@ -71,6 +60,15 @@ async function screenshot(name) {
   const png = await webdriver("GET", s("/screenshot"));
   writeFileSync(join(shots, `${name}.png`), Buffer.from(png, "base64"));
 }
+async function dismissNotices() {
+  for (;;) {
+    try {
+      await webdriver("POST", s(`/element/${await find("//*[@role='status']//button[@aria-label='Dismiss']", { within: 500 })}/click`), {});
+    } catch {
+      return;
+    }
+  }
+}
 const button = (name) => `//button[normalize-space()='${name}']`;
 const dialog = (inner) => `//*[@role='dialog']${inner}`;
 const label = (name) => `//input[@id=//label[normalize-space()='${name}']/@for]`;
@@ -80,31 +78,17 @@ before(async () => {
   // A fresh market file with the demo neighbourhood, its simulator off so that
   // only this test acts on the market.
   lumea("set", "simulator", "off");
-  driver = spawn(process.env.TAURI_DRIVER, ["--port", String(port)], {
-    env: { ...process.env, LUMEA_DB: db, XDG_DATA_HOME: join(home, "data") },
-    stdio: "ignore",
-  });
-  for (let tries = 0; ; tries++) {
-    try {
-      await fetch(`${driverUrl}/status`);
-      break;
-    } catch {
-      if (tries > 100) throw new Error("tauri-driver did not start");
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
-  const created = await webdriver("POST", "/session", {
-    capabilities: { alwaysMatch: { browserName: "wry", "tauri:options": { application: process.env.LUMEA_APP } } },
-  });
-  session = created.sessionId;
+  driver = await startDriver({ LUMEA_DB: db, XDG_DATA_HOME: join(home, "data") });
+  webdriver = driver.webdriver;
+  session = await driver.launch(process.env.LUMEA_APP);
 });
 
 after(async () => {
   if (session) await webdriver("DELETE", s("")).catch(() => {});
-  driver?.kill();
+  driver?.stop();
 });
 
-test("the real app: sell, see it in the book, buy part of an ask, history, cancel, a refused input", async () => {
+async function walkThrough() {
   await find("//h2[normalize-space()='Battery']");
   assert.match(await text("//section[.//h2[normalize-space()='Battery']]"), /8\.5 kWh of 13\.5 kWh/);
   await screenshot("desktop-home");
@@ -140,16 +124,40 @@ test("the real app: sell, see it in the book, buy part of an ask, history, cance
   assert.match(await text("//section[.//h2[normalize-space()='Trade history']]//tbody/tr[1]"), /Bought\s*Bob\s*2 kWh\s*\$0\.17\/kWh\s*\$0\.34/);
 
   // Cancel the sell order, once the notices that cover it are dismissed as a household would.
-  for (;;) {
-    try {
-      await webdriver("POST", s(`/element/${await find("//*[@role='status']//button[@aria-label='Dismiss']", { within: 500 })}/click`), {});
-    } catch {
-      break;
-    }
-  }
+  await dismissNotices();
   await click("//section[.//h2[normalize-space()='My orders']]" + button("Cancel"));
   await find("//section[.//h2[normalize-space()='My orders']]//span[normalize-space()='cancelled']");
   await screenshot("desktop-after-cancel");
+  await dismissNotices();
+
+  // A buy order below every ask rests in the book, holding room in the battery.
+  await click(button("Order Book"));
+  await click("//*[@role='tab'][contains(., 'Buy Orders')]");
+  await click(dialog(button("Place Buy Order")));
+  await type(label("Bid price"), "0.15");
+  await type(label("Amount"), "2");
+  await click(dialog(button("Place Buy Order")));
+  await find("//*[@role='status']//span[contains(., 'Your buy order of 2 kWh at $0.15/kWh is in the market.')]");
+  await click(button("Order Book"));
+  await click("//*[@role='tab'][contains(., 'Buy Orders')]");
+  // Diana bid $0.15 earlier: at one price, the earlier order comes first.
+  assert.match(await text("(//*[@role='listitem'])[1]"), /^Diana\s*\$0\.15\/kWh/);
+  assert.match(await text("(//*[@role='listitem'])[2]"), /^You\s*\$0\.15\/kWh\s*2 kWh/);
+  await webdriver("POST", s("/actions"), { actions: [{ type: "key", id: "keyboard", actions: [{ type: "keyDown", value: "\uE00C" }, { type: "keyUp", value: "\uE00C" }] }] });
+  await dismissNotices();
+
+  // The grid at its fixed prices: 1 kWh in (the last room left), then 1.5 kWh out.
+  await click(button("Buy Energy"));
+  await type("//input[@id=//label[starts-with(normalize-space(), 'Amount to buy at')]/@for]", "1");
+  await click(dialog(button("Buy from Grid")));
+  await find("//*[@role='status']//span[contains(., 'Bought 1 kWh from the grid for $0.20.')]");
+  await click(button("Sell Energy"));
+  await type("//input[@id=//label[starts-with(normalize-space(), 'Amount to sell at')]/@for]", "1.5");
+  await click(dialog(button("Sell to Grid")));
+  await find("//*[@role='status']//span[contains(., 'Sold 1.5 kWh to the grid for $0.15.')]");
+  // 10.5 + 1 − 1.5 kWh.
+  await find("//section[.//h2[normalize-space()='Battery']]//p[contains(., '10 kWh of 13.5 kWh')]");
+  await screenshot("desktop-after-grid");
 
   // The app's file holds all of it, consistently.
   await webdriver("DELETE", s(""));
@@ -166,8 +174,23 @@ test("the real app: sell, see it in the book, buy part of an ask, history, cance
     }
   }
   assert.deepEqual(verified, { verified: true });
+  assert.deepEqual(
+    JSON.parse(lumea("orders")).map((order) => [order.side, order.price, order.amount, order.status]),
+    [["buy", "0.15", "2", "active"], ["sell", "0.16", "5", "cancelled"]],
+  );
+  assert.equal(JSON.parse(lumea("energy")).level, "10");
   const trades = JSON.parse(lumea("trades"));
   assert.equal(trades.length, 1);
   assert.equal(trades[0].seller, "Bob");
   assert.equal(trades[0].amount, "2");
+}
+
+test("the real app: sell, see it in the book, buy part of an ask, history, cancel, a refused input, a buy order, the grid", async () => {
+  try {
+    await walkThrough();
+  } catch (err) {
+    // What the window showed when it went wrong, for the CI artifacts.
+    if (session) await screenshot("desktop-failure").catch(() => {});
+    throw err;
+  }
 });
