@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Sets up this machine and runs every test: the core (unit, property, replay,
-# store, crash), the UI (Vitest, then the built UI in Chromium), and the real
+# store, crash), the community backend on PostgreSQL, the UI (Vitest, then the built UI in Chromium), and the real
 # desktop app through tauri-driver and WebKitWebDriver under Xvfb. Benchmarks
 # are built and run once in a quick smoke mode (figures: scripts/bench.sh).
 set -euo pipefail
@@ -15,6 +15,15 @@ TAURI_DRIVER_VERSION="2.1.0"
 if ! "$TOOLS/bin/tauri-driver" --version 2>/dev/null | grep -q "$TAURI_DRIVER_VERSION"; then
     echo "setup: installing tauri-driver $TAURI_DRIVER_VERSION"
     cargo install tauri-driver --version "=$TAURI_DRIVER_VERSION" --locked --root "$TOOLS"
+fi
+
+# The community backend's tests need a PostgreSQL (15 or newer). They use
+# LUMEA_PG_URL, by default the local cluster as postgres over 127.0.0.1 with
+# trust auth, as on the project's machines; start it if it is down.
+if [ -z "${LUMEA_PG_URL:-}" ] && ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
+    need_apt postgresql
+    as_root pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | sort -V | tail -n1)" main start
+    for _ in $(seq 50); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 0.2; done
 fi
 
 step() { printf '\n== %s\n' "$*"; }

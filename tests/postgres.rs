@@ -1,0 +1,545 @@
+//! The community backend (`supabase/`) on a real PostgreSQL 15: the stand-in
+//! for the Supabase platform, then the project's migrations, in a fresh
+//! database per test. Users act as PostgREST makes them act: role
+//! `authenticated` and `request.jwt.claims` set for the transaction.
+//!
+//! The server comes from `LUMEA_PG_URL` (default: the machine's cluster at
+//! 127.0.0.1:5432 as `postgres`, trust auth); scripts/test.sh starts it.
+
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+use lumea::market::rules::{BuyNow, Cancel, Place};
+use lumea::market::{Book, Event, Market, Side};
+use rand::rngs::SmallRng;
+use rand::{RngExt, SeedableRng};
+use rust_decimal::Decimal;
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::{Connection, Executor, PgConnection, Row};
+use uuid::Uuid;
+
+const PLATFORM: &str = include_str!("../supabase/tests/platform_stand_in.sql");
+const MIGRATION: &str = include_str!("../supabase/migrations/20261124120000_community_market.sql");
+
+fn admin_url() -> String {
+    std::env::var("LUMEA_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+/// A database of its own, dropped when the test ends.
+struct TestDb {
+    name: String,
+    pool: PgPool,
+}
+
+impl TestDb {
+    async fn new(connections: u32) -> TestDb {
+        let name = format!("lumea_test_{}", Uuid::new_v4().simple());
+        let mut admin = PgConnection::connect(&admin_url()).await.expect("PostgreSQL at LUMEA_PG_URL");
+        admin.execute(format!("create database {name}").as_str()).await.unwrap();
+        let url = format!("{}/{name}", admin_url().rsplit_once('/').unwrap().0);
+        let pool = PgPoolOptions::new().max_connections(connections).connect(&url).await.unwrap();
+        sqlx::raw_sql(PLATFORM).execute(&pool).await.expect("the platform stand-in applies");
+        sqlx::raw_sql(MIGRATION).execute(&pool).await.expect("the migration applies");
+        TestDb { name, pool }
+    }
+
+    /// A user as Supabase Auth makes one: a row in auth.users with sign-up metadata.
+    async fn sign_up(&self, meta: serde_json::Value) -> Uuid {
+        let id = Uuid::new_v4();
+        sqlx::query("insert into auth.users (id, raw_user_meta_data) values ($1, $2::jsonb)")
+            .bind(id)
+            .bind(meta.to_string())
+            .execute(&self.pool)
+            .await
+            .unwrap();
+        id
+    }
+
+    /// Runs `sql` as `user` (or as `anon` for None), in one transaction; the
+    /// error is the database's message (a reason code for a refusal).
+    async fn as_user(&self, user: Option<Uuid>, sql: &str, binds: &[&str]) -> Result<Vec<sqlx::postgres::PgRow>, String> {
+        let mut tx = self.pool.begin().await.unwrap();
+        let (role, claims) = match user {
+            Some(id) => ("authenticated", serde_json::json!({ "sub": id, "role": "authenticated" })),
+            None => ("anon", serde_json::json!({ "role": "anon" })),
+        };
+        sqlx::query("select set_config('role', $1, true), set_config('request.jwt.claims', $2, true)")
+            .bind(role)
+            .bind(claims.to_string())
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        let mut query = sqlx::query(sql);
+        for bind in binds {
+            query = query.bind(*bind);
+        }
+        match query.fetch_all(&mut *tx).await {
+            Ok(rows) => {
+                tx.commit().await.unwrap();
+                Ok(rows)
+            }
+            Err(sqlx::Error::Database(err)) => Err(err.message().to_string()),
+            Err(other) => panic!("{other}"),
+        }
+    }
+
+    async fn place(&self, user: Uuid, id: &str, side: &str, price: &str, amount: &str, expires: Option<&str>) -> Result<(), String> {
+        let sql = "select id from public.place_order($1::uuid, $2, $3::numeric, $4::numeric, nullif($5, '')::timestamptz)";
+        self.as_user(Some(user), sql, &[id, side, price, amount, expires.unwrap_or("")]).await.map(drop)
+    }
+
+    async fn cancel(&self, user: Uuid, id: &str) -> Result<(), String> {
+        self.as_user(Some(user), "select id from public.cancel_order($1::uuid)", &[id]).await.map(drop)
+    }
+
+    async fn buy_now(&self, user: Uuid, order: &str, amount: &str, reference: &str) -> Result<(), String> {
+        let sql = "select id from public.buy_now($1::uuid, $2::numeric, $3::uuid)";
+        self.as_user(Some(user), sql, &[order, amount, reference]).await.map(drop)
+    }
+
+    /// Everything a refused command must leave as it was, as one digest.
+    async fn digest(&self) -> String {
+        sqlx::query_scalar(
+            "select md5(coalesce((select string_agg(o::text, '|' order by o.seq) from public.market_orders o), '')
+                     || coalesce((select string_agg(t::text, '|' order by t.seq) from public.trades t), '')
+                     || coalesce((select string_agg(p::text, '|' order by p.id) from public.profiles p), ''))",
+        )
+        .fetch_one(&self.pool)
+        .await
+        .unwrap()
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let name = self.name.clone();
+        let url = admin_url();
+        // The pool's connections must close before the database can go.
+        std::thread::spawn(move || {
+            tokio::runtime::Runtime::new().unwrap().block_on(async {
+                if let Ok(mut admin) = PgConnection::connect(&url).await {
+                    let _ = admin.execute(format!("drop database if exists {name} with (force)").as_str()).await;
+                }
+            })
+        })
+        .join()
+        .unwrap();
+    }
+}
+
+#[tokio::test]
+async fn the_migration_gives_new_users_a_safe_profile() {
+    let db = TestDb::new(4).await;
+    let hostile = "Robert'); drop table market_orders;--\u{7}\u{1b}[31m";
+    let user = db.sign_up(serde_json::json!({ "username": hostile, "lat": "52.3701234", "lng": "4.8952101" })).await;
+    let plain = db.sign_up(serde_json::json!({})).await;
+    let row = sqlx::query("select username, community_id, location_lat::text, location_lng::text from public.profiles where id = $1")
+        .bind(user)
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    // Stored as text, control characters removed, cut to 40 characters; location coarsened to ~100 m.
+    assert_eq!(row.get::<String, _>(0), "Robert'); drop table market_orders;--[31");
+    assert_eq!(row.get::<String, _>(1), "default");
+    assert_eq!(row.get::<String, _>(2), "52.370");
+    assert_eq!(row.get::<String, _>(3), "4.895");
+    let name: String = sqlx::query_scalar("select username from public.profiles where id = $1").bind(plain).fetch_one(&db.pool).await.unwrap();
+    assert_eq!(name, format!("Neighbour {}", &plain.to_string()[..8]));
+    // The table the hostile name spoke of is still there.
+    let count: i64 = sqlx::query_scalar("select count(*) from public.market_orders").fetch_one(&db.pool).await.unwrap();
+    assert_eq!(count, 0);
+}
+
+#[tokio::test]
+async fn attacks_are_refused_and_change_nothing() {
+    let db = TestDb::new(4).await;
+    let alice = db.sign_up(serde_json::json!({ "username": "Alice" })).await;
+    let bob = db.sign_up(serde_json::json!({ "username": "Bob" })).await;
+    let carol = db.sign_up(serde_json::json!({ "username": "Carol", "community_id": "north" })).await;
+    let ask = Uuid::new_v4().to_string();
+    let closed = Uuid::new_v4().to_string();
+    db.place(alice, &ask, "sell", "0.16", "5", None).await.unwrap();
+    db.place(alice, &closed, "sell", "0.18", "2", None).await.unwrap();
+    db.cancel(alice, &closed).await.unwrap();
+    db.place(bob, &Uuid::new_v4().to_string(), "buy", "0.17", "1", None).await.unwrap();
+    let before = db.digest().await;
+
+    let denied = "permission denied";
+    let attempts: Vec<(Option<Uuid>, String, &str)> = vec![
+        (Some(bob), format!("insert into public.market_orders (id, user_id, username, community_id, type, price, amount) values (gen_random_uuid(), '{alice}', 'Alice', 'default', 'sell', 0.05, 100) returning id"), denied),
+        (Some(bob), format!("insert into public.trades (community_id, sell_order_id, buyer_id, seller_id, price, amount) values ('default', '{ask}', '{bob}', '{alice}', 0.05, 5) returning id"), denied),
+        (Some(bob), "update public.trades set price = 0.01 returning id".into(), denied),
+        (Some(alice), "update public.market_orders set filled_amount = 0, status = 'active' returning id".into(), denied),
+        (Some(alice), "update public.market_orders set price = 0.99 returning id".into(), denied),
+        (Some(alice), "delete from public.market_orders returning id".into(), denied),
+        (Some(alice), "update public.profiles set username = 'Bob' returning id".into(), denied),
+        (Some(alice), "select public.fill_order(id, 1) from public.market_orders".into(), denied),
+        (Some(alice), "update public.market_settings set open_order_cap = 100000 returning id".into(), denied),
+        (None, "select id from public.market_orders".into(), denied),
+        (None, "select id from public.trades".into(), denied),
+        (None, "select id from public.profiles".into(), denied),
+        (None, format!("select id from public.place_order(gen_random_uuid(), 'buy', 0.2, 1)"), denied),
+        (None, format!("select id from public.cancel_order('{ask}')"), denied),
+        (Some(bob), format!("select id from public.cancel_order('{ask}')"), "not_owner"),
+    ];
+    for (user, sql, expected) in &attempts {
+        let refused = db.as_user(*user, sql, &[]).await.expect_err(sql);
+        assert!(refused.contains(expected), "{sql}: {refused}");
+    }
+    assert_eq!(db.digest().await, before, "a refused attempt changed something");
+
+    // Reading: Bob sees open orders of his community and nothing closed of others'; Carol, in
+    // another community, sees no order of Alice's and cannot buy one.
+    let seen = |rows: Vec<sqlx::postgres::PgRow>| rows.into_iter().map(|row| row.get::<Uuid, _>(0).to_string()).collect::<Vec<_>>();
+    let bob_sees = seen(db.as_user(Some(bob), "select id from public.market_orders where user_id <> auth.uid()", &[]).await.unwrap());
+    assert_eq!(bob_sees, vec![ask.clone()]);
+    let carol_sees = seen(db.as_user(Some(carol), "select id from public.market_orders", &[]).await.unwrap());
+    assert!(carol_sees.is_empty());
+    assert_eq!(db.buy_now(carol, &ask, "1", &Uuid::new_v4().to_string()).await, Err("unknown_order".into()));
+    let alice_history = seen(db.as_user(Some(alice), "select id from public.market_orders order by seq", &[]).await.unwrap());
+    assert_eq!(alice_history, vec![ask.clone(), closed.clone()], "her own closed order is in her history");
+    let profiles_bob_sees = db.as_user(Some(bob), "select id from public.profiles", &[]).await.unwrap().len();
+    assert_eq!(profiles_bob_sees, 1, "only his own profile, never a neighbour's home");
+
+    // Bad numbers, each refused with its code.
+    for price in ["-1", "0", "0.049", "1.0001", "1000000000", "NaN", "0.12345"] {
+        assert_eq!(db.place(bob, &Uuid::new_v4().to_string(), "buy", price, "1", None).await, Err("invalid_price".into()), "{price}");
+    }
+    for amount in ["-5", "0", "0.99", "100.01", "NaN", "1.001", "1e30"] {
+        assert_eq!(db.place(bob, &Uuid::new_v4().to_string(), "buy", "0.1", amount, None).await, Err("invalid_amount".into()), "{amount}");
+        // A purchase needs no whole kWh: 0.99 kWh of an ask is valid (bought below).
+        if amount != "0.99" {
+            let expected = if amount == "100.01" || amount == "1e30" { "exceeds_available" } else { "invalid_amount" };
+            assert_eq!(db.buy_now(bob, &ask, amount, &Uuid::new_v4().to_string()).await, Err(expected.into()), "buy_now {amount}");
+        }
+    }
+    assert_eq!(db.place(bob, &Uuid::new_v4().to_string(), "hold", "0.1", "1", None).await, Err("invalid_side".into()));
+    assert_eq!(db.place(bob, &Uuid::new_v4().to_string(), "buy", "0.1", "1", Some("2001-01-01T00:00:00Z")).await, Err("invalid_expiry".into()));
+    assert_eq!(db.buy_now(alice, &ask, "1", &Uuid::new_v4().to_string()).await, Err("self_trade".into()));
+    assert_eq!(db.cancel(alice, &closed).await, Err("not_open".into()));
+    assert_eq!(db.cancel(alice, &Uuid::new_v4().to_string()).await, Err("unknown_order".into()));
+    assert_eq!(db.digest().await, before, "a refused command changed something");
+    let bought_before = db.digest().await;
+    assert_eq!(db.buy_now(bob, &ask, "0.99", &Uuid::new_v4().to_string()).await, Ok(()));
+    assert_ne!(db.digest().await, bought_before);
+
+    // The open-order cap.
+    sqlx::query("update public.market_settings set open_order_cap = 3").execute(&db.pool).await.unwrap();
+    for _ in 0..3 {
+        db.place(bob, &Uuid::new_v4().to_string(), "buy", "0.10", "1", None).await.unwrap();
+    }
+    let capped = db.digest().await;
+    assert_eq!(db.place(bob, &Uuid::new_v4().to_string(), "buy", "0.10", "1", None).await, Err("too_many_open_orders".into()));
+    assert_eq!(db.digest().await, capped);
+}
+
+#[tokio::test]
+async fn retries_are_idempotent_and_reuse_with_other_arguments_is_refused() {
+    let db = TestDb::new(4).await;
+    let alice = db.sign_up(serde_json::json!({ "username": "Alice" })).await;
+    let bob = db.sign_up(serde_json::json!({ "username": "Bob" })).await;
+    let ask = Uuid::new_v4().to_string();
+    db.place(alice, &ask, "sell", "0.16", "5", None).await.unwrap();
+    let once = db.digest().await;
+    db.place(alice, &ask, "sell", "0.1600", "5.0", None).await.unwrap();
+    assert_eq!(db.digest().await, once, "the same command again returns the stored order");
+    assert_eq!(db.place(alice, &ask, "sell", "0.17", "5", None).await, Err("duplicate_order".into()));
+    assert_eq!(db.place(bob, &ask, "sell", "0.16", "5", None).await, Err("duplicate_order".into()));
+
+    let reference = Uuid::new_v4().to_string();
+    db.buy_now(bob, &ask, "2", &reference).await.unwrap();
+    let bought = db.digest().await;
+    db.buy_now(bob, &ask, "2", &reference).await.unwrap();
+    assert_eq!(db.digest().await, bought, "the same purchase again is the same trade");
+    assert_eq!(db.buy_now(bob, &ask, "1", &reference).await, Err("duplicate_order".into()));
+    let filled: String = sqlx::query_scalar("select filled_amount::text from public.market_orders where id = $1::uuid")
+        .bind(&ask)
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(filled, "2.00");
+}
+
+/// One command of the differential stream, as text for both sides.
+enum Command {
+    Place { user: usize, id: String, side: Side, price: String, amount: String, expires: Option<&'static str> },
+    Cancel { user: usize, id: String },
+    BuyNow { user: usize, order: String, amount: String },
+}
+
+fn generate(rng: &mut SmallRng, placed: &mut Vec<String>, users: usize) -> Command {
+    const PRICES: [&str; 16] = [
+        "0.14", "0.15", "0.155", "0.16", "0.1625", "0.165", "0.17", "0.18", "0.15", "0.16", "0.17", "1.00", "0.0499", "1.0001", "0.12345", "NaN",
+    ];
+    const AMOUNTS: [&str; 10] = ["1", "2", "2.5", "3", "5", "7.25", "0.99", "100.01", "1.005", "100"];
+    const PURCHASES: [&str; 8] = ["0.5", "1", "1.25", "2", "0", "-1", "0.001", "50"];
+    const EXPIRIES: [Option<&str>; 8] = [None, None, None, None, None, None, Some("2099-01-01T00:00:00Z"), Some("2001-01-01T00:00:00Z")];
+    let user = rng.random_range(0..users);
+    let known = |rng: &mut SmallRng, placed: &[String]| {
+        if placed.is_empty() || rng.random_range(0..10) == 0 { Uuid::new_v4().to_string() } else { placed[rng.random_range(0..placed.len())].clone() }
+    };
+    match rng.random_range(0..100) {
+        0..=59 => {
+            // One in fifty reuses a stored id (always as another user: a different command).
+            let id = if rng.random_range(0..50) == 0 && !placed.is_empty() { known(rng, placed) } else { Uuid::new_v4().to_string() };
+            Command::Place {
+                user,
+                id,
+                side: if rng.random_range(0..2) == 0 { Side::Buy } else { Side::Sell },
+                price: PRICES[rng.random_range(0..PRICES.len())].into(),
+                amount: AMOUNTS[rng.random_range(0..AMOUNTS.len())].into(),
+                expires: EXPIRIES[rng.random_range(0..EXPIRIES.len())],
+            }
+        }
+        60..=79 => Command::Cancel { user, id: known(rng, placed) },
+        _ => Command::BuyNow { user, order: known(rng, placed), amount: PURCHASES[rng.random_range(0..PURCHASES.len())].into() },
+    }
+}
+
+fn normal(text: &str) -> Decimal {
+    Decimal::from_str(text).unwrap().normalize()
+}
+
+#[tokio::test]
+async fn postgres_and_the_rust_engine_agree_on_random_streams() {
+    let db = TestDb::new(4).await;
+    // The cap is a Postgres-only rule; out of the way here.
+    sqlx::query("update public.market_settings set open_order_cap = 1000000").execute(&db.pool).await.unwrap();
+    let names = ["Alice", "Bob", "Charlie", "Diana"];
+    let mut users = Vec::new();
+    for name in names {
+        users.push(db.sign_up(serde_json::json!({ "username": name })).await);
+    }
+    let user_key: Vec<String> = users.iter().map(Uuid::to_string).collect();
+    let mut engine: Market = Market::default();
+    let now: DateTime<Utc> = Utc::now();
+    let mut rng = SmallRng::seed_from_u64(20261124);
+    let mut placed: Vec<String> = Vec::new();
+    let mut last_trade_seq = 0i64;
+    let (mut trades, mut refusals) = (0, 0);
+    let commands = std::env::var("LUMEA_DIFF_COMMANDS").ok().and_then(|n| n.parse().ok()).unwrap_or(3000);
+
+    for step in 0..commands {
+        let command = generate(&mut rng, &mut placed, users.len());
+        let mut events = Vec::new();
+        let (rust, pg) = match &command {
+            Command::Place { user, id, side, price, amount, expires } => {
+                // The same id again comes from another user, so it is never a retry.
+                let owner = engine.book().get(id).map(|order| order.user.as_str().to_string());
+                let user = match owner {
+                    Some(owner) if owner == user_key[*user] => (*user + 1) % users.len(),
+                    _ => *user,
+                };
+                let expires_at = expires.map(|text| DateTime::parse_from_rfc3339(text).unwrap().with_timezone(&Utc));
+                let cmd = Place { id, user: &user_key[user], side: *side, price, amount, expires_at };
+                let rust = engine.place(now, &cmd, &mut events).map_err(|reason| reason.code().to_string());
+                if rust.is_ok() {
+                    placed.push(id.clone());
+                }
+                let side = if *side == Side::Buy { "buy" } else { "sell" };
+                (rust, db.place(users[user], id, side, price, amount, *expires).await)
+            }
+            Command::Cancel { user, id } => (
+                engine.cancel(now, &Cancel { id, user: &user_key[*user] }, &mut events).map_err(|r| r.code().to_string()),
+                db.cancel(users[*user], id).await,
+            ),
+            Command::BuyNow { user, order, amount } => (
+                engine
+                    .buy_now(now, &BuyNow { order, user: &user_key[*user], amount, headroom: None }, &mut events)
+                    .map_err(|r| r.code().to_string()),
+                db.buy_now(users[*user], order, amount, &Uuid::new_v4().to_string()).await,
+            ),
+        };
+        assert_eq!(rust, pg, "step {step}: the rules disagree");
+        refusals += usize::from(rust.is_err());
+
+        let rust_trades: Vec<_> = events
+            .iter()
+            .filter_map(|event| match event {
+                Event::Trade(trade) => Some((
+                    trade.buy_order.as_ref().map(|id| id.as_str().to_string()),
+                    trade.sell_order.as_str().to_string(),
+                    trade.buyer.as_str().to_string(),
+                    trade.seller.as_str().to_string(),
+                    trade.price.to_decimal().normalize(),
+                    trade.amount.to_decimal().normalize(),
+                )),
+                _ => None,
+            })
+            .collect();
+        let rows = sqlx::query(
+            "select buy_order_id::text, sell_order_id::text, buyer_id::text, seller_id::text, price::text, amount::text, seq
+               from public.trades where seq > $1 order by seq",
+        )
+        .bind(last_trade_seq)
+        .fetch_all(&db.pool)
+        .await
+        .unwrap();
+        let pg_trades: Vec<_> = rows
+            .iter()
+            .map(|row| {
+                last_trade_seq = row.get(6);
+                (
+                    row.get::<Option<String>, _>(0),
+                    row.get::<String, _>(1),
+                    row.get::<String, _>(2),
+                    row.get::<String, _>(3),
+                    normal(row.get(4)),
+                    normal(row.get(5)),
+                )
+            })
+            .collect();
+        assert_eq!(rust_trades, pg_trades, "step {step}: the trades disagree");
+        trades += rust_trades.len();
+    }
+
+    // Every order ends alike: fill and status.
+    let rows = sqlx::query("select id::text, filled_amount::text, status from public.market_orders").fetch_all(&db.pool).await.unwrap();
+    assert_eq!(rows.len(), engine.book().orders().count());
+    for row in rows {
+        let id: String = row.get(0);
+        let order = engine.book().get(&id).unwrap();
+        assert_eq!(normal(row.get(1)), order.filled.to_decimal().normalize(), "{id}");
+        assert_eq!(row.get::<String, _>(2), order.status.as_str(), "{id}");
+    }
+    println!("differential: {commands} commands, {trades} trades, {refusals} refusals, all alike");
+    assert!(trades > 100 && refusals > 100, "the stream exercised too little: {trades} trades, {refusals} refusals");
+}
+
+/// The book's invariants, checked on the stored rows after concurrent work.
+async fn assert_consistent(db: &TestDb) {
+    let overfilled: i64 = sqlx::query_scalar("select count(*) from public.market_orders where filled_amount > amount")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(overfilled, 0, "an order filled beyond its amount");
+    let unexplained: i64 = sqlx::query_scalar(
+        "select count(*) from public.market_orders o
+          where o.filled_amount <> coalesce((select sum(t.amount) from public.trades t
+                                              where t.buy_order_id = o.id or t.sell_order_id = o.id), 0)",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    assert_eq!(unexplained, 0, "an order's fill is not the sum of its trades");
+    let wrong_status: i64 = sqlx::query_scalar(
+        "select count(*) from public.market_orders
+          where (status = 'filled') <> (filled_amount = amount)
+             or (status = 'active' and filled_amount <> 0)
+             or (status = 'partial' and not (filled_amount > 0 and filled_amount < amount))",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    assert_eq!(wrong_status, 0, "a status does not match its fill");
+    let crossed: i64 = sqlx::query_scalar(
+        "select count(*) from public.market_orders b join public.market_orders a
+            on a.community_id = b.community_id and a.type = 'sell' and b.type = 'buy'
+           and a.status in ('active', 'partial') and b.status in ('active', 'partial')
+           and a.user_id <> b.user_id and b.price >= a.price",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    assert_eq!(crossed, 0, "a bid and an ask of different users cross in an open book");
+    let off_price: i64 = sqlx::query_scalar(
+        "select count(*) from public.trades t join public.market_orders s on s.id = t.sell_order_id
+          left join public.market_orders b on b.id = t.buy_order_id
+          where t.price <> s.price or t.community_id <> s.community_id
+             or (b.id is not null and (b.price < t.price or b.community_id <> s.community_id or b.user_id = s.user_id))",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    assert_eq!(off_price, 0, "a trade not at its sell price, across communities, or with oneself");
+}
+
+async fn concurrent_run(communities: usize) {
+    const TASKS: usize = 32;
+    const COMMANDS: usize = 60;
+    let db = std::sync::Arc::new(TestDb::new(TASKS as u32 + 2).await);
+    let mut users = Vec::new();
+    for task in 0..TASKS {
+        let community = format!("c{}", task % communities);
+        users.push(db.sign_up(serde_json::json!({ "username": format!("User {task}"), "community_id": community })).await);
+    }
+    let mut handles = Vec::new();
+    for (task, user) in users.into_iter().enumerate() {
+        let db = db.clone();
+        handles.push(tokio::spawn(async move {
+            let mut rng = SmallRng::seed_from_u64(task as u64);
+            let mut mine: Vec<String> = Vec::new();
+            let mut accepted = 0usize;
+            for _ in 0..COMMANDS {
+                match rng.random_range(0..10) {
+                    // Crossing orders around one price, so nearly every order trades.
+                    0..=6 => {
+                        let id = Uuid::new_v4().to_string();
+                        let side = if rng.random_range(0..2) == 0 { "buy" } else { "sell" };
+                        let price = format!("0.{}", rng.random_range(15..=18));
+                        let amount = rng.random_range(1..=5).to_string();
+                        if db.place(user, &id, side, &price, &amount, None).await.is_ok() {
+                            accepted += 1;
+                            // An outbox unsure of its first send sends the same command again.
+                            if rng.random_range(0..4) == 0 {
+                                db.place(user, &id, side, &price, &amount, None).await.expect("a retry is accepted");
+                            }
+                            mine.push(id);
+                        }
+                    }
+                    7..=8 if !mine.is_empty() => {
+                        let id = mine[rng.random_range(0..mine.len())].clone();
+                        let _ = db.cancel(user, &id).await;
+                    }
+                    _ => {
+                        let _ = db.as_user(Some(user), "select public.match_orders()", &[]).await;
+                    }
+                }
+            }
+            (user, accepted)
+        }));
+    }
+    let mut expected_orders = 0;
+    for handle in handles {
+        let (user, accepted) = handle.await.unwrap();
+        let stored: i64 = sqlx::query_scalar("select count(*) from public.market_orders where user_id = $1")
+            .bind(user)
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+        assert_eq!(stored as usize, accepted, "an order lost or doubled");
+        expected_orders += accepted;
+    }
+    assert_consistent(&db).await;
+    let trades: i64 = sqlx::query_scalar("select count(*) from public.trades").fetch_one(&db.pool).await.unwrap();
+    println!("concurrency, {communities} communities: {expected_orders} orders, {trades} trades from {TASKS} connections");
+    assert!(trades > 50, "too few trades to test anything: {trades}");
+    let leftover: i32 = sqlx::query_scalar("select public.match_orders()").fetch_one(&db.pool).await.unwrap();
+    assert_eq!(leftover, 0, "match_orders found a crossed book after atomic placing");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn thirty_two_connections_on_one_community_never_overfill_or_cross() {
+    concurrent_run(1).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn thirty_two_connections_on_eight_communities_never_overfill_or_cross() {
+    concurrent_run(8).await;
+}
+
+#[tokio::test]
+async fn the_seed_applies_through_the_market_functions() {
+    let db = TestDb::new(2).await;
+    sqlx::raw_sql(include_str!("../supabase/seed.sql")).execute(&db.pool).await.expect("the seed applies");
+    let book: Vec<(String, String, String)> =
+        sqlx::query_as("select username, type, price::text from public.market_orders where status = 'active' order by seq")
+            .fetch_all(&db.pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        book,
+        [("Bob", "sell", "0.1700"), ("Charlie", "sell", "0.1750"), ("Diana", "buy", "0.1500"), ("Alice", "buy", "0.1400")]
+            .map(|(name, side, price)| (name.into(), side.into(), price.into()))
+    );
+}
