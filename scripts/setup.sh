@@ -58,13 +58,14 @@ need_node() {
     fi
 }
 
-# need_ui_packages: the UI's npm packages, as the lockfile pins them. npm install,
-# not npm ci: the registry mirror lacks some other-platform @tauri-apps/cli
-# builds that npm ci insists on; npm install honours the lockfile as it is.
-need_ui_packages() {
-    if [ ! -f ui/node_modules/.package-lock.json ] || [ ui/package-lock.json -nt ui/node_modules/.package-lock.json ]; then
-        echo "setup: installing the UI's npm packages"
-        (cd ui && npm install --no-audit --no-fund --loglevel=error)
+# need_npm_packages DIR: DIR's npm packages, as its lockfile pins them. npm
+# install, not npm ci: the registry mirror lacks some other-platform
+# @tauri-apps/cli builds that npm ci insists on; npm install honours the
+# lockfile as it is.
+need_npm_packages() {
+    if [ ! -f "$1/node_modules/.package-lock.json" ] || [ "$1/package-lock.json" -nt "$1/node_modules/.package-lock.json" ]; then
+        echo "setup: installing the npm packages of $1"
+        (cd "$1" && npm install --no-audit --no-fund --loglevel=error)
     fi
 }
 
@@ -75,4 +76,4 @@ need_rust
 need_apt file libssl-dev libwebkit2gtk-4.1-dev libgtk-3-dev libayatana-appindicator3-dev \
     librsvg2-dev libsoup-3.0-dev libjavascriptcoregtk-4.1-dev libxdo-dev
 need_node
-need_ui_packages
+need_npm_packages ui

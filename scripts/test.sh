@@ -32,6 +32,10 @@ step "core: cargo test"
 cargo test --locked --all-targets
 cargo test --locked --doc
 
+step "community backend over HTTP (@supabase/lite on PostgreSQL)"
+need_npm_packages tests/http
+(cd tests/http && npm test)
+
 step "UI types are the ones the Rust views generate (ts-rs)"
 cargo test --locked --features ts --lib export_bindings -q
 if [ -d .git ] && ! git diff --quiet -- ui/src/bindings; then

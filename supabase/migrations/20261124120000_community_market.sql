@@ -35,8 +35,16 @@ create function public.create_profile_for_new_user() returns trigger
 language plpgsql security definer set search_path = '' as $$
 declare
   v_meta jsonb := coalesce(new.raw_user_meta_data, '{}'::jsonb);
-  v_name text := left(btrim(regexp_replace(coalesce(v_meta ->> 'username', ''), '[[:cntrl:]]', '', 'g')), 40);
+  v_name text;
 begin
+  -- Some GoTrue-compatible servers store the metadata as a JSON string holding the object.
+  if jsonb_typeof(v_meta) = 'string' then
+    v_meta := (v_meta #>> '{}')::jsonb;
+  end if;
+  if jsonb_typeof(v_meta) <> 'object' then
+    v_meta := '{}'::jsonb;
+  end if;
+  v_name := left(btrim(regexp_replace(coalesce(v_meta ->> 'username', ''), '[[:cntrl:]]', '', 'g')), 40);
   insert into public.profiles (id, username, community_id, location_lat, location_lng)
   values (
     new.id,
