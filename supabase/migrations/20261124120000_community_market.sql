@@ -84,9 +84,11 @@ create table public.market_orders (
   updated_at timestamptz not null default now()
 );
 
--- The open book of a community in priority order, as the matcher scans it.
-create index market_orders_open_book on public.market_orders (community_id, type, price, seq)
-  where status in ('active', 'partial');
+-- Each side of a community's open book in priority order, as the matcher scans it.
+create index market_orders_open_asks on public.market_orders (community_id, price, seq)
+  where type = 'sell' and status in ('active', 'partial');
+create index market_orders_open_bids on public.market_orders (community_id, price desc, seq)
+  where type = 'buy' and status in ('active', 'partial');
 create index market_orders_user on public.market_orders (user_id, created_at desc);
 create index market_orders_due on public.market_orders (expires_at)
   where status in ('active', 'partial') and expires_at is not null;
@@ -228,6 +230,7 @@ declare
   v_me public.profiles := public.caller_profile();
   v_order public.market_orders;
   v_rest public.market_orders;
+  v_book refcursor;
   v_fill numeric;
 begin
   if p_id is null then
@@ -270,20 +273,27 @@ begin
           v_me.location_lat, v_me.location_lng, p_expires_at)
   returning * into v_order;
 
-  -- Price-time priority on the opposite side, skipping the caller's own orders.
-  for v_rest in
-    select * from public.market_orders o
-     where o.community_id = v_me.community_id
-       and o.type <> p_type
-       and o.status in ('active', 'partial')
-       and o.user_id <> v_me.id
-       and case when p_type = 'buy' then o.price <= p_price else o.price >= p_price end
-     order by case when p_type = 'buy' then o.price end asc,
-              case when p_type = 'sell' then o.price end desc,
-              o.seq
-       for update
+  -- Price-time priority on the opposite side, skipping the caller's own orders. One static
+  -- query per side, so each walks its index in order and locks only the rows it reaches.
+  if p_type = 'buy' then
+    open v_book for
+      select * from public.market_orders o
+       where o.community_id = v_me.community_id and o.type = 'sell' and o.status in ('active', 'partial')
+         and o.price <= p_price and o.user_id <> v_me.id
+       order by o.price, o.seq
+         for update;
+  else
+    open v_book for
+      select * from public.market_orders o
+       where o.community_id = v_me.community_id and o.type = 'buy' and o.status in ('active', 'partial')
+         and o.price >= p_price and o.user_id <> v_me.id
+       order by o.price desc, o.seq
+         for update;
+  end if;
   loop
     exit when v_order.filled_amount = v_order.amount;
+    fetch v_book into v_rest;
+    exit when not found;
     v_fill := least(v_order.amount - v_order.filled_amount, v_rest.amount - v_rest.filled_amount);
     insert into public.trades (community_id, buy_order_id, sell_order_id, buyer_id, seller_id, price, amount)
     values (
@@ -299,6 +309,7 @@ begin
     perform public.fill_order(v_rest.id, v_fill);
     v_order.filled_amount := v_order.filled_amount + v_fill;
   end loop;
+  close v_book;
 
   if v_order.filled_amount > 0 then
     update public.market_orders
