@@ -7,6 +7,7 @@ source scripts/setup.sh
 cargo bench --locked --bench engine 2>&1 | grep -E '^engine|time:'
 cargo bench --locked --bench throughput 2>&1 | grep -vE '^ *(Compiling|Finished|Running)'
 cargo bench --locked --bench store 2>&1 | grep -vE "^ *(Compiling|Finished|Running)"
+cargo bench --locked --bench postgres 2>&1 | grep -vE "^ *(Compiling|Finished|Running)|NOTICE"
 
 cargo build --release --locked
 work=$(mktemp -d)

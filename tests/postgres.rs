@@ -35,6 +35,14 @@ async fn the_migration_gives_new_users_a_safe_profile() {
     assert_eq!(row.get::<String, _>(1), "default");
     assert_eq!(row.get::<String, _>(2), "52.370");
     assert_eq!(row.get::<String, _>(3), "4.895");
+    // Locations that are not plain degrees are dropped, never stored as given.
+    for hostile in ["'; drop table profiles;--", "NaN", "1e400", "91", "-181.5", "52.3 4.9"] {
+        let user = db.sign_up(serde_json::json!({ "username": "H", "lat": hostile, "lng": hostile })).await;
+        let stored: (Option<String>, Option<String>) =
+            sqlx::query_as("select location_lat::text, location_lng::text from public.profiles where id = $1").bind(user).fetch_one(&db.pool).await.unwrap();
+        let expected_lng = (hostile == "91").then(|| "91.000".to_string());
+        assert_eq!(stored, (None, expected_lng), "{hostile}");
+    }
     let name: String = sqlx::query_scalar("select username from public.profiles where id = $1").bind(plain).fetch_one(&db.pool).await.unwrap();
     assert_eq!(name, format!("Neighbour {}", &plain.to_string()[..8]));
     // The table the hostile name spoke of is still there.
@@ -434,4 +442,39 @@ async fn the_seed_applies_through_the_market_functions() {
         [("Bob", "sell", "0.1700"), ("Charlie", "sell", "0.1750"), ("Diana", "buy", "0.1500"), ("Alice", "buy", "0.1400")]
             .map(|(name, side, price)| (name.into(), side.into(), price.into()))
     );
+}
+
+#[tokio::test]
+async fn due_orders_expire_before_anything_else_happens() {
+    let db = TestDb::new(2).await;
+    let alice = db.sign_up(serde_json::json!({ "username": "Alice" })).await;
+    let bob = db.sign_up(serde_json::json!({ "username": "Bob" })).await;
+    let (due, later) = (Uuid::new_v4().to_string(), Uuid::new_v4().to_string());
+    db.place(alice, &due, "sell", "0.15", "5", Some("2099-01-01T00:00:00Z")).await.unwrap();
+    db.place(alice, &later, "sell", "0.16", "5", Some("2099-01-01T00:00:00Z")).await.unwrap();
+    // Time passes for the first ask: its expiry is now behind us.
+    sqlx::query("update public.market_orders set expires_at = now() - interval '1 second' where id = $1::uuid")
+        .bind(&due)
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    // A crossing bid skips the due ask (it expires first) and trades with the next.
+    db.place(bob, &Uuid::new_v4().to_string(), "buy", "0.20", "2", None).await.unwrap();
+    let statuses: Vec<(String, String)> = sqlx::query_as("select id::text, status from public.market_orders where user_id = $1 order by seq")
+        .bind(alice)
+        .fetch_all(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(statuses, [(due.clone(), "expired".to_string()), (later.clone(), "partial".to_string())]);
+    assert_eq!(db.buy_now(bob, &due, "1", &Uuid::new_v4().to_string()).await, Err("not_open".into()));
+    // expire_orders reports what it expired, once.
+    sqlx::query("update public.market_orders set expires_at = now() - interval '1 second' where id = $1::uuid")
+        .bind(&later)
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    let expired = db.as_user(Some(bob), "select public.expire_orders()", &[]).await.unwrap();
+    assert_eq!(expired[0].get::<i32, _>(0), 1);
+    let again = db.as_user(Some(bob), "select public.expire_orders()", &[]).await.unwrap();
+    assert_eq!(again[0].get::<i32, _>(0), 0);
 }
