@@ -69,6 +69,53 @@ need_npm_packages() {
     fi
 }
 
+# on_exit COMMAND: runs COMMAND when the script exits, after those added before.
+on_exit() {
+    LUMEA_ON_EXIT="${LUMEA_ON_EXIT:-}$1;"
+    trap "$LUMEA_ON_EXIT" EXIT
+}
+
+# cargo_target_dir: where cargo puts its builds (CARGO_TARGET_DIR or the workspace's target/).
+cargo_target_dir() {
+    cargo metadata --format-version 1 --no-deps |
+        node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).target_directory))'
+}
+
+# need_postgres: a PostgreSQL for the community backend's tests and benchmark.
+# They use LUMEA_PG_URL, by default the local cluster as postgres over
+# 127.0.0.1 with trust auth, as on the project's machines; started if down.
+need_postgres() {
+    if [ -z "${LUMEA_PG_URL:-}" ] && ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
+        need_apt postgresql
+        as_root pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | sort -V | tail -n1)" main start
+        for _ in $(seq 50); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 0.2; done
+    fi
+}
+
+# need_desktop_driver: what drives the real app (a virtual display, the WebKit
+# WebDriver, and tauri-driver, pinned, in a cache outside the clone); exports
+# TAURI_DRIVER and, when no display is set, starts Xvfb on a free one.
+need_desktop_driver() {
+    need_apt xvfb xauth webkit2gtk-driver
+    local tools="${LUMEA_TOOLS:-$HOME/.cache/lumea-tools}" version="2.1.0"
+    # tauri-driver has no --version; cargo's install record says which is there.
+    if [ ! -x "$tools/bin/tauri-driver" ] || ! grep -qF "\"tauri-driver $version " "$tools/.crates.toml" 2>/dev/null; then
+        echo "setup: installing tauri-driver $version"
+        cargo install tauri-driver --version "=$version" --locked --root "$tools"
+    fi
+    export TAURI_DRIVER="$tools/bin/tauri-driver"
+    if [ -z "${DISPLAY:-}" ]; then
+        # Xvfb picks a free display itself and writes its number once it is ready.
+        local display_file
+        display_file=$(mktemp)
+        Xvfb -displayfd 5 -screen 0 1280x800x24 -nolisten tcp 5>"$display_file" 2>/dev/null &
+        on_exit "kill $! 2>/dev/null || true; rm -f $display_file"
+        for _ in $(seq 100); do [ -s "$display_file" ] && break; sleep 0.1; done
+        [ -s "$display_file" ] || { echo "Xvfb did not start" >&2; exit 1; }
+        export DISPLAY=":$(head -n1 "$display_file")"
+    fi
+}
+
 # Core: the market library, the lumea CLI and their tests.
 need_apt build-essential pkg-config ca-certificates
 need_rust
