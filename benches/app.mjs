@@ -17,12 +17,11 @@ import { startDriver } from "../tests/desktop/driver.mjs";
 const runs = Number(process.env.RUNS ?? 5);
 const idleSeconds = Number(process.env.IDLE_SECONDS ?? 10);
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-let webdriver;
 
 async function waitFor(session, xpath) {
   for (;;) {
     try {
-      return await webdriver("POST", `/session/${session}/element`, { using: "xpath", value: xpath });
+      return await driver.webdriver("POST", `/session/${session}/element`, { using: "xpath", value: xpath });
     } catch {
       await sleep(5);
     }
@@ -87,7 +86,7 @@ async function startOnce({ measureMemory }) {
     });
     memory = { total: perProcess.reduce((sum, p) => sum + p.pssKb, 0), perProcess };
   }
-  await webdriver("DELETE", `/session/${sessionId}`);
+  await driver.webdriver("DELETE", `/session/${sessionId}`);
   return { interactiveMs, memory };
 }
 
@@ -95,15 +94,12 @@ const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.l
 
 const home = mkdtempSync(join(tmpdir(), "lumea-app-bench-"));
 const driver = await startDriver({ LUMEA_DB: join(home, "market.sqlite"), XDG_DATA_HOME: join(home, "data") });
-webdriver = driver.webdriver;
 try {
   const first = [];
   const again = [];
   let memory;
   for (let run = 0; run < runs; run++) {
-    rmSync(join(home, "market.sqlite"), { force: true });
-    rmSync(join(home, "market.sqlite-wal"), { force: true });
-    rmSync(join(home, "market.sqlite-shm"), { force: true });
+    for (const file of ["market.sqlite", "market.sqlite-wal", "market.sqlite-shm"]) rmSync(join(home, file), { force: true });
     first.push((await startOnce({ measureMemory: false })).interactiveMs);
     const warm = await startOnce({ measureMemory: run === runs - 1 });
     again.push(warm.interactiveMs);
