@@ -478,3 +478,51 @@ async fn due_orders_expire_before_anything_else_happens() {
     let again = db.as_user(Some(bob), "select public.expire_orders()", &[]).await.unwrap();
     assert_eq!(again[0].get::<i32, _>(0), 0);
 }
+
+#[tokio::test]
+async fn match_orders_clears_a_crossed_book_by_price_time_priority() {
+    let db = TestDb::new(2).await;
+    let alice = db.sign_up(serde_json::json!({ "username": "Alice" })).await;
+    let bob = db.sign_up(serde_json::json!({ "username": "Bob" })).await;
+    // A book left crossed by something other than place_order (written as the database owner).
+    let crossed = [
+        (alice, "sell", "0.15", "3"),
+        (alice, "buy", "0.19", "4"),
+        (bob, "buy", "0.17", "5"),
+        (bob, "sell", "0.16", "2"),
+    ];
+    let mut ids = Vec::new();
+    for (user, side, price, amount) in crossed {
+        let id = Uuid::new_v4();
+        sqlx::query(
+            "insert into public.market_orders (id, user_id, username, community_id, type, price, amount)
+             values ($1, $2, 'x', 'default', $3, $4::numeric, $5::numeric)",
+        )
+        .bind(id)
+        .bind(user)
+        .bind(side)
+        .bind(price)
+        .bind(amount)
+        .execute(&db.pool)
+        .await
+        .unwrap();
+        ids.push(id);
+    }
+    let made = db.as_user(Some(alice), "select public.match_orders()", &[]).await.unwrap();
+    assert_eq!(made[0].get::<i32, _>(0), 2);
+    // Alice's 0.19 bid first takes Bob's 0.16 ask (her own 0.15 ask is skipped); then Bob's 0.17
+    // bid takes Alice's 0.15 ask. Each at the ask's price.
+    let trades: Vec<(Uuid, Uuid, String, String)> =
+        sqlx::query_as("select buy_order_id, sell_order_id, price::text, amount::text from public.trades order by seq")
+            .fetch_all(&db.pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        trades,
+        [(ids[1], ids[3], "0.1600".to_string(), "2.00".to_string()), (ids[2], ids[0], "0.1500".to_string(), "3.00".to_string())]
+    );
+    let statuses: Vec<String> = sqlx::query_scalar("select status from public.market_orders order by seq").fetch_all(&db.pool).await.unwrap();
+    assert_eq!(statuses, ["filled", "partial", "partial", "filled"]);
+    let again = db.as_user(Some(bob), "select public.match_orders()", &[]).await.unwrap();
+    assert_eq!(again[0].get::<i32, _>(0), 0);
+}

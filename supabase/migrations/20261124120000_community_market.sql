@@ -207,13 +207,14 @@ begin
 end
 $$;
 
--- Records a fill of a resting order.
-create function public.fill_order(p_id uuid, p_amount numeric) returns void
+-- Records a fill of an order, with the status it gives; returns the order.
+create function public.fill_order(p_id uuid, p_amount numeric) returns public.market_orders
 language sql security definer set search_path = '' as $$
   update public.market_orders
      set filled_amount = filled_amount + p_amount,
          status = case when filled_amount + p_amount = amount then 'filled' else 'partial' end
    where id = p_id
+  returning *
 $$;
 
 -- Market functions: the API ---------------------------------------------------
@@ -311,12 +312,9 @@ begin
   end loop;
   close v_book;
 
+  -- The new order is stored unfilled; its fills are written once, at the end.
   if v_order.filled_amount > 0 then
-    update public.market_orders
-       set filled_amount = v_order.filled_amount,
-           status = case when v_order.filled_amount = amount then 'filled' else 'partial' end
-     where id = v_order.id
-    returning * into v_order;
+    v_order := public.fill_order(v_order.id, v_order.filled_amount);
   end if;
   return v_order;
 end
@@ -419,8 +417,11 @@ create function public.match_orders() returns integer
 language plpgsql security definer set search_path = '' as $$
 declare
   v_community text;
-  v_bid public.market_orders;
-  v_ask public.market_orders;
+  v_bid uuid;
+  v_ask uuid;
+  v_buyer uuid;
+  v_seller uuid;
+  v_price numeric;
   v_fill numeric;
   v_count integer := 0;
 begin
@@ -429,24 +430,25 @@ begin
     perform public.lock_community(v_community);
     perform public.expire_due(v_community);
     loop
-      select b.* into v_bid from public.market_orders b
+      -- The best bid that crosses an ask of another user, and the best such ask.
+      select b.id, b.user_id, a.id, a.user_id, a.price,
+             least(b.amount - b.filled_amount, a.amount - a.filled_amount)
+        into v_bid, v_buyer, v_ask, v_seller, v_price, v_fill
+        from public.market_orders b
+       cross join lateral (
+             select * from public.market_orders a
+              where a.community_id = v_community and a.type = 'sell' and a.status in ('active', 'partial')
+                and a.user_id <> b.user_id and a.price <= b.price
+              order by a.price, a.seq
+              limit 1) a
        where b.community_id = v_community and b.type = 'buy' and b.status in ('active', 'partial')
-         and exists (select from public.market_orders a
-                      where a.community_id = v_community and a.type = 'sell' and a.status in ('active', 'partial')
-                        and a.user_id <> b.user_id and a.price <= b.price)
        order by b.price desc, b.seq
        limit 1;
       exit when not found;
-      select a.* into v_ask from public.market_orders a
-       where a.community_id = v_community and a.type = 'sell' and a.status in ('active', 'partial')
-         and a.user_id <> v_bid.user_id and a.price <= v_bid.price
-       order by a.price, a.seq
-       limit 1;
-      v_fill := least(v_bid.amount - v_bid.filled_amount, v_ask.amount - v_ask.filled_amount);
       insert into public.trades (community_id, buy_order_id, sell_order_id, buyer_id, seller_id, price, amount)
-      values (v_community, v_bid.id, v_ask.id, v_bid.user_id, v_ask.user_id, v_ask.price, v_fill);
-      perform public.fill_order(v_bid.id, v_fill);
-      perform public.fill_order(v_ask.id, v_fill);
+      values (v_community, v_bid, v_ask, v_buyer, v_seller, v_price, v_fill);
+      perform public.fill_order(v_bid, v_fill);
+      perform public.fill_order(v_ask, v_fill);
       v_count := v_count + 1;
     end loop;
   end loop;
