@@ -5,20 +5,24 @@
 -- default privileges Supabase grants on public, and the realtime publication.
 -- Idempotent: roles are cluster-wide and shared by test databases.
 
+-- Roles are cluster-wide: test databases made side by side may race to create
+-- them, so a role another session created meanwhile counts as created.
 do $$
+declare
+  v_role text;
 begin
-  if not exists (select from pg_roles where rolname = 'anon') then
-    create role anon nologin noinherit;
-  end if;
-  if not exists (select from pg_roles where rolname = 'authenticated') then
-    create role authenticated nologin noinherit;
-  end if;
-  if not exists (select from pg_roles where rolname = 'service_role') then
-    create role service_role nologin noinherit bypassrls;
-  end if;
-  if not exists (select from pg_roles where rolname = 'authenticator') then
-    create role authenticator login noinherit;
-  end if;
+  foreach v_role in array array['anon', 'authenticated', 'service_role', 'authenticator'] loop
+    begin
+      if not exists (select from pg_roles where rolname = v_role) then
+        execute format('create role %I %s', v_role, case v_role
+          when 'service_role' then 'nologin noinherit bypassrls'
+          when 'authenticator' then 'login noinherit'
+          else 'nologin noinherit' end);
+      end if;
+    exception when unique_violation or duplicate_object then
+      null;
+    end;
+  end loop;
 end
 $$;
 grant anon, authenticated, service_role to authenticator;

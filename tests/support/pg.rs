@@ -29,7 +29,11 @@ impl TestDb {
         admin.execute(format!("create database {name}").as_str()).await.unwrap();
         let url = format!("{}/{name}", admin_url().rsplit_once('/').unwrap().0);
         let pool = PgPoolOptions::new().max_connections(connections).connect(&url).await.unwrap();
+        // Its roles are cluster-wide: one test database at a time creates them
+        // (advisory locks are per database, so the lock is taken in the admin's).
+        admin.execute("select pg_advisory_lock(7246)").await.unwrap();
         sqlx::raw_sql(PLATFORM).execute(&pool).await.expect("the platform stand-in applies");
+        admin.execute("select pg_advisory_unlock(7246)").await.unwrap();
         sqlx::raw_sql(MIGRATION).execute(&pool).await.expect("the migration applies");
         TestDb { name, pool }
     }
