@@ -302,6 +302,7 @@ async fn postgres_and_the_rust_engine_agree_on_random_streams() {
         assert_eq!(normal(row.get(1)), order.filled.to_decimal().normalize(), "{id}");
         assert_eq!(row.get::<String, _>(2), order.status.as_str(), "{id}");
     }
+    assert_consistent(&db).await;
     println!("differential: {commands} commands, {trades} trades, {refusals} refusals, all alike");
     assert!(trades > 100 && refusals > 100, "the stream exercised too little: {trades} trades, {refusals} refusals");
 }
@@ -352,6 +353,31 @@ async fn assert_consistent(db: &TestDb) {
     .await
     .unwrap();
     assert_eq!(off_price, 0, "a trade not at its sell price, across communities, or with oneself");
+    // The realtime mirror holds exactly the open orders, as they stand.
+    let mirror_differs: i64 = sqlx::query_scalar(
+        "select count(*) from (
+           (select id, filled_amount, status from public.market_orders where status in ('active', 'partial')
+            except select id, filled_amount, status from public.open_orders)
+           union all
+           (select id, filled_amount, status from public.open_orders
+            except select id, filled_amount, status from public.market_orders where status in ('active', 'partial'))) d",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    assert_eq!(mirror_differs, 0, "open_orders is not the open book");
+    // Every trade names both parties and the side that came in.
+    let undescribed: i64 = sqlx::query_scalar(
+        "select count(*) from public.trades t
+           join public.profiles b on b.id = t.buyer_id join public.profiles s on s.id = t.seller_id
+           left join public.market_orders bo on bo.id = t.buy_order_id join public.market_orders so on so.id = t.sell_order_id
+          where t.buyer_username is distinct from b.username or t.seller_username is distinct from s.username
+             or t.taker is distinct from (case when bo.seq is null or bo.seq > so.seq then 'buy' else 'sell' end)",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    assert_eq!(undescribed, 0, "a trade without its parties' names or its taker");
 }
 
 async fn concurrent_run(communities: usize) {

@@ -11,7 +11,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdtempSync, mkdirSync, readFileSync, writeFileSync, rmSync } from "node:fs";
+import { mkdtempSync, mkdirSync, readdirSync, readFileSync, writeFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
@@ -112,7 +112,9 @@ before(async () => {
   await stopLite();
   const db = postgres(databaseUrl, { onnotice: () => {} });
   await db.unsafe(readFileSync(join(supabase, "tests", "platform_stand_in.sql"), "utf8"));
-  await db.unsafe(readFileSync(join(supabase, "migrations", "20261124120000_community_market.sql"), "utf8"));
+  for (const migration of readdirSync(join(supabase, "migrations")).sort()) {
+    await db.unsafe(readFileSync(join(supabase, "migrations", migration), "utf8"));
+  }
   await db.end();
   server = await startLite();
 });

@@ -10,7 +10,10 @@ use sqlx::{Connection, Executor, PgConnection};
 use uuid::Uuid;
 
 const PLATFORM: &str = include_str!("../../supabase/tests/platform_stand_in.sql");
-const MIGRATION: &str = include_str!("../../supabase/migrations/20261124120000_community_market.sql");
+const MIGRATIONS: [&str; 2] = [
+    include_str!("../../supabase/migrations/20261124120000_community_market.sql"),
+    include_str!("../../supabase/migrations/20261125090000_realtime_book.sql"),
+];
 
 fn admin_url() -> String {
     std::env::var("LUMEA_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
@@ -34,7 +37,9 @@ impl TestDb {
         admin.execute("select pg_advisory_lock(7246)").await.unwrap();
         sqlx::raw_sql(PLATFORM).execute(&pool).await.expect("the platform stand-in applies");
         admin.execute("select pg_advisory_unlock(7246)").await.unwrap();
-        sqlx::raw_sql(MIGRATION).execute(&pool).await.expect("the migration applies");
+        for migration in MIGRATIONS {
+            sqlx::raw_sql(migration).execute(&pool).await.expect("the migrations apply");
+        }
         TestDb { name, pool }
     }
 
