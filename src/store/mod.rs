@@ -4,7 +4,7 @@
 //! any failed write, so it always agrees with what is stored.
 
 mod demo;
-mod rows;
+pub(crate) mod rows;
 pub mod simulator;
 mod verify;
 
@@ -65,6 +65,21 @@ pub enum Error {
     Storage(#[from] sqlx::Error),
     #[error("the market file could not be brought up to date: {0}")]
     Migration(#[from] sqlx::migrate::MigrateError),
+    #[error(transparent)]
+    Remote(crate::community::RemoteError),
+}
+
+impl From<crate::community::RemoteError> for Error {
+    /// A refusal by the community market's functions is the same refusal as in local mode.
+    fn from(err: crate::community::RemoteError) -> Self {
+        match &err {
+            crate::community::RemoteError::Refused(code) => match Reason::ALL.into_iter().find(|r| r.code() == code) {
+                Some(reason) => Error::Rejected(reason),
+                None => Error::Remote(err),
+            },
+            _ => Error::Remote(err),
+        }
+    }
 }
 
 impl Error {
@@ -74,6 +89,7 @@ impl Error {
             Error::Rejected(reason) => reason.code(),
             Error::Storage(err) if err.to_string().contains("locked") => "store_in_use",
             Error::Storage(_) | Error::Migration(_) => "storage_failure",
+            Error::Remote(err) => err.code(),
         }
     }
 }
@@ -89,6 +105,10 @@ pub enum MarketEvent {
     TradeExecuted { trade: TradeView },
     OrderUpdated(OrderUpdate),
     EnergyChanged { user_id: String },
+    /// Community mode: the connection indicator's state.
+    ConnectionChanged { connection: crate::community::Connection },
+    /// Community mode: a command made offline was refused when it was sent.
+    CommandRefused { id: String, code: String },
 }
 
 #[derive(Clone, Debug)]
@@ -138,6 +158,8 @@ pub struct Outcome {
     pub trades: Vec<TradeView>,
     /// Every order it placed, filled, cancelled or expired, as it now stands.
     pub orders: Vec<OrderUpdate>,
+    /// Community mode: not yet confirmed (offline); it is sent when the market is back.
+    pub pending: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -151,7 +173,7 @@ pub struct OrderUpdate {
 }
 
 impl OrderUpdate {
-    fn of(order: &Order) -> Self {
+    pub(crate) fn of(order: &Order) -> Self {
         OrderUpdate {
             id: order.id.to_string(),
             user_id: order.user.to_string(),
@@ -257,6 +279,11 @@ impl LocalMarket {
 
     pub async fn simulator_enabled(&self) -> bool {
         self.state.lock().await.settings.simulator
+    }
+
+    /// The household's home, coarsened as stored.
+    pub async fn household_home(&self) -> Option<Location> {
+        self.home().await
     }
 
     async fn home(&self) -> Option<Location> {

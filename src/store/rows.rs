@@ -36,6 +36,8 @@ pub struct OrderView {
     pub distance_km: Option<Decimal>,
     /// Placed by the household looking at it.
     pub mine: bool,
+    /// Made offline or not yet confirmed by the community market (never in local mode).
+    pub pending: bool,
 }
 
 /// The open book: asks lowest price first, bids highest first, then by arrival.
@@ -103,7 +105,7 @@ impl TradeView {
     }
 }
 
-fn role(buyer: &str, seller: &str, viewer: &str) -> Role {
+pub(crate) fn role(buyer: &str, seller: &str, viewer: &str) -> Role {
     if buyer == viewer {
         Role::Bought
     } else if seller == viewer {
@@ -313,7 +315,7 @@ pub(super) async fn members(pool: &SqlitePool) -> Result<HashMap<String, Member>
 }
 
 const ORDER_COLUMNS: &str = "id, user_id, username, side, price_ticks, amount_centi_kwh, filled_centi_kwh, status, \
-                             lat_e3, lng_e3, seq, created_at, updated_at, expires_at";
+                             lat_e3, lng_e3, seq, created_at, updated_at, expires_at, pending";
 
 fn order(row: &SqliteRow) -> Result<Order> {
     Ok(Order {
@@ -324,7 +326,8 @@ fn order(row: &SqliteRow) -> Result<Order> {
         amount: energy(row, "amount_centi_kwh")?,
         filled: energy(row, "filled_centi_kwh")?,
         status: status(row.try_get("status")?)?,
-        seq: u64::try_from(row.try_get::<i64, _>("seq")?).map_err(|_| corrupt("negative seq".into()))?,
+        // A community order not yet on the server has a temporary negative seq: no place in any book yet.
+        seq: u64::try_from(row.try_get::<i64, _>("seq")?).unwrap_or(0),
         expires_at: optional_time(row, "expires_at")?,
     })
 }
@@ -349,18 +352,24 @@ fn order_view(row: &SqliteRow, home: Option<Location>, viewer: &str) -> Result<O
         updated_at: time(row, "updated_at")?,
         expires_at: order.expires_at,
         distance_km,
+        pending: row.try_get("pending")?,
     })
 }
 
 /// Every order ever placed, in arrival order: what the engine is rebuilt from.
-pub(super) async fn all_orders(pool: &SqlitePool) -> Result<Vec<Order>> {
-    let rows = sqlx::query(&format!("SELECT {ORDER_COLUMNS} FROM orders ORDER BY seq")).fetch_all(pool).await?;
+pub(crate) async fn all_orders(pool: &SqlitePool) -> Result<Vec<Order>> {
+    let rows = sqlx::query(&format!("SELECT {ORDER_COLUMNS} FROM orders WHERE seq >= 0 ORDER BY seq")).fetch_all(pool).await?;
     rows.iter().map(order).collect()
 }
 
-pub(super) async fn book(pool: &SqlitePool, viewer: &str, home: Option<Location>) -> Result<BookView> {
+pub(crate) async fn order_by_id(pool: &SqlitePool, id: &str) -> Result<Option<Order>> {
+    let row = sqlx::query(&format!("SELECT {ORDER_COLUMNS} FROM orders WHERE id = ?")).bind(id).fetch_optional(pool).await?;
+    row.as_ref().map(order).transpose()
+}
+
+pub(crate) async fn book(pool: &SqlitePool, viewer: &str, home: Option<Location>) -> Result<BookView> {
     let side = |side: &str, order_by: &str| {
-        format!("SELECT {ORDER_COLUMNS} FROM orders WHERE status IN ('active', 'partial') AND side = '{side}' ORDER BY {order_by}, seq")
+        format!("SELECT {ORDER_COLUMNS} FROM orders WHERE status IN ('active', 'partial') AND pending = 0 AND side = '{side}' ORDER BY {order_by}, seq")
     };
     let asks = sqlx::query(&side("sell", "price_ticks")).fetch_all(pool).await?;
     let bids = sqlx::query(&side("buy", "price_ticks DESC")).fetch_all(pool).await?;
@@ -370,7 +379,7 @@ pub(super) async fn book(pool: &SqlitePool, viewer: &str, home: Option<Location>
     })
 }
 
-pub(super) async fn orders_of(
+pub(crate) async fn orders_of(
     pool: &SqlitePool,
     user: &str,
     filter: &OrderFilter,

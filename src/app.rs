@@ -1,0 +1,305 @@
+//! The household's app: the market it trades in now — the local demo
+//! neighbourhood (the default) or its community on a Supabase project — behind
+//! one set of operations and one stream of events, so nothing in the UI knows
+//! which mode it is in except the connection indicator.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use tokio::sync::{Mutex, RwLock, broadcast};
+use tokio::task::JoinHandle;
+use uuid::Uuid;
+
+use crate::clock::Clock;
+use crate::community::{self, Api, CommunityMarket, Connection, Paths, Project, Session, SignUp};
+use crate::energy::{Battery, GridPrices};
+use crate::market::Side;
+use crate::market::stats::{MarketStats, TradePrint};
+use crate::store::{
+    BookView, EnergyView, Error, GridTransactionView, LocalMarket, MarketEvent, OpenOptions, OrderFilter, OrderView, Outcome, Page, PlaceRequest,
+    Result, TradeView, simulator,
+};
+
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// Which market the app shows, for the settings screen and the indicator.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+pub struct ModeView {
+    pub community: bool,
+    pub connection: Connection,
+    /// The project signed in to, or the one last used (or given by the environment) to prefill the form.
+    pub project_url: Option<String>,
+    pub anon_key: Option<String>,
+    pub email: Option<String>,
+    pub username: Option<String>,
+    pub community_id: Option<String>,
+}
+
+/// The project the household chose, kept for the next start.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct Chosen {
+    project: Project,
+}
+
+enum Backend {
+    Local,
+    Community(Arc<CommunityMarket>),
+}
+
+pub struct App {
+    dir: PathBuf,
+    local: Arc<LocalMarket>,
+    clock: Arc<dyn Clock>,
+    backend: RwLock<Backend>,
+    events: broadcast::Sender<MarketEvent>,
+    /// The demo neighbourhood's simulator: it runs in local mode only.
+    simulator: Mutex<Option<JoinHandle<()>>>,
+    forwarder: Mutex<Option<JoinHandle<()>>>,
+    seed: u64,
+}
+
+impl App {
+    /// Opens the local market at `local_path`, and the community market when
+    /// the household signed in to one before (offline, from its cache).
+    pub async fn open(dir: &Path, local_path: &Path, clock: Arc<dyn Clock>, seed: u64) -> Result<Arc<App>> {
+        let local = Arc::new(LocalMarket::open(local_path, clock.clone(), OpenOptions::default()).await?);
+        let (events, _) = broadcast::channel(4096);
+        let app = Arc::new(App {
+            dir: dir.to_path_buf(),
+            local,
+            clock,
+            backend: RwLock::new(Backend::Local),
+            events,
+            simulator: Mutex::new(None),
+            forwarder: Mutex::new(None),
+            seed,
+        });
+        let resumed = match (app.chosen(), community::load_session(&app.session_file())) {
+            (Some(chosen), Some(session)) => app.enter(chosen.project, session).await.is_ok(),
+            _ => false,
+        };
+        if !resumed {
+            app.enter_local().await;
+        }
+        Ok(app)
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<MarketEvent> {
+        self.events.subscribe()
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    /// The local market, for the things only it has (expiry ticks, the CLI).
+    pub fn local(&self) -> &Arc<LocalMarket> {
+        &self.local
+    }
+
+    fn session_file(&self) -> PathBuf {
+        self.dir.join("community-session.json")
+    }
+
+    fn chosen(&self) -> Option<Chosen> {
+        serde_json::from_slice(&std::fs::read(self.dir.join("community.json")).ok()?).ok()
+    }
+
+    // Modes ----------------------------------------------------------------
+
+    pub async fn mode(&self) -> ModeView {
+        let chosen = self.chosen().map(|c| c.project);
+        let from_env = |key| std::env::var(key).ok().filter(|v| !v.is_empty());
+        match &*self.backend.read().await {
+            Backend::Local => ModeView {
+                community: false,
+                connection: Connection::Local,
+                project_url: chosen.as_ref().map(|p| p.url.clone()).or_else(|| from_env("LUMEA_SUPABASE_URL")),
+                anon_key: chosen.as_ref().map(|p| p.anon_key.clone()).or_else(|| from_env("LUMEA_SUPABASE_ANON_KEY")),
+                email: None,
+                username: None,
+                community_id: None,
+            },
+            Backend::Community(market) => ModeView {
+                community: true,
+                connection: market.connection(),
+                project_url: chosen.as_ref().map(|p| p.url.clone()),
+                anon_key: chosen.map(|p| p.anon_key),
+                email: community::load_session(&self.session_file()).map(|s| s.email),
+                username: Some(market.username().to_string()),
+                community_id: Some(market.community().to_string()),
+            },
+        }
+    }
+
+    /// Signs in to a community market and switches to it.
+    pub async fn sign_in(&self, url: &str, anon_key: &str, email: &str, password: &str) -> Result<ModeView> {
+        let project = Project::new(url, anon_key, std::env::var("LUMEA_REALTIME_URL").ok().as_deref())?;
+        let session = Api::new(project.clone(), REQUEST_TIMEOUT).sign_in(email.trim(), password, self.clock.now()).await?;
+        self.enter(project, session).await?;
+        Ok(self.mode().await)
+    }
+
+    /// Joins a community market as a new household and switches to it.
+    pub async fn sign_up(&self, url: &str, anon_key: &str, email: &str, password: &str, username: &str, community: &str) -> Result<ModeView> {
+        let project = Project::new(url, anon_key, std::env::var("LUMEA_REALTIME_URL").ok().as_deref())?;
+        let home = self.local.household_home().await.map(|home| (home.lat(), home.lng()));
+        let form = SignUp { email: email.trim(), password, username: username.trim(), community: community.trim(), home };
+        let session = Api::new(project.clone(), REQUEST_TIMEOUT).sign_up(&form, self.clock.now()).await?;
+        self.enter(project, session).await?;
+        Ok(self.mode().await)
+    }
+
+    /// Signs out and goes back to the local demo market.
+    pub async fn use_local(&self) -> ModeView {
+        let previous = std::mem::replace(&mut *self.backend.write().await, Backend::Local);
+        if let Backend::Community(market) = previous {
+            market.sign_out().await;
+        }
+        self.enter_local().await;
+        self.mode().await
+    }
+
+    async fn enter(&self, project: Project, session: Session) -> Result<()> {
+        let energy = self.local.household().energy().await?;
+        let battery = Battery::new(energy.capacity, energy.level).ok_or(crate::market::Reason::InvalidAmount)?;
+        let cache = self.dir.join(format!("community-{}.sqlite", session.user_id));
+        let paths = Paths { cache: &cache, session: &self.session_file() };
+        let market = CommunityMarket::open(Api::new(project.clone(), REQUEST_TIMEOUT), session, paths, battery, self.clock.clone()).await?;
+        let chosen = serde_json::to_vec(&Chosen { project }).expect("settings serialise");
+        std::fs::write(self.dir.join("community.json"), chosen).map_err(|e| Error::Storage(sqlx::Error::Io(e)))?;
+        if let Some(simulator) = self.simulator.lock().await.take() {
+            simulator.abort();
+        }
+        self.forward(market.subscribe()).await;
+        let previous = std::mem::replace(&mut *self.backend.write().await, Backend::Community(market.clone()));
+        if let Backend::Community(old) = previous {
+            old.close().await;
+        }
+        self.announce_switch(market.connection());
+        Ok(())
+    }
+
+    async fn enter_local(&self) {
+        self.forward(self.local.subscribe()).await;
+        let mut simulator = self.simulator.lock().await;
+        if simulator.is_none() {
+            *simulator = Some(tokio::spawn(simulator::run(self.local.clone(), Duration::from_secs(12), self.seed)));
+        }
+        self.announce_switch(Connection::Local);
+    }
+
+    /// The UI reloads everything: the market it shows has changed.
+    fn announce_switch(&self, connection: Connection) {
+        let _ = self.events.send(MarketEvent::ConnectionChanged { connection });
+        let _ = self.events.send(MarketEvent::BookChanged);
+        let _ = self.events.send(MarketEvent::EnergyChanged { user_id: String::new() });
+    }
+
+    /// The current market's events become the app's.
+    async fn forward(&self, mut from: broadcast::Receiver<MarketEvent>) {
+        let events = self.events.clone();
+        let task = tokio::spawn(async move {
+            loop {
+                match from.recv().await {
+                    Ok(event) => {
+                        let _ = events.send(event);
+                    }
+                    Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                    Err(broadcast::error::RecvError::Closed) => return,
+                }
+            }
+        });
+        if let Some(old) = self.forwarder.lock().await.replace(task) {
+            old.abort();
+        }
+    }
+
+    // The market -----------------------------------------------------------
+
+    async fn community(&self) -> Option<Arc<CommunityMarket>> {
+        match &*self.backend.read().await {
+            Backend::Local => None,
+            Backend::Community(market) => Some(market.clone()),
+        }
+    }
+
+    pub async fn book(&self) -> Result<BookView> {
+        match self.community().await {
+            Some(market) => market.book().await,
+            None => self.local.book().await,
+        }
+    }
+
+    pub async fn energy(&self) -> Result<EnergyView> {
+        match self.community().await {
+            Some(market) => market.energy().await,
+            None => self.local.household().energy().await,
+        }
+    }
+
+    pub async fn stats(&self, since: DateTime<Utc>) -> Result<MarketStats> {
+        match self.community().await {
+            Some(market) => market.stats(since).await,
+            None => self.local.stats(since).await,
+        }
+    }
+
+    pub async fn price_history(&self, since: DateTime<Utc>) -> Result<Vec<TradePrint>> {
+        match self.community().await {
+            Some(market) => market.price_history(since).await,
+            None => self.local.price_history(since).await,
+        }
+    }
+
+    pub async fn grid_prices(&self) -> GridPrices {
+        self.local.grid_prices().await
+    }
+
+    pub async fn place(&self, request: &PlaceRequest) -> Result<Outcome> {
+        match self.community().await {
+            Some(market) => market.place(request).await,
+            None => self.local.household().place(request).await,
+        }
+    }
+
+    pub async fn cancel(&self, id: Uuid) -> Result<Outcome> {
+        match self.community().await {
+            Some(market) => market.cancel(id).await,
+            None => self.local.household().cancel(id).await,
+        }
+    }
+
+    pub async fn buy_now(&self, order: Uuid, amount: &str) -> Result<Outcome> {
+        match self.community().await {
+            Some(market) => market.buy_now(order, amount).await,
+            None => self.local.household().buy_now(order, amount).await,
+        }
+    }
+
+    pub async fn grid_trade(&self, direction: Side, amount: &str) -> Result<GridTransactionView> {
+        match (self.community().await, direction) {
+            (Some(market), _) => market.grid_trade(direction, amount, self.grid_prices().await).await,
+            (None, Side::Buy) => self.local.household().buy_from_grid(amount).await,
+            (None, Side::Sell) => self.local.household().sell_to_grid(amount).await,
+        }
+    }
+
+    pub async fn orders(&self, filter: &OrderFilter, page: Page) -> Result<Vec<OrderView>> {
+        match self.community().await {
+            Some(market) => market.orders(filter, page).await,
+            None => self.local.household().orders(filter, page).await,
+        }
+    }
+
+    pub async fn trades(&self, page: Page) -> Result<Vec<TradeView>> {
+        match self.community().await {
+            Some(market) => market.trades(page).await,
+            None => self.local.household().trades(page).await,
+        }
+    }
+}

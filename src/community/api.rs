@@ -1,0 +1,366 @@
+//! The community backend's HTTP APIs: Supabase Auth (GoTrue) and the REST API
+//! (PostgREST, through the `postgrest` crate). Every call sends the project's
+//! `apikey`, has a deadline, reads at most `MAX_BODY` bytes, and turns the
+//! answer into a typed value or a `RemoteError`; nothing unchecked gets out.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use postgrest::Postgrest;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::RemoteError;
+use super::wire::{OrderRow, ProfileRow, TradeRow};
+use crate::market::Side;
+
+/// Larger answers are refused: a page of 1,000 orders is about 400 kB.
+pub const MAX_BODY: usize = 4 << 20;
+/// Rows per page when taking a snapshot.
+pub const PAGE: usize = 1000;
+
+/// A Supabase project: its URL and its public (anon) key.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Project {
+    pub url: String,
+    pub anon_key: String,
+    /// Where Realtime listens, when not at the project's own `/realtime/v1` (tests).
+    #[serde(default)]
+    pub realtime_url: Option<String>,
+}
+
+impl Project {
+    /// Checks what the household typed in the settings screen.
+    pub fn new(url: &str, anon_key: &str, realtime_url: Option<&str>) -> Result<Project, RemoteError> {
+        let url = url.trim().trim_end_matches('/');
+        let web = |u: &str, schemes: [&str; 2]| schemes.iter().any(|s| u.strip_prefix(s).is_some_and(|rest| !rest.is_empty() && !rest.contains(char::is_whitespace)));
+        if !web(url, ["https://", "http://"]) {
+            return Err(RemoteError::Settings("project_url"));
+        }
+        let anon_key = anon_key.trim();
+        if anon_key.is_empty() || anon_key.len() > 2048 || !anon_key.chars().all(|c| c.is_ascii_graphic()) {
+            return Err(RemoteError::Settings("anon_key"));
+        }
+        let realtime_url = realtime_url.map(str::trim).filter(|u| !u.is_empty());
+        if realtime_url.is_some_and(|u| !web(u, ["wss://", "ws://"])) {
+            return Err(RemoteError::Settings("realtime_url"));
+        }
+        Ok(Project { url: url.to_string(), anon_key: anon_key.to_string(), realtime_url: realtime_url.map(str::to_string) })
+    }
+
+    /// The Realtime websocket, as the official clients address it.
+    pub fn realtime_endpoint(&self) -> String {
+        let base = self.realtime_url.clone().unwrap_or_else(|| {
+            let ws = self.url.replacen("https://", "wss://", 1).replacen("http://", "ws://", 1);
+            format!("{ws}/realtime/v1/websocket")
+        });
+        let separator = if base.contains('?') { '&' } else { '?' };
+        format!("{base}{separator}apikey={}&vsn=1.0.0", self.anon_key)
+    }
+}
+
+/// A signed-in household's tokens. Never printed: Debug shows the user alone.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Session {
+    pub user_id: Uuid,
+    pub email: String,
+    pub access_token: String,
+    pub refresh_token: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session").field("user_id", &self.user_id).field("expires_at", &self.expires_at).finish_non_exhaustive()
+    }
+}
+
+/// What a household gives when it joins.
+#[derive(Clone, Debug)]
+pub struct SignUp<'a> {
+    pub email: &'a str,
+    pub password: &'a str,
+    pub username: &'a str,
+    pub community: &'a str,
+    /// Home, coarsened by the server to about 100 m.
+    pub home: Option<(f64, f64)>,
+}
+
+#[derive(Deserialize)]
+struct TokenAnswer {
+    access_token: String,
+    refresh_token: String,
+    expires_in: i64,
+    user: TokenUser,
+}
+
+#[derive(Deserialize)]
+struct TokenUser {
+    id: Uuid,
+    #[serde(default)]
+    email: Option<String>,
+}
+
+/// The REST and auth APIs of one project.
+#[derive(Clone)]
+pub struct Api {
+    project: Project,
+    rest: Postgrest,
+    http: reqwest::Client,
+    timeout: Duration,
+}
+
+impl Api {
+    pub fn new(project: Project, timeout: Duration) -> Api {
+        let rest = Postgrest::new(format!("{}/rest/v1", project.url)).insert_header("apikey", project.anon_key.clone());
+        Api { project, rest, http: reqwest::Client::new(), timeout }
+    }
+
+    pub fn project(&self) -> &Project {
+        &self.project
+    }
+
+    // Auth ----------------------------------------------------------------
+
+    pub async fn sign_up(&self, form: &SignUp<'_>, now: DateTime<Utc>) -> Result<Session, RemoteError> {
+        let (lat, lng) = form.home.unzip();
+        let body = json!({
+            "email": form.email, "password": form.password,
+            "data": { "username": form.username, "community_id": form.community, "lat": lat, "lng": lng },
+        });
+        // A project that confirms e-mail first answers without a session: sign in once confirmed.
+        let answer = self.auth_call("signup", &body).await;
+        match answer {
+            Ok(bytes) => match serde_json::from_slice::<TokenAnswer>(&bytes) {
+                Ok(tokens) => Ok(session(tokens, form.email, now)),
+                Err(_) => self.sign_in(form.email, form.password, now).await,
+            },
+            Err(RemoteError::Refused(text)) => Err(RemoteError::Auth(sign_up_refusal(&text))),
+            Err(other) => Err(other),
+        }
+    }
+
+    pub async fn sign_in(&self, email: &str, password: &str, now: DateTime<Utc>) -> Result<Session, RemoteError> {
+        match self.auth_call("token?grant_type=password", &json!({ "email": email, "password": password })).await {
+            Ok(bytes) => Ok(session(parse(&bytes)?, email, now)),
+            Err(RemoteError::Refused(_)) => Err(RemoteError::Auth("invalid_credentials")),
+            Err(other) => Err(other),
+        }
+    }
+
+    /// New tokens for the session; a refused refresh means signing in again.
+    pub async fn refresh(&self, session: &Session, now: DateTime<Utc>) -> Result<Session, RemoteError> {
+        match self.auth_call("token?grant_type=refresh_token", &json!({ "refresh_token": session.refresh_token })).await {
+            Ok(bytes) => Ok(session_with_email(parse(&bytes)?, &session.email, now)),
+            Err(RemoteError::Refused(_)) => Err(RemoteError::SignedOut),
+            Err(other) => Err(other),
+        }
+    }
+
+    pub async fn sign_out(&self, session: &Session) -> Result<(), RemoteError> {
+        let request = self
+            .http
+            .post(format!("{}/auth/v1/logout", self.project.url))
+            .header("apikey", &self.project.anon_key)
+            .bearer_auth(&session.access_token)
+            .timeout(self.timeout);
+        read(request.send().await).await.map(drop)
+    }
+
+    async fn auth_call(&self, path: &str, body: &serde_json::Value) -> Result<Vec<u8>, RemoteError> {
+        let request = self
+            .http
+            .post(format!("{}/auth/v1/{path}", self.project.url))
+            .header("apikey", &self.project.anon_key)
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .timeout(self.timeout);
+        read(request.send().await).await
+    }
+
+    // REST ----------------------------------------------------------------
+
+    pub async fn profile(&self, session: &Session) -> Result<ProfileRow, RemoteError> {
+        let query = self.rest.from("profiles").auth(&session.access_token).select("id,username,community_id,location_lat,location_lng");
+        let rows: Vec<ProfileRow> = self.fetch(query.eq("id", session.user_id.to_string())).await?;
+        rows.into_iter().next().ok_or(RemoteError::SignedOut)
+    }
+
+    /// One page of the community's open book, in arrival order after `after_seq`.
+    pub async fn open_orders(&self, session: &Session, community: &str, after_seq: i64) -> Result<Vec<OrderRow>, RemoteError> {
+        let query = self.rest.from("open_orders").auth(&session.access_token).select(ORDER_SELECT);
+        self.fetch(query.eq("community_id", community).gt("seq", after_seq.to_string()).order("seq.asc").limit(PAGE)).await
+    }
+
+    /// One page of my orders, all statuses, in arrival order after `after_seq`.
+    pub async fn my_orders(&self, session: &Session, after_seq: i64) -> Result<Vec<OrderRow>, RemoteError> {
+        let query = self.rest.from("market_orders").auth(&session.access_token).select(ORDER_SELECT);
+        self.fetch(query.eq("user_id", session.user_id.to_string()).gt("seq", after_seq.to_string()).order("seq.asc").limit(PAGE))
+            .await
+    }
+
+    /// One page of my trades (RLS: those I bought or sold), oldest first after `after_seq`.
+    pub async fn my_trades(&self, session: &Session, after_seq: i64) -> Result<Vec<TradeRow>, RemoteError> {
+        let query = self.rest.from("trades").auth(&session.access_token).select(TRADE_SELECT);
+        self.fetch(query.gt("seq", after_seq.to_string()).order("seq.asc").limit(PAGE)).await
+    }
+
+    pub async fn place_order(&self, session: &Session, id: Uuid, side: Side, price: &str, amount: &str) -> Result<OrderRow, RemoteError> {
+        let params = json!({ "p_id": id, "p_type": side.as_str(), "p_price": price, "p_amount": amount });
+        self.call(session, "place_order", &params).await
+    }
+
+    pub async fn cancel_order(&self, session: &Session, id: Uuid) -> Result<OrderRow, RemoteError> {
+        self.call(session, "cancel_order", &json!({ "p_id": id })).await
+    }
+
+    /// Buys from an ask; `reference` makes a resend return the same trade.
+    pub async fn buy_now(&self, session: &Session, order: Uuid, amount: &str, reference: Uuid) -> Result<TradeRow, RemoteError> {
+        self.call(session, "buy_now", &json!({ "p_order_id": order, "p_amount": amount, "p_ref": reference })).await
+    }
+
+    async fn call<T: DeserializeOwned>(&self, session: &Session, function: &str, params: &serde_json::Value) -> Result<T, RemoteError> {
+        let request = self.rest.rpc(function, params.to_string()).auth(&session.access_token).build().timeout(self.timeout);
+        parse(&read(request.send().await).await?)
+    }
+
+    async fn fetch<T: DeserializeOwned>(&self, query: postgrest::Builder) -> Result<Vec<T>, RemoteError> {
+        parse(&read(query.build().timeout(self.timeout).send().await).await?)
+    }
+}
+
+const ORDER_SELECT: &str = "id,user_id,username,community_id,type,price,amount,filled_amount,status,\
+                            location_lat,location_lng,seq,expires_at,created_at,updated_at";
+const TRADE_SELECT: &str = "id,buy_order_id,sell_order_id,buyer_id,seller_id,buyer_username,seller_username,\
+                            taker,price,amount,seq,created_at";
+
+fn session(tokens: TokenAnswer, email: &str, now: DateTime<Utc>) -> Session {
+    let email = tokens.user.email.clone().unwrap_or_else(|| email.to_string());
+    session_with_email(tokens, &email, now)
+}
+
+fn session_with_email(tokens: TokenAnswer, email: &str, now: DateTime<Utc>) -> Session {
+    Session {
+        user_id: tokens.user.id,
+        email: email.to_string(),
+        access_token: tokens.access_token,
+        refresh_token: tokens.refresh_token,
+        expires_at: now + chrono::Duration::seconds(tokens.expires_in.clamp(0, 86_400 * 7)),
+    }
+}
+
+fn sign_up_refusal(text: &str) -> &'static str {
+    let text = text.to_lowercase();
+    if text.contains("already") || text.contains("exists") {
+        "email_taken"
+    } else if text.contains("password") {
+        "weak_password"
+    } else if text.contains("email") {
+        "invalid_email"
+    } else {
+        "sign_up_refused"
+    }
+}
+
+fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, RemoteError> {
+    serde_json::from_slice(bytes).map_err(|err| RemoteError::BadAnswer(format!("unexpected JSON: {err}")))
+}
+
+/// Reads an answer: its body on success, else the error it stands for.
+async fn read(sent: Result<reqwest::Response, reqwest::Error>) -> Result<Vec<u8>, RemoteError> {
+    let mut response = sent.map_err(|err| RemoteError::Offline(describe(&err)))?;
+    let status = response.status();
+    if response.content_length().is_some_and(|length| length > MAX_BODY as u64) {
+        return Err(RemoteError::BadAnswer("the answer is too large".into()));
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(|err| RemoteError::Offline(describe(&err)))? {
+        if body.len() + chunk.len() > MAX_BODY {
+            return Err(RemoteError::BadAnswer("the answer is too large".into()));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    match status.as_u16() {
+        200..=299 => Ok(body),
+        401 | 403 if !is_refusal(&body) => Err(RemoteError::SignedOut),
+        400..=499 => Err(refusal(&body)),
+        code => Err(RemoteError::Server(code)),
+    }
+}
+
+/// A PostgREST error whose message is one of the market's reason codes (as
+/// the functions raise them; @supabase/lite prefixes "PostgresError: ").
+fn reason_code(body: &[u8]) -> Option<String> {
+    let error: serde_json::Value = serde_json::from_slice(body).ok()?;
+    let message = error.get("message")?.as_str()?;
+    let code = message.strip_prefix("PostgresError: ").unwrap_or(message);
+    let is_code = !code.is_empty() && code.len() <= 40 && code.chars().all(|c| c.is_ascii_lowercase() || c == '_');
+    is_code.then(|| code.to_string())
+}
+
+fn is_refusal(body: &[u8]) -> bool {
+    reason_code(body).is_some_and(|code| code != "not_authenticated")
+}
+
+fn refusal(body: &[u8]) -> RemoteError {
+    match reason_code(body) {
+        Some(code) => RemoteError::Refused(code),
+        // Auth errors carry their own words; kept for mapping, never shown raw.
+        None => RemoteError::Refused(String::from_utf8_lossy(&body[..body.len().min(300)]).into_owned()),
+    }
+}
+
+fn describe(err: &reqwest::Error) -> String {
+    if err.is_timeout() {
+        "no answer in time".into()
+    } else if err.is_connect() {
+        "no connection".into()
+    } else {
+        "the connection failed".into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_project_settings_are_checked() {
+        assert!(Project::new("https://abc.supabase.co/", "sb_publishable_x", None).is_ok());
+        assert_eq!(Project::new("abc.supabase.co", "k", None), Err(RemoteError::Settings("project_url")));
+        assert_eq!(Project::new("https://", "k", None), Err(RemoteError::Settings("project_url")));
+        assert_eq!(Project::new("https://a.co", " ", None), Err(RemoteError::Settings("anon_key")));
+        assert_eq!(Project::new("https://a.co", "k", Some("http://x")), Err(RemoteError::Settings("realtime_url")));
+    }
+
+    #[test]
+    fn realtime_is_at_the_projects_websocket_with_the_key_and_protocol_version() {
+        let project = Project::new("https://abc.supabase.co", "key", None).unwrap();
+        assert_eq!(project.realtime_endpoint(), "wss://abc.supabase.co/realtime/v1/websocket?apikey=key&vsn=1.0.0");
+        let local = Project::new("http://127.0.0.1:1", "key", Some("ws://127.0.0.1:2/realtime/v1/websocket")).unwrap();
+        assert_eq!(local.realtime_endpoint(), "ws://127.0.0.1:2/realtime/v1/websocket?apikey=key&vsn=1.0.0");
+    }
+
+    #[test]
+    fn refusals_carry_the_functions_reason_codes() {
+        assert_eq!(reason_code(br#"{"message":"PostgresError: invalid_price"}"#).as_deref(), Some("invalid_price"));
+        assert_eq!(reason_code(br#"{"code":"P0001","message":"exceeds_available"}"#).as_deref(), Some("exceeds_available"));
+        assert_eq!(reason_code(br#"{"message":"JWT expired"}"#), None);
+        assert_eq!(reason_code(b"<html>"), None);
+    }
+
+    #[test]
+    fn a_session_is_never_printed() {
+        let session = Session {
+            user_id: Uuid::nil(),
+            email: "a@example.com".into(),
+            access_token: "secret-access".into(),
+            refresh_token: "secret-refresh".into(),
+            expires_at: DateTime::UNIX_EPOCH,
+        };
+        let printed = format!("{session:?}");
+        assert!(!printed.contains("secret") && !printed.contains("a@example.com"), "{printed}");
+    }
+}

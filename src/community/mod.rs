@@ -1,0 +1,719 @@
+//! Community mode: the household trades in its community's market on a
+//! Supabase project. The server holds the market; this app keeps a SQLite
+//! cache of the community's open book and of its own orders and trades, kept
+//! current by Realtime and by a REST snapshot after every (re)join. The UI
+//! reads the cache and hears the same events as in local mode.
+//!
+//! Commands go through an outbox: each is stored with its own id before it is
+//! sent, and sent again with the same id until the server answers (the
+//! functions are idempotent), so a command made offline is kept, shown as
+//! pending, and happens once. The battery stays here: the server cannot see
+//! it, so its headroom and stored energy are checked before anything is sent.
+
+pub mod api;
+mod cache;
+pub mod realtime;
+pub mod wire;
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sqlx::SqlitePool;
+use tokio::sync::{Mutex, broadcast, mpsc, watch};
+use tokio::task::JoinHandle;
+use uuid::Uuid;
+
+use crate::clock::Clock;
+use crate::energy::{Battery, GridPrices};
+use crate::market::rules::{self, BuyNow, Cancel, Place};
+use crate::market::stats::{MarketStats, TradePrint};
+use crate::market::{Energy, FastBook, Market, Money, Reason, Side, Status};
+use crate::store::rows::{self, Page};
+use crate::store::{BookView, EnergyView, Error, GridTransactionView, MarketEvent, OrderFilter, OrderUpdate, OrderView, Outcome, PlaceRequest, Result, TradeView};
+pub use api::{Api, Project, Session, SignUp};
+use cache::{Account, Command, Queued};
+use realtime::{Change, ChangeKind, Feed, Subscription};
+use wire::{CachedOrder, CachedTrade, OrderRow, TradeRow};
+
+/// A failure to talk with the community market, with the code the UI maps to a sentence.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum RemoteError {
+    #[error("the community market cannot be reached ({0})")]
+    Offline(String),
+    #[error("the community market failed (HTTP {0})")]
+    Server(u16),
+    #[error("the community market sent an answer this app cannot use: {0}")]
+    BadAnswer(String),
+    /// A refusal by the market's functions that local mode has no reason for.
+    #[error("the community market refused: {0}")]
+    Refused(String),
+    #[error("the session ended: sign in again")]
+    SignedOut,
+    #[error("sign-in failed: {0}")]
+    Auth(&'static str),
+    #[error("this project setting is not valid: {0}")]
+    Settings(&'static str),
+}
+
+/// Refusals only the community market gives (its rules beyond the engine's).
+const SERVER_REASONS: [&str; 5] = ["too_many_open_orders", "invalid_side", "invalid_order_id", "invalid_ref", "not_authenticated"];
+
+impl RemoteError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            RemoteError::Offline(_) => "offline",
+            RemoteError::Server(_) => "server_error",
+            RemoteError::BadAnswer(_) => "bad_server_answer",
+            RemoteError::Refused(code) => SERVER_REASONS.into_iter().find(|known| known == code).unwrap_or("refused"),
+            RemoteError::SignedOut => "signed_out",
+            RemoteError::Auth(code) => code,
+            RemoteError::Settings(_) => "invalid_project",
+        }
+    }
+
+    /// The server said no: sending the command again cannot change that.
+    fn is_refusal(&self) -> bool {
+        matches!(self, RemoteError::Refused(_))
+    }
+}
+
+/// What the connection indicator shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[serde(rename_all = "snake_case")]
+pub enum Connection {
+    /// Local mode: the demo neighbourhood on this device.
+    Local,
+    Connecting,
+    /// Joined and up to date: changes arrive as they happen.
+    Online,
+    /// Not connected: the cache shows the last known state, commands wait in the outbox.
+    Offline,
+    /// The session ended: sign in again.
+    SignedOut,
+}
+
+/// Where a community market keeps its files.
+pub struct Paths<'a> {
+    pub cache: &'a Path,
+    /// The session's tokens, readable by this user only.
+    pub session: &'a Path,
+}
+
+/// Saves the session where only this user can read it; the tokens are never logged.
+pub fn save_session(path: &Path, session: &Session) -> std::io::Result<()> {
+    use std::io::Write;
+    let temporary = path.with_extension("tmp");
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(&temporary)?;
+    file.write_all(&serde_json::to_vec(session).expect("sessions serialise"))?;
+    file.sync_all()?;
+    std::fs::rename(&temporary, path)
+}
+
+pub fn load_session(path: &Path) -> Option<Session> {
+    serde_json::from_slice(&std::fs::read(path).ok()?).ok()
+}
+
+/// The community market as this household sees it.
+pub struct CommunityMarket {
+    api: Api,
+    pool: SqlitePool,
+    account: Account,
+    session: Mutex<Session>,
+    session_file: PathBuf,
+    tokens: watch::Sender<String>,
+    clock: Arc<dyn Clock>,
+    events: broadcast::Sender<MarketEvent>,
+    connection: std::sync::Mutex<Connection>,
+    /// One sender of the outbox at a time, so commands reach the server in order.
+    outbox: Mutex<()>,
+    /// One writer of the cache at a time (snapshot, change, confirmation).
+    writer: Mutex<()>,
+    tasks: std::sync::Mutex<Vec<JoinHandle<()>>>,
+}
+
+/// How a command ended this time.
+enum Sent {
+    Confirmed(Outcome),
+    Refused(Error),
+    Pending,
+}
+
+impl CommunityMarket {
+    /// Opens the cache for `session`'s household and starts following the
+    /// market. A new cache starts with `battery`'s capacity and level; offline,
+    /// a cache opened before is used as it is.
+    pub async fn open(api: Api, session: Session, paths: Paths<'_>, battery: Battery, clock: Arc<dyn Clock>) -> Result<Arc<CommunityMarket>> {
+        let pool = cache::open(paths.cache).await?;
+        let (tokens, _) = watch::channel(session.access_token.clone());
+        let cached = cache::account(&pool).await?.filter(|a| a.user_id == session.user_id && a.project_url == api.project().url);
+        let placeholder = Account {
+            project_url: api.project().url.clone(),
+            user_id: session.user_id,
+            username: String::new(),
+            community: String::new(),
+            home: None,
+            capacity: battery.capacity,
+            opening: battery.level,
+        };
+        let (events, _) = broadcast::channel(4096);
+        let mut market = CommunityMarket {
+            api,
+            pool,
+            account: cached.clone().unwrap_or(placeholder),
+            session: Mutex::new(session),
+            session_file: paths.session.to_path_buf(),
+            tokens,
+            clock,
+            events,
+            connection: std::sync::Mutex::new(Connection::Connecting),
+            outbox: Mutex::new(()),
+            writer: Mutex::new(()),
+            tasks: std::sync::Mutex::new(Vec::new()),
+        };
+        let api = market.api.clone();
+        match market.authorized(|s| { let api = &api; async move { api.profile(&s).await } }).await {
+            Ok(profile) => {
+                let home = profile.location();
+                market.account = Account { username: profile.username, community: profile.community_id, home, ..market.account };
+                cache::save_account(&market.pool, &market.account).await?;
+            }
+            Err(RemoteError::Offline(_) | RemoteError::Server(_)) if cached.is_some() => {}
+            Err(err) => return Err(err.into()),
+        }
+        let session = market.session.lock().await.clone();
+        save_session(&market.session_file, &session).map_err(|e| Error::Storage(sqlx::Error::Io(e)))?;
+        let market = Arc::new(market);
+        market.start();
+        Ok(market)
+    }
+
+    fn start(self: &Arc<Self>) {
+        let subscriptions = vec![
+            Subscription { table: "open_orders", event: "*", filter: Some(format!("community_id=eq.{}", self.account.community)) },
+            Subscription { table: "market_orders", event: "*", filter: Some(format!("user_id=eq.{}", self.account.user_id)) },
+            Subscription { table: "trades", event: "INSERT", filter: None },
+        ];
+        let (feed_in, feed_out) = mpsc::channel(4096);
+        let endpoint = self.api.project().realtime_endpoint();
+        let realtime = tokio::spawn(realtime::run(endpoint, subscriptions, self.tokens.subscribe(), feed_in));
+        let follower = tokio::spawn(Arc::clone(self).follow(feed_out));
+        self.tasks.lock().unwrap().extend([realtime, follower]);
+    }
+
+    /// Stops following the market; the cache stays as it is.
+    pub async fn close(&self) {
+        for task in self.tasks.lock().unwrap().drain(..) {
+            task.abort();
+        }
+        self.pool.close().await;
+    }
+
+    /// Signs out at the server (best effort: offline, the tokens are forgotten anyway).
+    pub async fn sign_out(&self) {
+        let session = self.session.lock().await.clone();
+        let _ = self.api.sign_out(&session).await;
+        let _ = std::fs::remove_file(&self.session_file);
+        self.close().await;
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<MarketEvent> {
+        self.events.subscribe()
+    }
+
+    pub fn connection(&self) -> Connection {
+        *self.connection.lock().unwrap()
+    }
+
+    pub fn household_id(&self) -> String {
+        self.account.user_id.to_string()
+    }
+
+    pub fn username(&self) -> &str {
+        &self.account.username
+    }
+
+    pub fn community(&self) -> &str {
+        &self.account.community
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    fn set_connection(&self, connection: Connection) {
+        let changed = std::mem::replace(&mut *self.connection.lock().unwrap(), connection) != connection;
+        if changed {
+            let _ = self.events.send(MarketEvent::ConnectionChanged { connection });
+        }
+    }
+
+    fn announce(&self, events: impl IntoIterator<Item = MarketEvent>) {
+        for event in events {
+            let _ = self.events.send(event);
+        }
+    }
+
+    // Following the market -------------------------------------------------
+
+    /// Applies what Realtime reports; after every join, a snapshot; while the
+    /// cache may be behind or commands wait, a retry every few seconds.
+    async fn follow(self: Arc<Self>, mut feed: mpsc::Receiver<Feed>) {
+        const RETRY: Duration = Duration::from_secs(2);
+        let mut joined = false;
+        let mut behind = true;
+        loop {
+            let refresh_in = self.refresh_due_in().await;
+            let waiting = !cache::outbox(&self.pool).await.unwrap_or_default().is_empty();
+            tokio::select! {
+                item = feed.recv() => match item {
+                    None => return,
+                    Some(Feed::Joined) => {
+                        joined = true;
+                        behind = true;
+                        self.set_connection(Connection::Connecting);
+                    }
+                    Some(Feed::Change(change)) if !behind => {
+                        if self.apply_change(&change).await.is_err() {
+                            behind = true;
+                        }
+                    }
+                    Some(Feed::Change(_)) => {}
+                    Some(Feed::Down(_)) => {
+                        joined = false;
+                        behind = true;
+                        if self.connection() != Connection::SignedOut {
+                            self.set_connection(Connection::Offline);
+                        }
+                        // A refused join may be an expired token: the next attempt gets a new one.
+                        let _ = self.fresh_session(false).await;
+                    }
+                },
+                _ = tokio::time::sleep(refresh_in) => {
+                    let _ = self.fresh_session(true).await;
+                    continue;
+                }
+                _ = tokio::time::sleep(RETRY), if !joined && waiting => {}
+                _ = tokio::time::sleep(RETRY), if joined && behind => {}
+            }
+            if joined && behind && feed.is_empty() {
+                match self.resync().await {
+                    Ok(()) => {
+                        behind = false;
+                        self.set_connection(Connection::Online);
+                    }
+                    Err(_) if self.connection() == Connection::SignedOut => {}
+                    Err(_) => self.set_connection(Connection::Offline),
+                }
+            }
+            if !behind || !joined {
+                let _ = self.flush().await;
+            }
+        }
+    }
+
+    /// Time until the access token should be renewed (a minute before it expires).
+    async fn refresh_due_in(&self) -> Duration {
+        let expires_at = self.session.lock().await.expires_at;
+        (expires_at - chrono::Duration::seconds(60) - self.clock.now()).to_std().unwrap_or(Duration::ZERO).max(Duration::from_secs(1))
+    }
+
+    /// The session, renewed first if it is about to expire (or `force`).
+    async fn fresh_session(&self, force: bool) -> Result<Session, RemoteError> {
+        let mut session = self.session.lock().await;
+        if !force && session.expires_at - chrono::Duration::seconds(60) > self.clock.now() {
+            return Ok(session.clone());
+        }
+        match self.api.refresh(&session, self.clock.now()).await {
+            Ok(renewed) => {
+                *session = renewed;
+                let _ = save_session(&self.session_file, &session);
+                self.tokens.send_replace(session.access_token.clone());
+                Ok(session.clone())
+            }
+            Err(RemoteError::SignedOut) => {
+                self.set_connection(Connection::SignedOut);
+                Err(RemoteError::SignedOut)
+            }
+            Err(err) => Err(err),
+        }
+    }
+
+    /// Runs `call` with a fresh session; a token the server no longer accepts is renewed once.
+    async fn authorized<T, F, Fut>(&self, call: F) -> Result<T, RemoteError>
+    where
+        F: Fn(Session) -> Fut,
+        Fut: Future<Output = Result<T, RemoteError>>,
+    {
+        match call(self.fresh_session(false).await?).await {
+            Err(RemoteError::SignedOut) => call(self.fresh_session(true).await?).await,
+            other => other,
+        }
+    }
+
+    /// Takes the server's state and makes the cache equal to it.
+    pub async fn resync(&self) -> Result<()> {
+        let api = &self.api;
+        let community = self.account.community.as_str();
+        let book = self.pages(|s, after| async move { api.open_orders(&s, community, after).await }, |row: &OrderRow| row.seq.0).await?;
+        let mine = self.pages(|s, after| async move { api.my_orders(&s, after).await }, |row: &OrderRow| row.seq.0).await?;
+        let latest = cache::latest_trade_seq(&self.pool).await?;
+        let trades = self.trades_after(latest).await?;
+        let orders: Vec<CachedOrder> = book.into_iter().chain(mine).map(OrderRow::check).collect::<Result<_, _>>().map_err(RemoteError::BadAnswer)?;
+        let shown: HashSet<Uuid> = orders.iter().map(|o| o.id).collect();
+
+        let _writer = self.writer.lock().await;
+        let before = self.my_order_states().await?;
+        let mut tx = self.pool.begin().await?;
+        cache::upsert_orders(&mut tx, &orders).await?;
+        cache::keep_only(&mut tx, &shown).await?;
+        let new_trades = cache::insert_trades(&mut tx, &trades, self.account.user_id).await?;
+        tx.commit().await?;
+        let after = self.my_order_states().await?;
+        self.announce_changes(&before, &after, &new_trades).await?;
+        self.announce([MarketEvent::BookChanged]);
+        Ok(())
+    }
+
+    /// Every page of a list ordered by seq.
+    async fn pages<R, F, Fut>(&self, page: F, seq: impl Fn(&R) -> i64) -> Result<Vec<R>, RemoteError>
+    where
+        F: Fn(Session, i64) -> Fut,
+        Fut: Future<Output = Result<Vec<R>, RemoteError>>,
+    {
+        let mut rows = Vec::new();
+        let mut after = 0;
+        loop {
+            let batch = self.authorized(|s| page(s, after)).await?;
+            let full = batch.len() >= api::PAGE;
+            match batch.last().map(&seq) {
+                Some(last) if last > after => after = last,
+                Some(_) => return Err(RemoteError::BadAnswer("a page out of order".into())),
+                None => {}
+            }
+            rows.extend(batch);
+            if !full {
+                return Ok(rows);
+            }
+        }
+    }
+
+    async fn trades_after(&self, latest: i64) -> Result<Vec<CachedTrade>> {
+        let api = &self.api;
+        let rows = self.pages(|s, after| async move { api.my_trades(&s, after.max(latest)).await }, |row: &TradeRow| row.seq.0).await?;
+        Ok(rows.into_iter().map(TradeRow::check).collect::<Result<_, _>>().map_err(RemoteError::BadAnswer)?)
+    }
+
+    /// Applies one change Realtime reported; a row that fails its checks changes nothing.
+    async fn apply_change(&self, change: &Change) -> Result<()> {
+        let bad = |e: serde_json::Error| Error::from(RemoteError::BadAnswer(e.to_string()));
+        let _writer = self.writer.lock().await;
+        let before = self.my_order_states().await?;
+        let mut tx = self.pool.begin().await?;
+        let mut new_trades = Vec::new();
+        match (change.table.as_str(), change.kind) {
+            ("open_orders" | "market_orders", ChangeKind::Insert | ChangeKind::Update) => {
+                let order = serde_json::from_value::<OrderRow>(change.row.clone()).map_err(bad)?.check().map_err(RemoteError::BadAnswer)?;
+                let visible = order.status.is_open() || order.user_id == self.account.user_id;
+                cache::upsert_orders(&mut tx, std::slice::from_ref(&order)).await?;
+                if !visible {
+                    cache::remove_from_book(&mut tx, order.id, self.account.user_id).await?;
+                }
+            }
+            ("open_orders", ChangeKind::Delete) => {
+                #[derive(serde::Deserialize)]
+                struct Key {
+                    id: Uuid,
+                }
+                let key: Key = serde_json::from_value(change.row.clone()).map_err(bad)?;
+                cache::remove_from_book(&mut tx, key.id, self.account.user_id).await?;
+            }
+            ("trades", ChangeKind::Insert) => {
+                let trade = serde_json::from_value::<TradeRow>(change.row.clone()).map_err(bad)?.check().map_err(RemoteError::BadAnswer)?;
+                new_trades = cache::insert_trades(&mut tx, &[trade], self.account.user_id).await?;
+            }
+            _ => return Ok(()),
+        }
+        tx.commit().await?;
+        let after = self.my_order_states().await?;
+        self.announce_changes(&before, &after, &new_trades).await?;
+        if change.table != "trades" {
+            self.announce([MarketEvent::BookChanged]);
+        }
+        Ok(())
+    }
+
+    async fn my_order_states(&self) -> Result<HashMap<String, OrderUpdate>> {
+        let mine = rows::orders_of(&self.pool, &self.household_id(), &OrderFilter::default(), Page { limit: u32::MAX, offset: 0 }, None).await?;
+        Ok(mine
+            .into_iter()
+            .map(|o| (o.id.clone(), OrderUpdate { id: o.id, user_id: o.user_id, status: o.status, filled: o.filled, remaining: o.remaining }))
+            .collect())
+    }
+
+    /// The events of a cache change: my orders that changed, my new trades, my battery.
+    async fn announce_changes(&self, before: &HashMap<String, OrderUpdate>, after: &HashMap<String, OrderUpdate>, trades: &[CachedTrade]) -> Result<()> {
+        let mut events = Vec::new();
+        for trade in trades {
+            if let Some(view) = cache::trade(&self.pool, trade.id, self.account.user_id).await? {
+                events.push(MarketEvent::TradeExecuted { trade: view });
+            }
+        }
+        let changed: Vec<&OrderUpdate> = after.iter().filter(|(id, now)| before.get(*id) != Some(*now)).map(|(_, now)| now).collect();
+        events.extend(changed.iter().map(|update| MarketEvent::OrderUpdated((*update).clone())));
+        if !trades.is_empty() || !changed.is_empty() || before.len() != after.len() {
+            events.push(MarketEvent::EnergyChanged { user_id: self.household_id() });
+        }
+        self.announce(events);
+        Ok(())
+    }
+
+    // Commands -------------------------------------------------------------
+
+    /// Places a limit order: the market's rules and the battery checked here, then sent (or kept, offline).
+    pub async fn place(&self, request: &PlaceRequest) -> Result<Outcome> {
+        let id = request.id.to_string();
+        let me = self.household_id();
+        let place = Place { id: &id, user: &me, side: request.side, price: &request.price, amount: &request.amount, expires_at: request.expires_at };
+        let existing = rows::order_by_id(&self.pool, &id).await?;
+        let now = self.clock.now();
+        let valid = rules::check_place(&place, existing.as_ref(), now)?;
+        let command = Command::Place { id: request.id, side: request.side, price: valid.price.to_string(), amount: valid.amount.to_string() };
+        let pending = CachedOrder {
+            id: request.id,
+            user_id: self.account.user_id,
+            username: self.account.username.clone(),
+            side: request.side,
+            price: valid.price,
+            amount: valid.amount,
+            filled: Energy::ZERO,
+            status: Status::Active,
+            location: self.account.home,
+            seq: 0,
+            expires_at: request.expires_at,
+            created_at: now,
+            updated_at: now,
+        };
+        self.submit(command, Some(&pending), Some((request.side, valid.amount))).await
+    }
+
+    pub async fn cancel(&self, id: Uuid) -> Result<Outcome> {
+        let order = rows::order_by_id(&self.pool, &id.to_string()).await?;
+        let me = self.household_id();
+        rules::check_cancel(&Cancel { id: &id.to_string(), user: &me }, order.as_ref())?;
+        self.submit(Command::Cancel { id }, None, None).await
+    }
+
+    /// Buys `amount` kWh of a listed ask at its price, up to the battery's headroom.
+    pub async fn buy_now(&self, order: Uuid, amount: &str) -> Result<Outcome> {
+        let ask = rows::order_by_id(&self.pool, &order.to_string()).await?;
+        let battery = cache::battery(&self.pool, &self.account).await?;
+        let me = self.household_id();
+        let cmd = BuyNow { order: &order.to_string(), user: &me, amount, headroom: Some(battery.headroom().to_decimal()) };
+        let amount = rules::check_buy_now(&cmd, ask.as_ref())?;
+        self.submit(Command::Buy { reference: Uuid::new_v4(), order, amount: amount.to_string() }, None, Some((Side::Buy, amount))).await
+    }
+
+    /// Stores the command (and its pending order), then sends the outbox.
+    async fn submit(&self, command: Command, pending: Option<&CachedOrder>, reserve: Option<(Side, Energy)>) -> Result<Outcome> {
+        let id = {
+            let _writer = self.writer.lock().await;
+            if let Some((side, amount)) = reserve {
+                let mut battery = cache::battery(&self.pool, &self.account).await?;
+                battery.reserve(side, amount)?;
+            }
+            let mut tx = self.pool.begin().await?;
+            let id = cache::enqueue(&mut tx, &command, self.clock.now()).await?;
+            if let Some(order) = pending {
+                cache::insert_pending_order(&mut tx, order).await?;
+            }
+            tx.commit().await?;
+            id
+        };
+        self.announce([MarketEvent::EnergyChanged { user_id: self.household_id() }, MarketEvent::BookChanged]);
+        match self.flush().await?.remove(&id) {
+            Some(Sent::Confirmed(outcome)) => Ok(outcome),
+            Some(Sent::Refused(err)) => Err(err),
+            Some(Sent::Pending) | None => {
+                let order = rows::order_by_id(&self.pool, &command.order().to_string()).await?;
+                let orders = order.filter(|o| o.user.as_str() == self.household_id()).map(|o| OrderUpdate::of(&o)).into_iter().collect();
+                Ok(Outcome { trades: Vec::new(), orders, pending: true })
+            }
+        }
+    }
+
+    /// Sends every waiting command, oldest first, until one cannot be sent.
+    async fn flush(&self) -> Result<HashMap<Uuid, Sent>> {
+        let _sending = self.outbox.lock().await;
+        let mut results = HashMap::new();
+        for queued in cache::outbox(&self.pool).await? {
+            let sent = self.send(&queued).await;
+            let stop = matches!(sent, Sent::Pending);
+            results.insert(queued.id, sent);
+            if stop {
+                break;
+            }
+        }
+        Ok(results)
+    }
+
+    async fn send(&self, queued: &Queued) -> Sent {
+        let api = &self.api;
+        let answer: Result<(Vec<CachedOrder>, Vec<CachedTrade>), RemoteError> = match &queued.command {
+            Command::Place { id, side, price, amount } => self
+                .authorized(|s| async move { api.place_order(&s, *id, *side, price, amount).await })
+                .await
+                .and_then(|row| row.check().map_err(RemoteError::BadAnswer))
+                .map(|order| (vec![order], Vec::new())),
+            Command::Cancel { id } => self
+                .authorized(|s| async move { api.cancel_order(&s, *id).await })
+                .await
+                .and_then(|row| row.check().map_err(RemoteError::BadAnswer))
+                .map(|order| (vec![order], Vec::new())),
+            Command::Buy { reference, order, amount } => self
+                .authorized(|s| async move { api.buy_now(&s, *order, amount, *reference).await })
+                .await
+                .and_then(|row| row.check().map_err(RemoteError::BadAnswer))
+                .map(|trade| (Vec::new(), vec![trade])),
+        };
+        match answer {
+            Ok((orders, mut trades)) => {
+                // An order that traded as it was placed: its trades, now rather than when Realtime tells.
+                if orders.iter().any(|o| o.filled > Energy::ZERO) {
+                    let latest = cache::latest_trade_seq(&self.pool).await.unwrap_or(0);
+                    trades.extend(self.trades_after(latest).await.unwrap_or_default());
+                }
+                match self.confirm(queued, &orders, &trades).await {
+                    Ok(outcome) => Sent::Confirmed(outcome),
+                    Err(_) => Sent::Pending,
+                }
+            }
+            Err(err) if err.is_refusal() => {
+                let settled = async {
+                    let _writer = self.writer.lock().await;
+                    let mut tx = self.pool.begin().await?;
+                    cache::settle(&mut tx, queued).await?;
+                    tx.commit().await?;
+                    Ok::<_, Error>(())
+                };
+                if settled.await.is_err() {
+                    return Sent::Pending;
+                }
+                let err = Error::from(err);
+                self.announce([
+                    MarketEvent::CommandRefused { id: queued.id.to_string(), code: err.code().to_string() },
+                    MarketEvent::BookChanged,
+                    MarketEvent::EnergyChanged { user_id: self.household_id() },
+                ]);
+                Sent::Refused(err)
+            }
+            Err(err) => {
+                if err == RemoteError::SignedOut {
+                    self.set_connection(Connection::SignedOut);
+                }
+                Sent::Pending
+            }
+        }
+    }
+
+    /// The server confirmed a command: its rows into the cache, the command out of the outbox.
+    async fn confirm(&self, queued: &Queued, orders: &[CachedOrder], trades: &[CachedTrade]) -> Result<Outcome> {
+        let _writer = self.writer.lock().await;
+        let before = self.my_order_states().await?;
+        let mut tx = self.pool.begin().await?;
+        cache::upsert_orders(&mut tx, orders).await?;
+        let new_trades = cache::insert_trades(&mut tx, trades, self.account.user_id).await?;
+        cache::settle(&mut tx, queued).await?;
+        tx.commit().await?;
+        let after = self.my_order_states().await?;
+        self.announce_changes(&before, &after, &new_trades).await?;
+        self.announce([MarketEvent::BookChanged]);
+        let mut outcome = Outcome::default();
+        for trade in trades {
+            outcome.trades.extend(cache::trade(&self.pool, trade.id, self.account.user_id).await?);
+        }
+        outcome.orders = orders.iter().filter_map(|o| after.get(&o.id.to_string()).cloned()).collect();
+        Ok(outcome)
+    }
+
+    // Reads ----------------------------------------------------------------
+
+    pub async fn book(&self) -> Result<BookView> {
+        rows::book(&self.pool, &self.household_id(), self.account.home).await
+    }
+
+    pub async fn energy(&self) -> Result<EnergyView> {
+        cache::energy_view(&self.pool, &self.account).await
+    }
+
+    pub async fn orders(&self, filter: &OrderFilter, page: Page) -> Result<Vec<OrderView>> {
+        rows::orders_of(&self.pool, &self.household_id(), filter, page, self.account.home).await
+    }
+
+    pub async fn trades(&self, page: Page) -> Result<Vec<TradeView>> {
+        cache::trades(&self.pool, self.account.user_id, page).await
+    }
+
+    pub async fn grid_transactions(&self, page: Page) -> Result<Vec<GridTransactionView>> {
+        cache::grid_transactions(&self.pool, page).await
+    }
+
+    /// Statistics of the community's open book and of the trades this household
+    /// can see (its own: other households' trades are private to them).
+    pub async fn stats(&self, since: DateTime<Utc>) -> Result<MarketStats> {
+        let now = self.clock.now();
+        let open = rows::all_orders(&self.pool).await?.into_iter().filter(|o| o.status.is_open());
+        let market: Market<FastBook> = Market::restore(open, now);
+        Ok(MarketStats::compute(market.book(), &self.price_history(since).await?, since, now))
+    }
+
+    pub async fn price_history(&self, since: DateTime<Utc>) -> Result<Vec<TradePrint>> {
+        let trades = cache::trades(&self.pool, self.account.user_id, Page { limit: Page::MAX_LIMIT, offset: 0 }).await?;
+        let mut prints: Vec<TradePrint> =
+            trades.into_iter().filter(|t| t.created_at >= since).map(|t| TradePrint { at: t.created_at, price: t.price, amount: t.amount }).collect();
+        prints.reverse();
+        Ok(prints)
+    }
+
+    /// Buys from or sells to the grid at its fixed prices: the battery's own business, not the market's.
+    pub async fn grid_trade(&self, direction: Side, amount: &str, prices: GridPrices) -> Result<GridTransactionView> {
+        let amount = Energy::parse_purchase(amount).ok_or(Reason::InvalidAmount)?;
+        let _writer = self.writer.lock().await;
+        let mut battery = cache::battery(&self.pool, &self.account).await?;
+        let (kind, delta, price) = match direction {
+            Side::Buy => {
+                battery.receive(amount)?;
+                ("grid_in", amount.centi_kwh() as i64, prices.buy)
+            }
+            Side::Sell => {
+                battery.deliver(amount)?;
+                ("grid_out", -(amount.centi_kwh() as i64), prices.sell)
+            }
+        };
+        let now = self.clock.now();
+        let id = Uuid::new_v4().to_string();
+        let mut tx = self.pool.begin().await?;
+        cache::move_energy(&mut tx, &id, kind, delta, Some(price), now).await?;
+        tx.commit().await?;
+        self.announce([MarketEvent::EnergyChanged { user_id: self.household_id() }]);
+        Ok(GridTransactionView { id, direction, amount, price, total: Money::of(price, amount), created_at: now })
+    }
+
+    /// An order as the cache holds it (the book or my history).
+    pub async fn cached_order(&self, id: Uuid) -> Result<Option<crate::market::Order>> {
+        rows::order_by_id(&self.pool, &id.to_string()).await
+    }
+
+    /// The commands still waiting to be confirmed.
+    pub async fn waiting(&self) -> Result<usize> {
+        Ok(cache::outbox(&self.pool).await?.len())
+    }
+}
