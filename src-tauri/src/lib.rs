@@ -5,12 +5,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Duration as Span;
+use lumea::app::{App, ModeView};
 use lumea::clock::SystemClock;
 use lumea::energy::GridPrices;
 use lumea::market::Side;
 use lumea::market::stats::{MarketStats, TradePrint};
-use lumea::store::simulator;
-use lumea::store::{BookView, EnergyView, GridTransactionView, LocalMarket, MarketEvent, OpenOptions, OrderFilter, OrderView, Outcome, Page, PlaceRequest, Role, TradeView};
+use lumea::store::{BookView, EnergyView, GridTransactionView, LocalMarket, MarketEvent, OrderFilter, OrderView, Outcome, Page, PlaceRequest, Role, TradeView};
 use serde::Serialize;
 use tauri::{Emitter, Manager, State};
 use tauri_plugin_notification::NotificationExt;
@@ -29,7 +29,7 @@ impl From<lumea::store::Error> for CommandError {
     }
 }
 
-type Market<'a> = State<'a, Arc<LocalMarket>>;
+type Market<'a> = State<'a, Arc<App>>;
 type Reply<T> = Result<T, CommandError>;
 
 #[tauri::command]
@@ -39,7 +39,7 @@ async fn book(market: Market<'_>) -> Reply<BookView> {
 
 #[tauri::command]
 async fn energy(market: Market<'_>) -> Reply<EnergyView> {
-    Ok(market.household().energy().await?)
+    Ok(market.energy().await?)
 }
 
 #[tauri::command]
@@ -60,37 +60,66 @@ async fn grid_prices(market: Market<'_>) -> Reply<GridPrices> {
 #[tauri::command]
 async fn place_order(market: Market<'_>, id: Uuid, side: Side, price: String, amount: String) -> Reply<Outcome> {
     let request = PlaceRequest { id, side, price, amount, expires_at: None };
-    Ok(market.household().place(&request).await?)
+    Ok(market.place(&request).await?)
 }
 
 #[tauri::command]
 async fn cancel_order(market: Market<'_>, id: Uuid) -> Reply<Outcome> {
-    Ok(market.household().cancel(id).await?)
+    Ok(market.cancel(id).await?)
 }
 
 #[tauri::command]
 async fn buy_now(market: Market<'_>, order: Uuid, amount: String) -> Reply<Outcome> {
-    Ok(market.household().buy_now(order, &amount).await?)
+    Ok(market.buy_now(order, &amount).await?)
 }
 
 #[tauri::command]
 async fn buy_from_grid(market: Market<'_>, amount: String) -> Reply<GridTransactionView> {
-    Ok(market.household().buy_from_grid(&amount).await?)
+    Ok(market.grid_trade(Side::Buy, &amount).await?)
 }
 
 #[tauri::command]
 async fn sell_to_grid(market: Market<'_>, amount: String) -> Reply<GridTransactionView> {
-    Ok(market.household().sell_to_grid(&amount).await?)
+    Ok(market.grid_trade(Side::Sell, &amount).await?)
 }
 
 #[tauri::command]
 async fn my_orders(market: Market<'_>, open: Option<bool>, limit: u32, offset: u32) -> Reply<Vec<OrderView>> {
-    Ok(market.household().orders(&OrderFilter { open, side: None }, Page { limit, offset }).await?)
+    Ok(market.orders(&OrderFilter { open, side: None }, Page { limit, offset }).await?)
 }
 
 #[tauri::command]
 async fn my_trades(market: Market<'_>, limit: u32, offset: u32) -> Reply<Vec<TradeView>> {
-    Ok(market.household().trades(Page { limit, offset }).await?)
+    Ok(market.trades(Page { limit, offset }).await?)
+}
+
+#[tauri::command]
+async fn mode(market: Market<'_>) -> Reply<ModeView> {
+    Ok(market.mode().await)
+}
+
+#[tauri::command]
+async fn sign_in(market: Market<'_>, url: String, anon_key: String, email: String, password: String) -> Reply<ModeView> {
+    Ok(market.sign_in(&url, &anon_key, &email, &password).await?)
+}
+
+#[tauri::command]
+#[allow(clippy::too_many_arguments)] // the sign-up form's fields, as the UI sends them
+async fn sign_up(
+    market: Market<'_>,
+    url: String,
+    anon_key: String,
+    email: String,
+    password: String,
+    username: String,
+    community: String,
+) -> Reply<ModeView> {
+    Ok(market.sign_up(&url, &anon_key, &email, &password, &username, &community).await?)
+}
+
+#[tauri::command]
+async fn use_local_mode(market: Market<'_>) -> Reply<ModeView> {
+    Ok(market.use_local().await)
 }
 
 /// The system notification for a fill of one of the household's waiting orders
@@ -107,7 +136,7 @@ fn fill_notice(trade: &TradeView) -> Option<(String, String)> {
 }
 
 /// Sends every market event to the UI, and a system notification for each of the household's fills.
-fn forward_events(app: tauri::AppHandle, market: &LocalMarket) {
+fn forward_events(app: tauri::AppHandle, market: &App) {
     let mut events = market.subscribe();
     tauri::async_runtime::spawn(async move {
         loop {
@@ -150,11 +179,10 @@ pub fn run() {
             let dir = app.path().app_data_dir()?;
             std::fs::create_dir_all(&dir)?;
             let path = std::env::var_os("LUMEA_DB").map_or_else(|| dir.join("market.sqlite"), Into::into);
-            let opened = tauri::async_runtime::block_on(LocalMarket::open(&path, Arc::new(SystemClock), OpenOptions::default()));
-            let market = Arc::new(opened?);
+            let opened = tauri::async_runtime::block_on(App::open(&dir, &path, Arc::new(SystemClock), rand_seed()));
+            let market = opened?;
             forward_events(app.handle().clone(), &market);
-            expire_orders(market.clone());
-            tauri::async_runtime::spawn(simulator::run(market.clone(), Duration::from_secs(12), rand_seed()));
+            expire_orders(market.local().clone());
             app.manage(market);
             Ok(())
         })
@@ -170,7 +198,11 @@ pub fn run() {
             buy_from_grid,
             sell_to_grid,
             my_orders,
-            my_trades
+            my_trades,
+            mode,
+            sign_in,
+            sign_up,
+            use_local_mode
         ])
         .run(tauri::generate_context!())
         .expect("the Luméa window could not be opened");

@@ -262,3 +262,30 @@ test("figures: a book of 10,000 offers opens and scrolls (printed, not asserted)
   assert.ok(frames.rows < 100, "only the visible rows are rendered");
   await page.close();
 });
+
+test("the settings screen switches between the local demo and a community market", async () => {
+  const { page, errors } = await openApp();
+  const indicator = page.getByRole("button", { name: /Market settings/ });
+  assert.equal(await indicator.textContent(), "Local demo market");
+  await indicator.click();
+  await dialog(page).getByLabel("Project URL").fill("https://abc.supabase.co");
+  await dialog(page).getByLabel("Anon key").fill("sb_publishable_key");
+  await dialog(page).getByLabel("Email").fill("alice@example.com");
+  await dialog(page).getByLabel("Password").fill("wrong");
+  await dialog(page).getByRole("button", { name: "Sign in" }).click();
+  await dialog(page).getByText("That email and password don't match an account.").waitFor();
+  await dialog(page).getByLabel("Password").fill("correct-horse-battery");
+  await shot(page, "settings-sign-in");
+  await dialog(page).getByRole("button", { name: "Sign in" }).click();
+  await page.getByText("You're trading in the default community as Alice.").waitFor();
+  await page.getByRole("button", { name: "Online. Market settings" }).waitFor();
+  assert.equal(await indicator.textContent(), "default · Online");
+
+  await indicator.click();
+  await dialog(page).getByText("alice@example.com").waitFor();
+  await dialog(page).getByRole("button", { name: "Sign out and use the local demo" }).click();
+  await page.getByText("Signed out. You're back in the local demo market.").waitFor();
+  await page.getByRole("button", { name: "Local demo market. Market settings" }).waitFor();
+  assert.deepEqual(errors, []);
+  await page.close();
+});

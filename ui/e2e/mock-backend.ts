@@ -4,6 +4,7 @@
 
 import { emit } from "@tauri-apps/api/event";
 import { mockIPC } from "@tauri-apps/api/mocks";
+import type { ModeView } from "../src/bindings/ModeView";
 import type { MarketEvent } from "../src/bindings/MarketEvent";
 import type { OrderView } from "../src/bindings/OrderView";
 import type { TradeView } from "../src/bindings/TradeView";
@@ -37,6 +38,7 @@ function order(username: string, side: "buy" | "sell", price: string, amount: st
     expires_at: null,
     distance_km: distance,
     mine,
+    pending: false,
   };
 }
 
@@ -92,6 +94,9 @@ class Refusal {
 const refuse = (code: string): never => {
   throw new Refusal(code);
 };
+const localMode: ModeView = { community: false, connection: "local", project_url: null, anon_key: null, email: null, username: null, community_id: null };
+let mode = localMode;
+
 const announce = async (...events: MarketEvent[]) => {
   for (const event of events) await emit("market", event);
 };
@@ -141,7 +146,7 @@ async function handle(cmd: string, args: Record<string, unknown>): Promise<unkno
       if (side === "sell") battery.asks += amount.steps;
       else battery.bids += amount.steps;
       await announce({ type: "book_changed" }, { type: "energy_changed", user_id: "household" });
-      return { trades: [], orders: [] };
+      return { trades: [], orders: [], pending: false };
     }
     case "cancel_order": {
       const target = orders.find((o) => o.id === args.id) ?? refuse("unknown_order");
@@ -151,7 +156,7 @@ async function handle(cmd: string, args: Record<string, unknown>): Promise<unkno
       if (target.side === "sell") battery.asks -= left;
       else battery.bids -= left;
       await announce({ type: "book_changed" }, { type: "energy_changed", user_id: "household" });
-      return { trades: [], orders: [] };
+      return { trades: [], orders: [], pending: false };
     }
     case "buy_now": {
       const offer = orders.find((o) => o.id === args.order && o.side === "sell") ?? refuse("unknown_order");
@@ -183,7 +188,7 @@ async function handle(cmd: string, args: Record<string, unknown>): Promise<unkno
       trades.push(trade);
       history.push({ at: trade.created_at, price: trade.price, amount: trade.amount });
       await announce({ type: "trade_executed", trade }, { type: "book_changed" }, { type: "energy_changed", user_id: "household" });
-      return { trades: [trade], orders: [] };
+      return { trades: [trade], orders: [], pending: false };
     }
     case "buy_from_grid":
     case "sell_to_grid": {
@@ -196,6 +201,20 @@ async function handle(cmd: string, args: Record<string, unknown>): Promise<unkno
       await announce({ type: "energy_changed", user_id: "household" });
       return { id: uuid(), direction: buying ? "buy" : "sell", amount: e(amount.steps), price: p(price), total: formatSteps(price * amount.steps, MONEY_SCALE), created_at: new Date().toISOString() };
     }
+    case "mode":
+      return mode;
+    case "sign_in":
+    case "sign_up": {
+      if (args.password !== "correct-horse-battery") return refuse("invalid_credentials");
+      const username = cmd === "sign_up" ? String(args.username) : "Alice";
+      mode = { ...mode, community: true, connection: "online", project_url: String(args.url), anon_key: String(args.anonKey), email: String(args.email), username, community_id: "default" };
+      await announce({ type: "connection_changed", connection: "online" });
+      return mode;
+    }
+    case "use_local_mode":
+      mode = localMode;
+      await announce({ type: "connection_changed", connection: "local" });
+      return mode;
     default:
       return refuse("unknown");
   }

@@ -1,7 +1,11 @@
 import { useCallback, useEffect, useRef, useState } from "react";
+import type { Connection } from "./bindings/Connection";
+import type { ModeView } from "./bindings/ModeView";
 import type { OrderView } from "./bindings/OrderView";
 import type { TradeView } from "./bindings/TradeView";
+import { api, onMarketEvent } from "./api";
 import { BuyOptionsModal } from "./components/BuyOptionsModal";
+import { CommunitySettingsModal } from "./components/CommunitySettingsModal";
 import { ConfirmMarketOrderModal } from "./components/ConfirmMarketOrderModal";
 import { Battery, MarketSummary, MyOrders, Tokens, TradeHistory } from "./components/Home";
 import { P2PMarketModal } from "./components/P2PMarketModal";
@@ -9,7 +13,7 @@ import { PlaceBuyOrderModal, PlaceSellOrderModal } from "./components/PlaceSellO
 import { PriceChart } from "./components/PriceChart";
 import { SellOptionsModal } from "./components/SellOptionsModal";
 import { Toasts, type Toast } from "./components/Toasts";
-import { sentence } from "./market/errors";
+import { isReasonCode, sentence } from "./market/errors";
 import { kwh, money, perKwh } from "./market/format";
 import { useMarket, type Market } from "./useMarket";
 
@@ -19,6 +23,7 @@ type Open =
   | { modal: "market"; tab: "asks" | "bids" }
   | { modal: "place"; side: "sell" | "buy" }
   | { modal: "confirm"; offer: OrderView }
+  | { modal: "settings" }
   | null;
 
 const TOAST_MS = 6000;
@@ -59,6 +64,7 @@ export function App() {
     [notify],
   );
   const { state, reload } = useMarket(tradePage, onFill);
+  const mode = useMode(notify);
   const done = (message: string) => {
     setOpen(null);
     notify(message);
@@ -71,7 +77,16 @@ export function App() {
           Luméa <span className="muted">Market</span>
         </h1>
         <p className="muted">Trade energy with your neighbours.</p>
+        {mode && (
+          <button type="button" className="connection" onClick={() => setOpen({ modal: "settings" })} aria-label={`${CONNECTION[mode.connection]}. Market settings`}>
+            <span className={`dot dot-${mode.connection}`} aria-hidden="true" />
+            {mode.community ? `${mode.community_id} · ${CONNECTION[mode.connection]}` : CONNECTION.local}
+          </button>
+        )}
       </header>
+      {open?.modal === "settings" && mode && (
+        <CommunitySettingsModal mode={mode} onChanged={(_, message) => done(message)} onClose={() => setOpen(null)} />
+      )}
       {state.status === "loading" && <p className="loading">Loading the market…</p>}
       {state.status === "failed" && (
         <div className="banner banner-error" role="alert">
@@ -87,6 +102,30 @@ export function App() {
       <Toasts toasts={toasts} onDismiss={(id) => setToasts((all) => all.filter((toast) => toast.id !== id))} />
     </div>
   );
+}
+
+/** What the connection indicator says. */
+const CONNECTION: Record<Connection, string> = {
+  local: "Local demo market",
+  connecting: "Connecting…",
+  online: "Online",
+  offline: "Offline: orders wait and are sent when back",
+  signed_out: "Signed out: sign in again",
+};
+
+/** Which market the app shows, kept current by the core's connection events. */
+function useMode(notify: (message: string, tone?: Toast["tone"]) => void): ModeView | null {
+  const [mode, setMode] = useState<ModeView | null>(null);
+  useEffect(() => {
+    const load = () => void api.mode().then(setMode, () => setMode(null));
+    load();
+    const unsubscribe = onMarketEvent((event) => {
+      if (event.type === "connection_changed") load();
+      if (event.type === "command_refused") notify(`An order made offline was refused: ${sentence(isReasonCode(event.code) ? event.code : "refused")}`, "error");
+    });
+    return () => void unsubscribe.then((stop) => stop());
+  }, [notify]);
+  return mode;
 }
 
 type ScreenProps = {

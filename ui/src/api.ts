@@ -8,6 +8,7 @@ import type { GridPrices } from "./bindings/GridPrices";
 import type { GridTransactionView } from "./bindings/GridTransactionView";
 import type { MarketEvent } from "./bindings/MarketEvent";
 import type { MarketStats } from "./bindings/MarketStats";
+import type { ModeView } from "./bindings/ModeView";
 import type { OrderView } from "./bindings/OrderView";
 import type { Outcome } from "./bindings/Outcome";
 import type { Side } from "./bindings/Side";
@@ -45,6 +46,11 @@ export const api = {
   sellToGrid: (amount: string) => call<GridTransactionView>("sell_to_grid", { amount }),
   myOrders: (limit: number, offset: number) => call<OrderView[]>("my_orders", { open: null, limit, offset }),
   myTrades: (limit: number, offset: number) => call<TradeView[]>("my_trades", { limit, offset }),
+  mode: () => call<ModeView>("mode"),
+  signIn: (url: string, anonKey: string, email: string, password: string) => call<ModeView>("sign_in", { url, anonKey, email, password }),
+  signUp: (url: string, anonKey: string, email: string, password: string, username: string, community: string) =>
+    call<ModeView>("sign_up", { url, anonKey, email, password, username, community }),
+  useLocalMode: () => call<ModeView>("use_local_mode"),
 };
 
 /** The core's market events, as they are committed. Resolves to an unsubscribe function. */

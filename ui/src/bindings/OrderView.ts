@@ -15,4 +15,8 @@ distance_km: string | null,
 /**
  * Placed by the household looking at it.
  */
-mine: boolean, };
+mine: boolean, 
+/**
+ * Made offline or not yet confirmed by the community market (never in local mode).
+ */
+pending: boolean, };

@@ -9,4 +9,8 @@ export type Outcome = { trades: Array<TradeView>,
 /**
  * Every order it placed, filled, cancelled or expired, as it now stands.
  */
-orders: Array<OrderUpdate>, };
+orders: Array<OrderUpdate>, 
+/**
+ * Community mode: not yet confirmed (offline); it is sent when the market is back.
+ */
+pending: boolean, };

@@ -36,7 +36,11 @@ export function ConfirmMarketOrderModal({ offer, energy, grid, onBought, onClose
     try {
       const outcome = await api.buyNow(offer.id, amount.trim());
       const trade = outcome.trades[0];
-      onBought(`Bought ${kwh(trade.amount)} from ${trade.seller} for ${money(trade.total)}.`);
+      onBought(
+        outcome.pending || !trade
+          ? `You're offline: buying ${kwh(amount.trim())} from ${offer.username} is saved and will be sent when the market is back.`
+          : `Bought ${kwh(trade.amount)} from ${trade.seller} for ${money(trade.total)}.`,
+      );
     } catch (err) {
       setFailure(sentence(err instanceof MarketError ? err.code : "unknown", "purchase"));
     } finally {

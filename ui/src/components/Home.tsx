@@ -111,6 +111,7 @@ export function MyOrders({ orders, onMessage }: { orders: OrderView[]; onMessage
                 <td>{kwh(order.filled)}</td>
                 <td>
                   <span className={`status status-${order.status}`}>{order.status}</span>
+                  {order.pending && <span className="status status-pending">pending</span>}
                 </td>
                 <td>{since(order.created_at)}</td>
                 <td>

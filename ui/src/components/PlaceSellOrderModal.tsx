@@ -47,7 +47,9 @@ function PlaceOrderModal({ side, energy, grid, onPlaced, onClose }: Props) {
       const outcome = await api.placeOrder(side, price.trim(), amount.trim());
       const traded = outcome.trades.length;
       onPlaced(
-        traded > 0
+        outcome.pending
+          ? `You're offline: your ${selling ? "sell" : "buy"} order is saved and will be sent when the market is back.`
+          : traded > 0
           ? `Your ${selling ? "sell" : "buy"} order traded at once (${traded} ${traded === 1 ? "trade" : "trades"}); the rest, if any, is in the market.`
           : `Your ${selling ? "sell" : "buy"} order of ${kwh(amount.trim())} at ${perKwh(price.trim())} is in the market.`,
       );

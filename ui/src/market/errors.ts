@@ -2,7 +2,26 @@
 
 import type { Reason } from "../bindings/Reason";
 
-export type ReasonCode = Reason | "store_in_use" | "storage_failure" | "unknown";
+/** Community mode's codes beyond the market's own reasons (src/community). */
+type CommunityCode =
+  | "offline"
+  | "server_error"
+  | "bad_server_answer"
+  | "refused"
+  | "signed_out"
+  | "invalid_credentials"
+  | "email_taken"
+  | "weak_password"
+  | "invalid_email"
+  | "sign_up_refused"
+  | "invalid_project"
+  | "too_many_open_orders"
+  | "invalid_side"
+  | "invalid_order_id"
+  | "invalid_ref"
+  | "not_authenticated";
+
+export type ReasonCode = Reason | CommunityCode | "store_in_use" | "storage_failure" | "unknown";
 
 const SENTENCES: Record<ReasonCode, string> = {
   duplicate_order: "That order has already been placed.",
@@ -22,6 +41,22 @@ const SENTENCES: Record<ReasonCode, string> = {
   unknown_user: "There is no household with that name.",
   store_in_use: "The market is open in another Luméa window. Close it and try again.",
   storage_failure: "The market could not be saved. Nothing was changed; please try again.",
+  offline: "The community market can't be reached. Check your connection; your orders wait and are sent when it's back.",
+  server_error: "The community market had a problem. Please try again in a moment.",
+  bad_server_answer: "The community market sent an answer the app can't use. Nothing was changed.",
+  refused: "The community market refused that.",
+  signed_out: "Your session has ended. Sign in again to keep trading.",
+  invalid_credentials: "That email and password don't match an account.",
+  email_taken: "An account with that email already exists. Sign in instead.",
+  weak_password: "Choose a longer password (at least 6 characters).",
+  invalid_email: "Enter a valid email address.",
+  sign_up_refused: "The community market didn't accept the sign-up.",
+  invalid_project: "Check the project URL (https://…) and the anon key.",
+  too_many_open_orders: "You have too many open orders. Cancel one before placing another.",
+  invalid_side: "An order must be to buy or to sell.",
+  invalid_order_id: "That order's id is not valid.",
+  invalid_ref: "That purchase's reference is not valid.",
+  not_authenticated: "Sign in to trade in the community market.",
   unknown: "Something went wrong. Nothing was changed; please try again.",
 };
 
