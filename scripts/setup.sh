@@ -92,6 +92,17 @@ need_postgres() {
     fi
 }
 
+# need_community_stand: what tests/community/stand.mjs runs on: PostgreSQL's
+# server binaries with wal2json for logical decoding (its own private cluster),
+# and its npm packages (@supabase/lite, the realtime test server's, the official
+# realtime-js client that checks it).
+need_community_stand() {
+    local version
+    version=$(ls /usr/lib/postgresql 2>/dev/null | sort -V | tail -n1)
+    need_apt "postgresql-${version:-15}" "postgresql-${version:-15}-wal2json"
+    need_npm_packages tests/community
+}
+
 # need_desktop_driver: what drives the real app (a virtual display, the WebKit
 # WebDriver, and tauri-driver, pinned, in a cache outside the clone); exports
 # TAURI_DRIVER and, when no display is set, starts Xvfb on a free one.

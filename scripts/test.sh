@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets up this machine and runs every test: the core (unit, property, replay,
-# store, crash), the community backend on PostgreSQL and over HTTP, the UI
+# store, crash), the community backend on PostgreSQL and over HTTP, community
+# mode's app cores against it with realtime, the UI
 # (Vitest, then the built UI in Chromium), and the real desktop app through
 # tauri-driver and WebKitWebDriver under Xvfb. Benchmarks are built and run
 # once in a quick smoke mode (figures: scripts/bench.sh).
@@ -14,6 +15,9 @@ need_postgres
 
 step() { printf '\n== %s\n' "$*"; }
 
+# The community tests' backend: a private PostgreSQL, @supabase/lite, the realtime test server.
+need_community_stand
+
 step "core: cargo test"
 cargo test --locked --all-targets
 cargo test --locked --doc
@@ -21,6 +25,9 @@ cargo test --locked --doc
 step "community backend over HTTP (@supabase/lite on PostgreSQL)"
 need_npm_packages tests/http
 (cd tests/http && npm test)
+
+step "the realtime test server, checked by the official @supabase/realtime-js client"
+(cd tests/community && npm test)
 
 step "UI types are the ones the Rust views generate (ts-rs)"
 cargo test --locked --features ts --lib export_bindings -q

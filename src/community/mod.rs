@@ -137,6 +137,8 @@ pub struct CommunityMarket {
     outbox: Mutex<()>,
     /// One writer of the cache at a time (snapshot, change, confirmation).
     writer: Mutex<()>,
+    /// A command is waiting: the follower retries sending it until it goes.
+    queued: tokio::sync::Notify,
     tasks: std::sync::Mutex<Vec<JoinHandle<()>>>,
 }
 
@@ -177,6 +179,7 @@ impl CommunityMarket {
             connection: std::sync::Mutex::new(Connection::Connecting),
             outbox: Mutex::new(()),
             writer: Mutex::new(()),
+            queued: tokio::sync::Notify::new(),
             tasks: std::sync::Mutex::new(Vec::new()),
         };
         let api = market.api.clone();
@@ -211,8 +214,13 @@ impl CommunityMarket {
 
     /// Stops following the market; the cache stays as it is.
     pub async fn close(&self) {
-        for task in self.tasks.lock().unwrap().drain(..) {
+        let tasks: Vec<JoinHandle<()>> = self.tasks.lock().unwrap().drain(..).collect();
+        for task in &tasks {
             task.abort();
+        }
+        // Until they are gone, a stopped task may still hold the file's only connection.
+        for task in tasks {
+            let _ = task.await;
         }
         self.pool.close().await;
     }
@@ -301,8 +309,8 @@ impl CommunityMarket {
                     let _ = self.fresh_session(true).await;
                     continue;
                 }
-                _ = tokio::time::sleep(RETRY), if !joined && waiting => {}
-                _ = tokio::time::sleep(RETRY), if joined && behind => {}
+                _ = tokio::time::sleep(RETRY), if waiting || (joined && behind) => {}
+                _ = self.queued.notified() => {}
             }
             if joined && behind && feed.is_empty() {
                 match self.resync().await {
@@ -315,7 +323,12 @@ impl CommunityMarket {
                 }
             }
             if !behind || !joined {
-                let _ = self.flush().await;
+                let sent = self.flush().await.is_ok_and(|results| results.values().all(|sent| !matches!(sent, Sent::Pending)));
+                match (sent, joined && !behind) {
+                    (true, true) => self.set_connection(Connection::Online),
+                    (false, _) if self.connection() == Connection::Online => self.set_connection(Connection::Offline),
+                    _ => {}
+                }
             }
         }
     }
@@ -361,6 +374,7 @@ impl CommunityMarket {
 
     /// Takes the server's state and makes the cache equal to it.
     pub async fn resync(&self) -> Result<()> {
+       
         let api = &self.api;
         let community = self.account.community.as_str();
         let book = self.pages(|s, after| async move { api.open_orders(&s, community, after).await }, |row: &OrderRow| row.seq.0).await?;
@@ -369,6 +383,7 @@ impl CommunityMarket {
         let trades = self.trades_after(latest).await?;
         let orders: Vec<CachedOrder> = book.into_iter().chain(mine).map(OrderRow::check).collect::<Result<_, _>>().map_err(RemoteError::BadAnswer)?;
         let shown: HashSet<Uuid> = orders.iter().map(|o| o.id).collect();
+       
 
         let _writer = self.writer.lock().await;
         let before = self.my_order_states().await?;
@@ -378,6 +393,7 @@ impl CommunityMarket {
         let new_trades = cache::insert_trades(&mut tx, &trades, self.account.user_id).await?;
         tx.commit().await?;
         let after = self.my_order_states().await?;
+       
         self.announce_changes(&before, &after, &new_trades).await?;
         self.announce([MarketEvent::BookChanged]);
         Ok(())
@@ -543,6 +559,7 @@ impl CommunityMarket {
             Some(Sent::Confirmed(outcome)) => Ok(outcome),
             Some(Sent::Refused(err)) => Err(err),
             Some(Sent::Pending) | None => {
+                self.queued.notify_one();
                 let order = rows::order_by_id(&self.pool, &command.order().to_string()).await?;
                 let orders = order.filter(|o| o.user.as_str() == self.household_id()).map(|o| OrderUpdate::of(&o)).into_iter().collect();
                 Ok(Outcome { trades: Vec::new(), orders, pending: true })

@@ -62,6 +62,9 @@ select id, user_id, username, community_id, type, price, amount, filled_amount, 
        location_lat, location_lng, seq, expires_at, created_at, updated_at
 from public.market_orders where status in ('active', 'partial');
 
+-- Realtime checks a subscription's filter (community_id=eq.…) against a
+-- deleted row's replica identity, and with RLS on it sends the key alone.
+alter table public.open_orders replica identity full;
 alter publication supabase_realtime add table public.open_orders;
 
 -- Trades say who traded and which side came in ------------------------------

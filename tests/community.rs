@@ -1,0 +1,442 @@
+//! Community mode end to end: app cores (each with its own SQLite cache)
+//! against real PostgreSQL 15 with the project's migrations, @supabase/lite for
+//! REST and auth, and the realtime test server (see tests/support/stand.rs).
+
+#[path = "support/stand.rs"]
+mod stand;
+
+use std::collections::BTreeSet;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use lumea::community::realtime::{self, Feed, Subscription};
+use lumea::community::{CommunityMarket, Connection};
+use lumea::market::{Energy, Side, Status};
+use lumea::store::{MarketEvent, OrderFilter, Page, PlaceRequest, Role};
+use sqlx::Row;
+use stand::Stand;
+use tokio::sync::{broadcast, mpsc, watch};
+use uuid::Uuid;
+
+/// Waits for something that happens eventually (a bound on liveness, not on speed).
+async fn until<F, Fut>(what: &str, check: F)
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while !check().await {
+        assert!(tokio::time::Instant::now() < deadline, "never happened: {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn place(side: Side, price: &str, amount: &str) -> PlaceRequest {
+    PlaceRequest { id: Uuid::new_v4(), side, price: price.into(), amount: amount.into(), expires_at: None }
+}
+
+/// Orders as (id, filled, status) and trades as (id, amount): what must agree.
+#[derive(Debug, PartialEq, Eq)]
+struct View {
+    book: BTreeSet<(String, String, String)>,
+    mine: BTreeSet<(String, String, String)>,
+    trades: BTreeSet<(String, String)>,
+}
+
+fn energy(text: &str) -> String {
+    Energy::parse(text).unwrap().to_string()
+}
+
+/// What the server holds for `user`: its community's open book, its orders, its trades.
+async fn server_view(stand: &Stand, user: &str) -> View {
+    let mut pg = stand.pg().await;
+    let rows = |sql: &'static str| sqlx::query(sql).bind(user);
+    let book = rows(
+        "select id::text, filled_amount::text, status from public.market_orders
+          where status in ('active', 'partial') and community_id = (select community_id from public.profiles where id = $1::uuid)",
+    )
+    .fetch_all(&mut pg)
+    .await
+    .unwrap();
+    let mine = rows("select id::text, filled_amount::text, status from public.market_orders where user_id = $1::uuid").fetch_all(&mut pg).await.unwrap();
+    let trades = rows("select id::text, amount::text from public.trades where buyer_id = $1::uuid or seller_id = $1::uuid").fetch_all(&mut pg).await.unwrap();
+    let order = |r: &sqlx::postgres::PgRow| (r.get::<String, _>(0), energy(r.get(1)), r.get::<String, _>(2));
+    View {
+        book: book.iter().map(order).collect(),
+        mine: mine.iter().map(order).collect(),
+        trades: trades.iter().map(|r| (r.get::<String, _>(0), energy(r.get(1)))).collect(),
+    }
+}
+
+async fn cache_view(market: &CommunityMarket) -> View {
+    let book = market.book().await.unwrap();
+    let mine = market.orders(&OrderFilter::default(), Page { limit: 200, offset: 0 }).await.unwrap();
+    let trades = market.trades(Page { limit: 200, offset: 0 }).await.unwrap();
+    let order = |o: &lumea::store::OrderView| (o.id.clone(), o.filled.to_string(), o.status.as_str().to_string());
+    View {
+        book: book.asks.iter().chain(&book.bids).map(order).collect(),
+        mine: mine.iter().filter(|o| !o.pending).map(order).collect(),
+        trades: trades.iter().map(|t| (t.id.clone(), t.amount.to_string())).collect(),
+    }
+}
+
+async fn in_sync(stand: &Stand, market: &CommunityMarket) -> bool {
+    market.waiting().await.unwrap() == 0 && cache_view(market).await == server_view(stand, &market.household_id()).await
+}
+
+async fn online(market: &CommunityMarket) {
+    until("the app core is online", || async { market.connection() == Connection::Online }).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_households_trade_live() {
+    let stand = Stand::start().await;
+    let alice = stand.household("alice", stand.sign_up("Alice", "default").await).await;
+    let bob = stand.household("bob", stand.sign_up("Bob", "default").await).await;
+    online(&alice).await;
+    online(&bob).await;
+    let mut alice_events = alice.subscribe();
+
+    // Alice lists 5 kWh; Bob's cached book shows it through Realtime.
+    let ask = place(Side::Sell, "0.16", "5");
+    let placed = alice.place(&ask).await.unwrap();
+    assert!(!placed.pending);
+    assert_eq!(placed.orders[0].status, Status::Active);
+    until("Bob's cache shows Alice's ask", || async {
+        bob.book().await.unwrap().asks.iter().any(|o| o.id == ask.id.to_string() && o.username == "Alice" && !o.mine)
+    })
+    .await;
+    assert_eq!(alice.energy().await.unwrap().reserved_for_asks.to_string(), "5");
+
+    // Bob buys 2 kWh of it; Alice's order turns partial and she hears of the fill.
+    let bought = bob.buy_now(ask.id, "2").await.unwrap();
+    assert_eq!(bought.trades.len(), 1);
+    assert_eq!((bought.trades[0].seller.as_str(), bought.trades[0].role), ("Alice", Role::Bought));
+    until("Alice's order is partly filled in her cache", || async {
+        let mine = alice.orders(&OrderFilter::default(), Page::first(10)).await.unwrap();
+        mine.iter().any(|o| o.id == ask.id.to_string() && o.status == Status::Partial && o.filled.to_string() == "2")
+    })
+    .await;
+    let fill = loop {
+        match alice_events.recv().await {
+            Ok(MarketEvent::TradeExecuted { trade }) => break trade,
+            Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => continue,
+            Err(err) => panic!("Alice's events ended: {err}"),
+        }
+    };
+    assert!(fill.filled_resting_order_of_viewer(), "Alice's fill notification: {fill:?}");
+    assert_eq!((fill.buyer.as_str(), fill.amount.to_string(), fill.price.to_string()), ("Bob", "2".into(), "0.16".into()));
+
+    // Batteries moved by the trade; both histories agree with the server.
+    until("Alice's battery gave 2 kWh", || async { alice.energy().await.unwrap().level.to_string() == "28" }).await;
+    let bob_energy = bob.energy().await.unwrap();
+    assert_eq!((bob_energy.level.to_string(), bob_energy.reserved_for_bids.to_string()), ("32".into(), "0".into()));
+    until("both caches equal the server", || async { in_sync(&stand, &alice).await && in_sync(&stand, &bob).await }).await;
+    let alice_trades = alice.trades(Page::first(10)).await.unwrap();
+    let bob_trades = bob.trades(Page::first(10)).await.unwrap();
+    assert_eq!(alice_trades.iter().map(|t| &t.id).collect::<Vec<_>>(), bob_trades.iter().map(|t| &t.id).collect::<Vec<_>>());
+    assert_eq!((alice_trades[0].role, bob_trades[0].role), (Role::Sold, Role::Bought));
+
+    // A bid that crosses Alice's ask trades at her price; refusals carry local mode's codes.
+    let bid = place(Side::Buy, "0.18", "1");
+    let crossed = bob.place(&bid).await.unwrap();
+    assert_eq!(crossed.trades.len(), 1, "{crossed:?}");
+    assert_eq!(crossed.trades[0].price.to_string(), "0.16");
+    let refused = bob.place(&place(Side::Buy, "0.04", "1")).await.unwrap_err();
+    assert_eq!(refused.code(), "invalid_price");
+    let too_big = bob.place(&place(Side::Buy, "0.10", "50")).await.unwrap_err();
+    assert_eq!(too_big.code(), "exceeds_battery", "the battery is checked before anything is sent");
+    let resting = place(Side::Buy, "0.10", "1");
+    bob.place(&resting).await.unwrap();
+    until("Alice's cache shows Bob's bid", || async { alice.book().await.unwrap().bids.iter().any(|o| o.id == resting.id.to_string()) }).await;
+    assert_eq!(alice.cancel(resting.id).await.unwrap_err().code(), "not_owner");
+    until("both caches equal the server", || async { in_sync(&stand, &alice).await && in_sync(&stand, &bob).await }).await;
+
+    alice.close().await;
+    bob.close().await;
+    stand.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn faults_recover_with_nothing_lost() {
+    let stand = Stand::start().await;
+    let alice_session = stand.sign_up("Alice", "default").await;
+    let alice = stand.household("alice", alice_session.clone()).await;
+    let bob = stand.household("bob", stand.sign_up("Bob", "default").await).await;
+    online(&alice).await;
+    online(&bob).await;
+    let both_in_sync = || async { in_sync(&stand, &alice).await && in_sync(&stand, &bob).await };
+
+    // The websocket drops mid-stream: changes made meanwhile arrive by the snapshot after the rejoin.
+    for i in 0..10 {
+        alice.place(&place(Side::Sell, "0.20", &format!("1.{i}"))).await.unwrap();
+        if i == 4 {
+            stand.fault("drop-realtime").await;
+        }
+    }
+    until("caches equal the server after the websocket dropped", both_in_sync).await;
+
+    // The REST server stops: Alice's order is kept, shown pending, and sent once it is back.
+    stand.fault("stop-rest").await;
+    let offline = place(Side::Sell, "0.21", "2");
+    let queued = alice.place(&offline).await.unwrap();
+    assert!(queued.pending, "{queued:?}");
+    let mine = alice.orders(&OrderFilter::default(), Page::first(50)).await.unwrap();
+    assert!(mine.iter().any(|o| o.id == offline.id.to_string() && o.pending));
+    assert_eq!(alice.energy().await.unwrap().reserved_for_asks.to_string(), "16.5", "a pending ask holds its energy");
+    stand.fault("start-rest").await;
+    until("the outbox is sent and every cache equals the server", both_in_sync).await;
+
+    // PostgreSQL restarts under both apps.
+    stand.fault("restart-postgres").await;
+    let after_restart = place(Side::Buy, "0.15", "1");
+    // The first call may find the database still coming back: then it waits in the outbox.
+    bob.place(&after_restart).await.unwrap();
+    until("caches equal the server after PostgreSQL restarted", both_in_sync).await;
+    assert!(bob.orders(&OrderFilter::default(), Page::first(10)).await.unwrap().iter().any(|o| o.id == after_restart.id.to_string()));
+
+    // The same outbox replayed by two copies of the app creates one order.
+    stand.fault("stop-rest").await;
+    let twice = place(Side::Sell, "0.22", "1");
+    assert!(alice.place(&twice).await.unwrap().pending);
+    alice.close().await;
+    let copy = stand.dir.path().join("alice-copy.sqlite");
+    std::fs::copy(stand.dir.path().join("alice.sqlite"), &copy).unwrap();
+    stand.fault("start-rest").await;
+    let alice = stand.household("alice", alice_session.clone()).await;
+    let alice_copy = stand.household("alice-copy", alice_session).await;
+    until("both copies sent their outbox", || async { alice.waiting().await.unwrap() == 0 && alice_copy.waiting().await.unwrap() == 0 }).await;
+    let mut pg = stand.pg().await;
+    let count: i64 = sqlx::query_scalar("select count(*) from public.market_orders where id = $1").bind(twice.id).fetch_one(&mut pg).await.unwrap();
+    assert_eq!(count, 1, "the outbox replayed twice made one order");
+    until("every cache equals the server", || async {
+        in_sync(&stand, &alice).await && in_sync(&stand, &alice_copy).await && in_sync(&stand, &bob).await
+    })
+    .await;
+    alice_copy.close().await;
+
+    // An expired access token: renewed with the refresh token, nothing else changes.
+    let mut expired = stand.sign_up("Carol", "default").await;
+    expired.access_token = forge_expired_token(&stand, &expired);
+    expired.expires_at = chrono::Utc::now() - chrono::Duration::minutes(5);
+    let carol = stand.household("carol", expired).await;
+    online(&carol).await;
+    carol.place(&place(Side::Buy, "0.12", "1")).await.unwrap();
+    until("every cache equals the server after the token expired", || async {
+        in_sync(&stand, &carol).await && in_sync(&stand, &alice).await && in_sync(&stand, &bob).await
+    })
+    .await;
+
+    // Nothing acknowledged was lost: every order any app was told about is on the server.
+    let count: i64 = sqlx::query_scalar("select count(*) from public.market_orders").fetch_one(&mut pg).await.unwrap();
+    assert_eq!(count, 10 + 1 + 1 + 1 + 1);
+    for market in [&alice, &bob, &carol] {
+        market.close().await;
+    }
+    stand.stop().await;
+}
+
+/// A token the server once would have accepted, expired an hour ago.
+fn forge_expired_token(stand: &Stand, session: &lumea::community::Session) -> String {
+    use base64::Engine;
+    use hmac::Mac;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let exp = chrono::Utc::now().timestamp() - 3600;
+    let header = b64.encode(br#"{"alg":"HS256","typ":"JWT"}"#);
+    let claims = serde_json::json!({ "sub": session.user_id, "role": "authenticated", "aud": "authenticated", "exp": exp, "iat": exp - 3600 });
+    let payload = b64.encode(claims.to_string());
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(stand.endpoints.jwt_secret.as_bytes()).unwrap();
+    mac.update(format!("{header}.{payload}").as_bytes());
+    format!("{header}.{payload}.{}", b64.encode(mac.finalize().into_bytes()))
+}
+
+/// Every change a household's realtime channel delivers, as raw rows.
+async fn listen(stand: &Stand, session: &lumea::community::Session, community: &str) -> mpsc::Receiver<Feed> {
+    let subscriptions = vec![
+        Subscription { table: "open_orders", event: "*", filter: Some(format!("community_id=eq.{community}")) },
+        Subscription { table: "market_orders", event: "*", filter: None },
+        Subscription { table: "trades", event: "*", filter: None },
+    ];
+    let (tokens, token) = watch::channel(session.access_token.clone());
+    let (feed_in, mut feed) = mpsc::channel(1024);
+    let endpoint = stand.project().realtime_endpoint();
+    tokio::spawn(async move {
+        let _tokens = tokens; // the channel lives as long as the connection
+        realtime::run(endpoint, subscriptions, token, feed_in).await
+    });
+    assert_eq!(feed.recv().await, Some(Feed::Joined));
+    feed
+}
+
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_household_never_receives_its_neighbours_private_changes() {
+    let stand = Stand::start().await;
+    let bob_session = stand.sign_up("Bob", "default").await;
+    let mut bob_feed = listen(&stand, &bob_session, "default").await;
+    let alice = stand.household("alice", stand.sign_up("Alice", "default").await).await;
+    let carol = stand.household("carol", stand.sign_up("Carol", "default").await).await;
+    let bob = stand.household("bob", bob_session).await;
+    for market in [&alice, &carol, &bob] {
+        online(market).await;
+    }
+
+    // Alice lists and cancels; Carol buys from another of Alice's asks; then a marker Bob may see.
+    let cancelled = place(Side::Sell, "0.17", "3");
+    alice.place(&cancelled).await.unwrap();
+    alice.cancel(cancelled.id).await.unwrap();
+    let sold = place(Side::Sell, "0.19", "2");
+    alice.place(&sold).await.unwrap();
+    until("Carol's cache shows the ask", || async { carol.book().await.unwrap().asks.iter().any(|o| o.id == sold.id.to_string()) }).await;
+    let private_trade = carol.buy_now(sold.id, "2").await.unwrap().trades[0].id.clone();
+    let marker = place(Side::Buy, "0.06", "1");
+    alice.place(&marker).await.unwrap();
+
+    let mut seen = Vec::new();
+    loop {
+        match bob_feed.recv().await.expect("Bob's channel stays open") {
+            Feed::Change(change) => {
+                let done = change.row.get("id").and_then(|v| v.as_str()) == Some(marker.id.to_string().as_str());
+                seen.push(change);
+                if done {
+                    break;
+                }
+            }
+            Feed::Joined | Feed::Down(_) => {}
+        }
+    }
+    for change in &seen {
+        let row = &change.row;
+        assert_ne!(row.get("status").and_then(|s| s.as_str()), Some("cancelled"), "Bob received a cancelled order: {change:?}");
+        assert_ne!(row.get("status").and_then(|s| s.as_str()), Some("filled"), "Bob received a closed order: {change:?}");
+        assert_ne!(row.get("id").and_then(|s| s.as_str()), Some(private_trade.as_str()), "Bob received Alice and Carol's trade");
+        assert_ne!(change.table, "trades", "Bob is in no trade: {change:?}");
+        if change.kind == realtime::ChangeKind::Delete {
+            assert_eq!(row.as_object().map(|o| o.len()), Some(1), "a delete tells the key alone: {change:?}");
+        }
+    }
+    assert!(seen.iter().any(|c| c.row.get("id").and_then(|v| v.as_str()) == Some(cancelled.id.to_string().as_str())), "Bob saw the ask listed");
+
+    // Bob's cache agrees: the cancelled and the sold ask left his book, nothing else of theirs is in it.
+    until("Bob's cache equals what the server lets him see", || async { in_sync(&stand, &bob).await }).await;
+    let bob_view = cache_view(&bob).await;
+    assert!(!bob_view.book.iter().any(|(id, ..)| *id == cancelled.id.to_string() || *id == sold.id.to_string()));
+    assert!(bob_view.trades.is_empty());
+    for market in [&alice, &carol, &bob] {
+        market.close().await;
+    }
+    stand.stop().await;
+}
+
+/// What the stand-in server answers to reads of the open book.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Answer {
+    Good,
+    Failure,
+    Malformed,
+    WrongShape,
+    BrokenRule,
+    Huge,
+    Slow,
+}
+
+/// A server that answers like the REST API, or badly on purpose. The profile
+/// is always answered well, so the app core opens; the book answers `answer`.
+async fn answering(answer: Arc<std::sync::Mutex<Answer>>, user: Uuid) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut socket, _)) = listener.accept().await else { return };
+            let answer = *answer.lock().unwrap();
+            tokio::spawn(async move {
+                let mut request = Vec::new();
+                let mut buffer = [0u8; 4096];
+                while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match socket.read(&mut buffer).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => request.extend_from_slice(&buffer[..n]),
+                    }
+                }
+                let head = String::from_utf8_lossy(&request).to_string();
+                let path = head.split_whitespace().nth(1).unwrap_or("/").to_string();
+                let row = |price: &str| {
+                    format!(
+                        r#"{{"id":"{}","user_id":"{}","username":"Erin","community_id":"default","type":"sell","price":{price},"amount":5,"filled_amount":0,"status":"active","location_lat":null,"location_lng":null,"seq":7,"expires_at":null,"created_at":"2026-11-24 09:00:00+00","updated_at":"2026-11-24 09:00:00+00"}}"#,
+                        Uuid::from_u128(7),
+                        Uuid::from_u128(8)
+                    )
+                };
+                let (status, body): (u16, Vec<u8>) = if path.starts_with("/rest/v1/profiles") {
+                    (200, format!(r#"[{{"id":"{user}","username":"Dee","community_id":"default","location_lat":null,"location_lng":null}}]"#).into_bytes())
+                } else if !path.starts_with("/rest/v1/open_orders") || path.contains("seq=gt.7") {
+                    (200, b"[]".to_vec())
+                } else {
+                    match answer {
+                        Answer::Good => (200, format!("[{}]", row("0.17")).into_bytes()),
+                        Answer::Failure => (500, br#"{"message":"internal error"}"#.to_vec()),
+                        Answer::Malformed => (200, b"[{\"id\": ".to_vec()),
+                        Answer::WrongShape => (200, br#"{"rows": [{"id": 5}]}"#.to_vec()),
+                        Answer::BrokenRule => (200, format!("[{}]", row("7.5")).into_bytes()),
+                        Answer::Huge => (200, vec![b' '; 10 << 20]),
+                        Answer::Slow => {
+                            tokio::time::sleep(Duration::from_secs(5)).await;
+                            (200, b"[]".to_vec())
+                        }
+                    }
+                };
+                // No content-length: the body ends when the connection closes, so only reading it tells its size.
+                let head = format!("HTTP/1.1 {status} X\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n");
+                let _ = socket.write_all(head.as_bytes()).await;
+                let _ = socket.write_all(&body).await;
+                let _ = socket.shutdown().await;
+            });
+        }
+    });
+    url
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_server_answers_give_a_clear_error_and_leave_the_cache_untouched() {
+    let user = Uuid::new_v4();
+    let answer = Arc::new(std::sync::Mutex::new(Answer::Good));
+    let url = answering(answer.clone(), user).await;
+    // Realtime at a port nobody serves: this test drives the snapshots itself.
+    let project = lumea::community::Project::new(&url, "anon", Some("ws://127.0.0.1:9/realtime/v1/websocket")).unwrap();
+    let session = lumea::community::Session {
+        user_id: user,
+        email: "dee@example.com".into(),
+        access_token: "token".into(),
+        refresh_token: "refresh".into(),
+        expires_at: chrono::Utc::now() + chrono::Duration::hours(1),
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (cache, session_file) = (dir.path().join("dee.sqlite"), dir.path().join("dee.session.json"));
+    let paths = lumea::community::Paths { cache: &cache, session: &session_file };
+    let battery = lumea::energy::Battery::new(Energy::parse("10").unwrap(), Energy::parse("4").unwrap()).unwrap();
+    let api = lumea::community::Api::new(project, Duration::from_secs(1));
+    let market = CommunityMarket::open(api, session, paths, battery, Arc::new(lumea::clock::SystemClock)).await.unwrap();
+    market.resync().await.unwrap();
+    let before = cache_view(&market).await;
+    assert_eq!(before.book.len(), 1, "the good snapshot is cached");
+    let energy = market.energy().await.unwrap();
+
+    for (bad, code) in [
+        (Answer::Failure, "server_error"),
+        (Answer::Malformed, "bad_server_answer"),
+        (Answer::WrongShape, "bad_server_answer"),
+        (Answer::BrokenRule, "bad_server_answer"),
+        (Answer::Huge, "bad_server_answer"),
+        (Answer::Slow, "offline"),
+    ] {
+        *answer.lock().unwrap() = bad;
+        let err = market.resync().await.unwrap_err();
+        assert_eq!(err.code(), code, "{bad:?}: {err}");
+        assert!(!err.to_string().is_empty());
+        assert_eq!(cache_view(&market).await, before, "{bad:?} changed the cache");
+        assert_eq!(market.energy().await.unwrap(), energy, "{bad:?} changed the battery");
+    }
+    market.close().await;
+}

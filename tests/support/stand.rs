@@ -1,0 +1,100 @@
+//! The community test backend, as tests/community/stand.mjs runs it: a private
+//! PostgreSQL 15 with logical decoding, @supabase/lite for REST and auth, and
+//! the realtime test server (the one stand-in: Supabase Realtime cannot run
+//! here). Faults are asked for on its stdin. Shared by tests/community.rs and
+//! benches/community.rs.
+
+#![allow(dead_code)] // each test crate uses part of it
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::Duration;
+
+use lumea::clock::SystemClock;
+use lumea::community::{Api, CommunityMarket, Paths, Project, Session, SignUp};
+use lumea::energy::Battery;
+use lumea::market::Energy;
+use serde::Deserialize;
+use sqlx::{Connection, PgConnection};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
+use tokio::process::{Child, ChildStdin, ChildStdout, Command};
+
+#[derive(Debug, Deserialize)]
+pub struct Endpoints {
+    pub rest_url: String,
+    pub realtime_url: String,
+    pub anon_key: String,
+    pub jwt_secret: String,
+    pub pg_url: String,
+}
+
+pub struct Stand {
+    child: Child,
+    control: tokio::sync::Mutex<(ChildStdin, Lines<BufReader<ChildStdout>>)>,
+    pub endpoints: Endpoints,
+    pub dir: tempfile::TempDir,
+}
+
+impl Stand {
+    pub async fn start() -> Stand {
+        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/community/stand.mjs");
+        let mut child = Command::new("node")
+            .arg(script)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("node runs the community test backend");
+        let stdin = child.stdin.take().unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let first = lines.next_line().await.unwrap().expect("the test backend prints its endpoints");
+        let endpoints: Endpoints = serde_json::from_str(&first).expect("endpoints as JSON");
+        Stand { child, control: tokio::sync::Mutex::new((stdin, lines)), endpoints, dir: tempfile::tempdir().unwrap() }
+    }
+
+    /// Asks for a fault (`stop-rest`, `start-rest`, `restart-postgres`, `drop-realtime`) and waits until done.
+    pub async fn fault(&self, command: &str) {
+        let mut control = self.control.lock().await;
+        let (stdin, lines) = &mut *control;
+        stdin.write_all(format!("{command}\n").as_bytes()).await.unwrap();
+        let answer = lines.next_line().await.unwrap().unwrap();
+        assert_eq!(answer, format!("ok {command}"), "the test backend could not {command}");
+    }
+
+    pub fn project(&self) -> Project {
+        Project::new(&self.endpoints.rest_url, &self.endpoints.anon_key, Some(&self.endpoints.realtime_url)).unwrap()
+    }
+
+    pub fn api(&self) -> Api {
+        Api::new(self.project(), Duration::from_secs(10))
+    }
+
+    pub async fn sign_up(&self, name: &str, community: &str) -> Session {
+        let email = format!("{}@example.com", name.to_lowercase());
+        let form = SignUp { email: &email, password: "correct-horse-battery", username: name, community, home: Some((51.5, -0.12)) };
+        self.api().sign_up(&form, chrono::Utc::now()).await.expect("sign-up")
+    }
+
+    /// A household's app core, with its own cache file, a 40 kWh battery holding 30 kWh.
+    pub async fn household(&self, name: &str, session: Session) -> Arc<CommunityMarket> {
+        self.open(name, session, Battery::new(Energy::parse("40").unwrap(), Energy::parse("30").unwrap()).unwrap()).await
+    }
+
+    pub async fn open(&self, file: &str, session: Session, battery: Battery) -> Arc<CommunityMarket> {
+        let cache = self.dir.path().join(format!("{file}.sqlite"));
+        let session_file = self.dir.path().join(format!("{file}.session.json"));
+        let paths = Paths { cache: &cache, session: &session_file };
+        CommunityMarket::open(self.api(), session, paths, battery, Arc::new(SystemClock)).await.expect("the community market opens")
+    }
+
+    pub async fn pg(&self) -> PgConnection {
+        PgConnection::connect(&self.endpoints.pg_url).await.unwrap()
+    }
+
+    pub async fn stop(mut self) {
+        drop(self.control);
+        let _ = tokio::time::timeout(Duration::from_secs(30), self.child.wait()).await;
+    }
+}
