@@ -28,7 +28,9 @@ async fn main() {
     let mut pg = stand.pg().await;
     sqlx::query("update public.market_settings set open_order_cap = 1000000").execute(&mut pg).await.unwrap();
 
-    let alice = stand.household("alice", stand.sign_up("Alice", "default").await).await;
+    // A battery that can back every ask of the run.
+    let battery = lumea::energy::Battery::new(lumea::market::Energy::parse("2000").unwrap(), lumea::market::Energy::parse("1500").unwrap()).unwrap();
+    let alice = stand.open("alice", stand.sign_up("Alice", "default").await, battery).await;
     let bob = stand.household("bob", stand.sign_up("Bob", "default").await).await;
     for market in [&alice, &bob] {
         while market.connection() != lumea::community::Connection::Online {

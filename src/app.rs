@@ -39,6 +39,27 @@ pub struct ModeView {
     pub community_id: Option<String>,
 }
 
+/// What a developer's environment sets: a project to prefill the settings
+/// form with, and Realtime somewhere other than the project's own address.
+#[derive(Clone, Debug, Default)]
+pub struct DeveloperSettings {
+    pub project_url: Option<String>,
+    pub anon_key: Option<String>,
+    pub realtime_url: Option<String>,
+}
+
+impl DeveloperSettings {
+    /// `LUMEA_SUPABASE_URL`, `LUMEA_SUPABASE_ANON_KEY`, `LUMEA_REALTIME_URL`.
+    pub fn from_env() -> DeveloperSettings {
+        let var = |key| std::env::var(key).ok().filter(|v: &String| !v.trim().is_empty());
+        DeveloperSettings {
+            project_url: var("LUMEA_SUPABASE_URL"),
+            anon_key: var("LUMEA_SUPABASE_ANON_KEY"),
+            realtime_url: var("LUMEA_REALTIME_URL"),
+        }
+    }
+}
+
 /// The project the household chose, kept for the next start.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 struct Chosen {
@@ -60,12 +81,13 @@ pub struct App {
     simulator: Mutex<Option<JoinHandle<()>>>,
     forwarder: Mutex<Option<JoinHandle<()>>>,
     seed: u64,
+    developer: DeveloperSettings,
 }
 
 impl App {
     /// Opens the local market at `local_path`, and the community market when
     /// the household signed in to one before (offline, from its cache).
-    pub async fn open(dir: &Path, local_path: &Path, clock: Arc<dyn Clock>, seed: u64) -> Result<Arc<App>> {
+    pub async fn open(dir: &Path, local_path: &Path, clock: Arc<dyn Clock>, seed: u64, developer: DeveloperSettings) -> Result<Arc<App>> {
         let local = Arc::new(LocalMarket::open(local_path, clock.clone(), OpenOptions::default()).await?);
         let (events, _) = broadcast::channel(4096);
         let app = Arc::new(App {
@@ -77,6 +99,7 @@ impl App {
             simulator: Mutex::new(None),
             forwarder: Mutex::new(None),
             seed,
+            developer,
         });
         let resumed = match (app.chosen(), community::load_session(&app.session_file())) {
             (Some(chosen), Some(session)) => app.enter(chosen.project, session).await.is_ok(),
@@ -113,13 +136,12 @@ impl App {
 
     pub async fn mode(&self) -> ModeView {
         let chosen = self.chosen().map(|c| c.project);
-        let from_env = |key| std::env::var(key).ok().filter(|v| !v.is_empty());
         match &*self.backend.read().await {
             Backend::Local => ModeView {
                 community: false,
                 connection: Connection::Local,
-                project_url: chosen.as_ref().map(|p| p.url.clone()).or_else(|| from_env("LUMEA_SUPABASE_URL")),
-                anon_key: chosen.as_ref().map(|p| p.anon_key.clone()).or_else(|| from_env("LUMEA_SUPABASE_ANON_KEY")),
+                project_url: chosen.as_ref().map(|p| p.url.clone()).or_else(|| self.developer.project_url.clone()),
+                anon_key: chosen.as_ref().map(|p| p.anon_key.clone()).or_else(|| self.developer.anon_key.clone()),
                 email: None,
                 username: None,
                 community_id: None,
@@ -138,7 +160,7 @@ impl App {
 
     /// Signs in to a community market and switches to it.
     pub async fn sign_in(&self, url: &str, anon_key: &str, email: &str, password: &str) -> Result<ModeView> {
-        let project = Project::new(url, anon_key, std::env::var("LUMEA_REALTIME_URL").ok().as_deref())?;
+        let project = Project::new(url, anon_key, self.developer.realtime_url.as_deref())?;
         let session = Api::new(project.clone(), REQUEST_TIMEOUT).sign_in(email.trim(), password, self.clock.now()).await?;
         self.enter(project, session).await?;
         Ok(self.mode().await)
@@ -146,7 +168,7 @@ impl App {
 
     /// Joins a community market as a new household and switches to it.
     pub async fn sign_up(&self, url: &str, anon_key: &str, email: &str, password: &str, username: &str, community: &str) -> Result<ModeView> {
-        let project = Project::new(url, anon_key, std::env::var("LUMEA_REALTIME_URL").ok().as_deref())?;
+        let project = Project::new(url, anon_key, self.developer.realtime_url.as_deref())?;
         let home = self.local.household_home().await.map(|home| (home.lat(), home.lng()));
         let form = SignUp { email: email.trim(), password, username: username.trim(), community: community.trim(), home };
         let session = Api::new(project.clone(), REQUEST_TIMEOUT).sign_up(&form, self.clock.now()).await?;
@@ -198,6 +220,17 @@ impl App {
         let _ = self.events.send(MarketEvent::ConnectionChanged { connection });
         let _ = self.events.send(MarketEvent::BookChanged);
         let _ = self.events.send(MarketEvent::EnergyChanged { user_id: String::new() });
+    }
+
+    /// Stops following the community and closes both markets' files.
+    pub async fn close(&self) {
+        for task in [self.simulator.lock().await.take(), self.forwarder.lock().await.take()].into_iter().flatten() {
+            task.abort();
+        }
+        if let Backend::Community(market) = &*self.backend.read().await {
+            market.close().await;
+        }
+        self.local.close().await;
     }
 
     /// The current market's events become the app's.

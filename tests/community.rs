@@ -440,3 +440,50 @@ async fn bad_server_answers_give_a_clear_error_and_leave_the_cache_untouched() {
     }
     market.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_app_switches_between_the_local_demo_and_a_community_market() {
+    use lumea::app::{App, DeveloperSettings};
+    let stand = Stand::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let developer = DeveloperSettings { realtime_url: Some(stand.endpoints.realtime_url.clone()), ..DeveloperSettings::default() };
+    let local_file = dir.path().join("market.sqlite");
+    let open = || App::open(dir.path(), &local_file, Arc::new(lumea::clock::SystemClock), 7, developer.clone());
+    let app = open().await.unwrap();
+    let local_book = app.book().await.unwrap();
+    assert!(!local_book.asks.is_empty(), "the demo neighbourhood's book");
+    assert_eq!(app.mode().await.connection, Connection::Local);
+
+    // A wrong password changes nothing; signing up switches to the community.
+    let (url, key) = (&stand.endpoints.rest_url, &stand.endpoints.anon_key);
+    assert_eq!(app.sign_in(url, key, "nobody@example.com", "wrong").await.unwrap_err().code(), "invalid_credentials");
+    assert_eq!(app.mode().await.connection, Connection::Local);
+    let mode = app.sign_up(url, key, "erin@example.com", "correct-horse-battery", "Erin", "default").await.unwrap();
+    assert!(mode.community);
+    assert_eq!((mode.username.as_deref(), mode.community_id.as_deref()), (Some("Erin"), Some("default")));
+    until("the app is online", || async { app.mode().await.connection == Connection::Online }).await;
+    assert!(app.book().await.unwrap().asks.is_empty(), "the community's book, not the demo's");
+    let local_energy = app.local().household().energy().await.unwrap();
+    assert_eq!(app.energy().await.unwrap().level, local_energy.level, "the same battery to start with");
+
+    // An order goes to the server; the session file is the user's alone.
+    let ask = place(Side::Sell, "0.16", "1");
+    assert!(!app.place(&ask).await.unwrap().pending);
+    let mut pg = stand.pg().await;
+    let stored: i64 = sqlx::query_scalar("select count(*) from public.market_orders where id = $1").bind(ask.id).fetch_one(&mut pg).await.unwrap();
+    assert_eq!(stored, 1);
+    let session = std::fs::metadata(dir.path().join("community-session.json")).unwrap();
+    assert_eq!(std::os::unix::fs::PermissionsExt::mode(&session.permissions()) & 0o777, 0o600);
+
+    // Reopened, the app resumes in the community; signing out returns to the demo.
+    app.close().await;
+    let app = open().await.unwrap();
+    assert!(app.mode().await.community);
+    assert!(app.orders(&OrderFilter::default(), Page::first(10)).await.unwrap().iter().any(|o| o.id == ask.id.to_string()));
+    let mode = app.use_local().await;
+    assert_eq!(mode.connection, Connection::Local);
+    assert!(!dir.path().join("community-session.json").exists(), "signing out forgets the tokens");
+    assert_eq!(app.book().await.unwrap().asks.len(), local_book.asks.len());
+    app.close().await;
+    stand.stop().await;
+}

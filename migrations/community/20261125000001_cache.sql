@@ -30,7 +30,7 @@ CREATE TABLE orders (
     lat_e3           INTEGER,
     lng_e3           INTEGER,
     -- The server's arrival sequence; an order not yet sent has a negative one.
-    seq              INTEGER NOT NULL UNIQUE,
+    seq              INTEGER NOT NULL,
     created_at       TEXT NOT NULL,
     updated_at       TEXT NOT NULL,
     expires_at       TEXT,

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Duration as Span;
-use lumea::app::{App, ModeView};
+use lumea::app::{App, DeveloperSettings, ModeView};
 use lumea::clock::SystemClock;
 use lumea::energy::GridPrices;
 use lumea::market::Side;
@@ -179,7 +179,7 @@ pub fn run() {
             let dir = app.path().app_data_dir()?;
             std::fs::create_dir_all(&dir)?;
             let path = std::env::var_os("LUMEA_DB").map_or_else(|| dir.join("market.sqlite"), Into::into);
-            let opened = tauri::async_runtime::block_on(App::open(&dir, &path, Arc::new(SystemClock), rand_seed()));
+            let opened = tauri::async_runtime::block_on(App::open(&dir, &path, Arc::new(SystemClock), rand_seed(), DeveloperSettings::from_env()));
             let market = opened?;
             forward_events(app.handle().clone(), &market);
             expire_orders(market.local().clone());

@@ -131,37 +131,44 @@ pub async fn save_account(pool: &SqlitePool, account: &Account) -> Result<()> {
     Ok(())
 }
 
-/// Stores orders as the server has them; an older copy never replaces a newer one.
+/// Stores orders as the server has them, many to a statement; an older copy
+/// never replaces a newer one, and an order with a command waiting stays pending.
 pub async fn upsert_orders(tx: &mut Tx, orders: &[CachedOrder]) -> Result<()> {
-    for order in orders {
-        let (lat, lng) = order.location.map(Location::grid).unzip();
-        // An order sent from here may be cached under a temporary negative seq.
-        sqlx::query("DELETE FROM orders WHERE seq = ? AND id <> ?").bind(order.seq).bind(order.id.to_string()).execute(&mut **tx).await?;
-        sqlx::query(
+    // 15 values a row, well under SQLite's 32,766 bound variables a statement.
+    for chunk in orders.chunks(500) {
+        let mut insert = sqlx::QueryBuilder::<Sqlite>::new(
             "INSERT INTO orders (id, user_id, username, side, price_ticks, amount_centi_kwh, filled_centi_kwh, status,
-                                 lat_e3, lng_e3, seq, created_at, updated_at, expires_at, pending)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, EXISTS (SELECT 1 FROM outbox WHERE order_id = ?1 AND kind <> 'buy'))
-             ON CONFLICT (id) DO UPDATE SET filled_centi_kwh = excluded.filled_centi_kwh, status = excluded.status,
-                 seq = excluded.seq, created_at = excluded.created_at, updated_at = excluded.updated_at, pending = excluded.pending
-             WHERE excluded.updated_at >= orders.updated_at OR orders.seq < 0",
-        )
-        .bind(order.id.to_string())
-        .bind(order.user_id.to_string())
-        .bind(&order.username)
-        .bind(order.side.as_str())
-        .bind(i64::from(order.price.ticks()))
-        .bind(order.amount.centi_kwh() as i64)
-        .bind(order.filled.centi_kwh() as i64)
-        .bind(order.status.as_str())
-        .bind(lat)
-        .bind(lng)
-        .bind(order.seq)
-        .bind(timestamp(order.created_at))
-        .bind(timestamp(order.updated_at))
-        .bind(order.expires_at.map(timestamp))
+                                 lat_e3, lng_e3, seq, created_at, updated_at, expires_at, pending) ",
+        );
+        insert.push_values(chunk, |mut row, order| {
+            let (lat, lng) = order.location.map(Location::grid).unzip();
+            row.push_bind(order.id.to_string())
+                .push_bind(order.user_id.to_string())
+                .push_bind(order.username.clone())
+                .push_bind(order.side.as_str())
+                .push_bind(i64::from(order.price.ticks()))
+                .push_bind(order.amount.centi_kwh() as i64)
+                .push_bind(order.filled.centi_kwh() as i64)
+                .push_bind(order.status.as_str())
+                .push_bind(lat)
+                .push_bind(lng)
+                .push_bind(order.seq)
+                .push_bind(timestamp(order.created_at))
+                .push_bind(timestamp(order.updated_at))
+                .push_bind(order.expires_at.map(timestamp))
+                .push_bind(0);
+        });
+        // An order sent from here is cached under a temporary negative seq until the server's row arrives.
+        insert.push(
+            " ON CONFLICT (id) DO UPDATE SET filled_centi_kwh = excluded.filled_centi_kwh, status = excluded.status,
+                  seq = excluded.seq, created_at = excluded.created_at, updated_at = excluded.updated_at
+              WHERE excluded.updated_at >= orders.updated_at OR orders.seq < 0",
+        );
+        insert.build().execute(&mut **tx).await?;
+    }
+    sqlx::query("UPDATE orders SET pending = 1 WHERE pending = 0 AND id IN (SELECT order_id FROM outbox WHERE kind <> 'buy')")
         .execute(&mut **tx)
         .await?;
-    }
     Ok(())
 }
 

@@ -374,7 +374,6 @@ impl CommunityMarket {
 
     /// Takes the server's state and makes the cache equal to it.
     pub async fn resync(&self) -> Result<()> {
-       
         let api = &self.api;
         let community = self.account.community.as_str();
         let book = self.pages(|s, after| async move { api.open_orders(&s, community, after).await }, |row: &OrderRow| row.seq.0).await?;
@@ -383,7 +382,6 @@ impl CommunityMarket {
         let trades = self.trades_after(latest).await?;
         let orders: Vec<CachedOrder> = book.into_iter().chain(mine).map(OrderRow::check).collect::<Result<_, _>>().map_err(RemoteError::BadAnswer)?;
         let shown: HashSet<Uuid> = orders.iter().map(|o| o.id).collect();
-       
 
         let _writer = self.writer.lock().await;
         let before = self.my_order_states().await?;
@@ -393,7 +391,6 @@ impl CommunityMarket {
         let new_trades = cache::insert_trades(&mut tx, &trades, self.account.user_id).await?;
         tx.commit().await?;
         let after = self.my_order_states().await?;
-       
         self.announce_changes(&before, &after, &new_trades).await?;
         self.announce([MarketEvent::BookChanged]);
         Ok(())

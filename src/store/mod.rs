@@ -239,7 +239,7 @@ impl LocalMarket {
         Ok(Trader { market: self, user: user.ok_or(Reason::UnknownUser)? })
     }
 
-    pub async fn close(self) {
+    pub async fn close(&self) {
         self.pool.close().await;
     }
 
