@@ -270,15 +270,7 @@ pub async fn energy_view(pool: &SqlitePool, account: &Account) -> Result<EnergyV
         .bind(account.user_id.to_string())
         .fetch_one(pool)
         .await?;
-    Ok(EnergyView {
-        capacity: battery.capacity,
-        level: battery.level,
-        reserved_for_bids: battery.reserved_for_bids,
-        reserved_for_asks: battery.reserved_for_asks,
-        headroom: battery.headroom(),
-        sellable: battery.sellable(),
-        co2_tokens: tokens(Co2Intensity::default().tokens_mg(energy_of(bought))),
-    })
+    Ok(EnergyView::of(&battery, tokens(Co2Intensity::default().tokens_mg(energy_of(bought)))))
 }
 
 pub async fn trades(pool: &SqlitePool, me: Uuid, page: Page) -> Result<Vec<TradeView>> {

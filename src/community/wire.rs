@@ -47,14 +47,13 @@ impl Timestamp {
         }
         // PostgreSQL: a space for the T, and an offset of hours alone (+00) or with minutes (+05:30).
         let text = text.replacen(' ', "T", 1);
-        let offset_at = text.rfind(['+', '-']).filter(|&at| at > 10)?;
+        let Some(offset_at) = text.rfind(['+', '-']).filter(|&at| at > 10) else {
+            // No zone: the database's own clock, UTC.
+            return NaiveDateTime::from_str(&text).ok().map(|at| Timestamp(at.and_utc()));
+        };
         let (local, offset) = text.split_at(offset_at);
         let offset = if offset.len() == 3 { format!("{offset}:00") } else { offset.to_string() };
-        if let Ok(at) = DateTime::parse_from_rfc3339(&format!("{local}{offset}")) {
-            return Some(Timestamp(at.with_timezone(&Utc)));
-        }
-        // A timestamp without zone is taken as UTC, as the database's own clock is.
-        NaiveDateTime::from_str(local).ok().filter(|_| offset.is_empty()).map(|at| Timestamp(at.and_utc()))
+        DateTime::parse_from_rfc3339(&format!("{local}{offset}")).ok().map(|at| Timestamp(at.with_timezone(&Utc)))
     }
 }
 

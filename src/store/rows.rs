@@ -131,6 +131,20 @@ pub struct EnergyView {
     pub co2_tokens: Decimal,
 }
 
+impl EnergyView {
+    pub(crate) fn of(battery: &Battery, co2_tokens: Decimal) -> EnergyView {
+        EnergyView {
+            capacity: battery.capacity,
+            level: battery.level,
+            reserved_for_bids: battery.reserved_for_bids,
+            reserved_for_asks: battery.reserved_for_asks,
+            headroom: battery.headroom(),
+            sellable: battery.sellable(),
+            co2_tokens,
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct GridTransactionView {
@@ -604,17 +618,8 @@ pub(super) async fn energy_of(pool: &SqlitePool, user: &str) -> Result<EnergyVie
     .bind(user)
     .fetch_one(pool)
     .await?;
-    let battery = battery(&row)?;
     let tokens_mg: i64 = row.try_get("tokens_mg")?;
-    Ok(EnergyView {
-        capacity: battery.capacity,
-        level: battery.level,
-        reserved_for_bids: battery.reserved_for_bids,
-        reserved_for_asks: battery.reserved_for_asks,
-        headroom: battery.headroom(),
-        sellable: battery.sellable(),
-        co2_tokens: tokens(u64::try_from(tokens_mg).map_err(|_| corrupt("negative tokens".into()))?),
-    })
+    Ok(EnergyView::of(&battery(&row)?, tokens(u64::try_from(tokens_mg).map_err(|_| corrupt("negative tokens".into()))?)))
 }
 
 /// Creates a household or neighbour with its battery and opening balance.
