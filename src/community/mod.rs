@@ -183,7 +183,8 @@ impl CommunityMarket {
             tasks: std::sync::Mutex::new(Vec::new()),
         };
         let api = market.api.clone();
-        match market.authorized(|s| { let api = &api; async move { api.profile(&s).await } }).await {
+        let api = &api;
+        match market.authorized(|s| async move { api.profile(&s).await }).await {
             Ok(profile) => {
                 let home = profile.location();
                 market.account = Account { username: profile.username, community: profile.community_id, home, ..market.account };
