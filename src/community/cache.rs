@@ -16,7 +16,7 @@ use super::wire::{CachedOrder, CachedTrade};
 use crate::energy::{Battery, Co2Intensity, tokens};
 use crate::geo::Location;
 use crate::market::{Energy, Price, Side};
-use crate::store::rows::{TradeView, role};
+use crate::store::rows::{TradeView, trade_view};
 use crate::store::{EnergyView, GridTransactionView, Page, Result, timestamp};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/community");
@@ -279,34 +279,12 @@ pub async fn trades(pool: &SqlitePool, me: Uuid, page: Page) -> Result<Vec<Trade
         .bind(i64::from(page.offset))
         .fetch_all(pool)
         .await?;
-    rows.iter().map(|row| trade_view(row, me)).collect()
+    rows.iter().map(|row| trade_view(row, &me.to_string())).collect()
 }
 
 pub async fn trade(pool: &SqlitePool, id: Uuid, me: Uuid) -> Result<Option<TradeView>> {
     let row = sqlx::query("SELECT * FROM trades WHERE id = ?").bind(id.to_string()).fetch_optional(pool).await?;
-    row.map(|row| trade_view(&row, me)).transpose()
-}
-
-fn trade_view(row: &sqlx::sqlite::SqliteRow, me: Uuid) -> Result<TradeView> {
-    let price = Price::from_ticks(u32::try_from(row.try_get::<i64, _>("price_ticks")?).unwrap_or(0));
-    let amount = energy_of(row.try_get("amount_centi_kwh")?);
-    let (buyer_id, seller_id): (String, String) = (row.try_get("buyer_id")?, row.try_get("seller_id")?);
-    let taker: String = row.try_get("taker")?;
-    Ok(TradeView {
-        id: row.try_get("id")?,
-        buy_order: row.try_get("buy_order_id")?,
-        sell_order: row.try_get("sell_order_id")?,
-        role: role(&buyer_id, &seller_id, &me.to_string()),
-        buyer_id,
-        seller_id,
-        buyer: row.try_get("buyer")?,
-        seller: row.try_get("seller")?,
-        price,
-        amount,
-        total: crate::market::Money::of(price, amount),
-        created_at: crate::store::parse_timestamp(&row.try_get::<String, _>("created_at")?)?,
-        taker: if taker == "buy" { Side::Buy } else { Side::Sell },
-    })
+    row.map(|row| trade_view(&row, &me.to_string())).transpose()
 }
 
 pub async fn grid_transactions(pool: &SqlitePool, page: Page) -> Result<Vec<GridTransactionView>> {

@@ -139,7 +139,10 @@ pub struct CommunityMarket {
     writer: Mutex<()>,
     /// A command is waiting: the follower retries sending it until it goes.
     queued: tokio::sync::Notify,
-    tasks: std::sync::Mutex<Vec<JoinHandle<()>>>,
+    /// The realtime connection and the follower that applies what it hears.
+    tasks: std::sync::Mutex<Option<(JoinHandle<()>, JoinHandle<()>)>>,
+    /// Asks the follower to stop between two pieces of work, never inside one.
+    stopping: watch::Sender<bool>,
 }
 
 /// How a command ended this time.
@@ -180,7 +183,8 @@ impl CommunityMarket {
             outbox: Mutex::new(()),
             writer: Mutex::new(()),
             queued: tokio::sync::Notify::new(),
-            tasks: std::sync::Mutex::new(Vec::new()),
+            tasks: std::sync::Mutex::new(None),
+            stopping: watch::channel(false).0,
         };
         let api = market.api.clone();
         let api = &api;
@@ -209,21 +213,20 @@ impl CommunityMarket {
         let (feed_in, feed_out) = mpsc::channel(4096);
         let endpoint = self.api.project().realtime_endpoint();
         let realtime = tokio::spawn(realtime::run(endpoint, subscriptions, self.tokens.subscribe(), feed_in));
-        let follower = tokio::spawn(Arc::clone(self).follow(feed_out));
-        self.tasks.lock().unwrap().extend([realtime, follower]);
+        let follower = tokio::spawn(Arc::clone(self).follow(feed_out, self.stopping.subscribe()));
+        *self.tasks.lock().unwrap() = Some((realtime, follower));
     }
 
     /// Stops following the market; the cache stays as it is.
     pub async fn close(&self) {
-        let tasks: Vec<JoinHandle<()>> = self.tasks.lock().unwrap().drain(..).collect();
-        for task in &tasks {
-            task.abort();
+        let tasks = self.tasks.lock().unwrap().take();
+        if let Some((realtime, follower)) = tasks {
+            realtime.abort();
+            // Stopped between two transactions, the follower has given back the file's only connection.
+            self.stopping.send_replace(true);
+            let _ = follower.await;
         }
-        // Until they are gone, a stopped task may still hold the file's only connection.
-        for task in tasks {
-            let _ = task.await;
-        }
-        self.pool.close().await;
+        crate::store::close_file(&self.pool).await;
     }
 
     /// Signs out at the server (best effort: offline, the tokens are forgotten anyway).
@@ -275,7 +278,7 @@ impl CommunityMarket {
 
     /// Applies what Realtime reports; after every join, a snapshot; while the
     /// cache may be behind or commands wait, a retry every few seconds.
-    async fn follow(self: Arc<Self>, mut feed: mpsc::Receiver<Feed>) {
+    async fn follow(self: Arc<Self>, mut feed: mpsc::Receiver<Feed>, mut stopping: watch::Receiver<bool>) {
         const RETRY: Duration = Duration::from_secs(2);
         let mut joined = false;
         let mut behind = true;
@@ -283,6 +286,7 @@ impl CommunityMarket {
             let refresh_in = self.refresh_due_in().await;
             let waiting = !cache::outbox(&self.pool).await.unwrap_or_default().is_empty();
             tokio::select! {
+                _ = stopping.changed() => return,
                 item = feed.recv() => match item {
                     None => return,
                     Some(Feed::Joined) => {

@@ -240,7 +240,7 @@ impl LocalMarket {
     }
 
     pub async fn close(&self) {
-        self.pool.close().await;
+        close_file(&self.pool).await;
     }
 
     /// Expires every order due now; returns how many.
@@ -744,6 +744,16 @@ async fn load_settings(pool: &SqlitePool) -> Result<Settings> {
     }
     settings.simulator = stored.get("simulator").is_none_or(|v| v != "off");
     Ok(settings)
+}
+
+/// Closes a market file's only connection now, then its pool, so that the
+/// file can be opened again at once: closing the pool alone was seen to leave
+/// the connection, and with it the file's exclusive lock, open.
+pub(crate) async fn close_file(pool: &SqlitePool) {
+    if let Ok(connection) = pool.acquire().await {
+        let _ = sqlx::Connection::close(connection.detach()).await;
+    }
+    pool.close().await;
 }
 
 /// Fixed-width UTC text, so that stored times sort as text.

@@ -488,7 +488,7 @@ const TRADE_QUERY: &str = "SELECT t.id, t.buy_order_id, t.sell_order_id, t.buyer
                            FROM trades t JOIN users b ON b.id = t.buyer_id JOIN users s ON s.id = t.seller_id
                            JOIN orders so ON so.id = t.sell_order_id LEFT JOIN orders bo ON bo.id = t.buy_order_id";
 
-fn trade_view(row: &SqliteRow, viewer: &str) -> Result<TradeView> {
+pub(crate) fn trade_view(row: &SqliteRow, viewer: &str) -> Result<TradeView> {
     let (price, amount) = (price(row, "price_ticks")?, energy(row, "amount_centi_kwh")?);
     let (buyer_id, seller_id): (String, String) = (row.try_get("buyer_id")?, row.try_get("seller_id")?);
     Ok(TradeView {

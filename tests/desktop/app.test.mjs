@@ -9,11 +9,12 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, mkdirSync, writeFileSync } from "node:fs";
+import { mkdtempSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { startDriver } from "./driver.mjs";
+import { button, dialog, label, windowOf } from "./window.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const shots = join(root, "artifacts", "screenshots");
@@ -25,41 +26,8 @@ let session;
 
 const lumea = (...args) => execFileSync(process.env.LUMEA_CLI, ["--db", db, ...args], { encoding: "utf8" });
 
-const s = (path) => `/session/${session}${path}`;
+const { s, find, click, text, type, screenshot } = windowOf(() => webdriver, () => session, shots);
 
-/** Waits for the UI to show an element: the app answers events asynchronously. */
-async function find(xpath, { within = 15_000 } = {}) {
-  const until = Date.now() + within;
-  for (;;) {
-    try {
-      const found = await webdriver("POST", s("/element"), { using: "xpath", value: xpath });
-      // An element reference is an object with one key (W3C names it element-6066-…).
-      return Object.values(found)[0];
-    } catch (err) {
-      if (Date.now() > until) throw new Error(`never appeared: ${xpath} (${err.message})`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
-}
-
-async function click(xpath) {
-  try {
-    await webdriver("POST", s(`/element/${await find(xpath)}/click`), {});
-  } catch (err) {
-    await screenshot("desktop-failed-click");
-    throw new Error(`clicking ${xpath}: ${err.message}`);
-  }
-}
-const text = async (xpath) => webdriver("GET", s(`/element/${await find(xpath)}/text`));
-async function type(xpath, value) {
-  const element = await find(xpath);
-  await webdriver("POST", s(`/element/${element}/clear`), {});
-  await webdriver("POST", s(`/element/${element}/value`), { text: value });
-}
-async function screenshot(name) {
-  const png = await webdriver("GET", s("/screenshot"));
-  writeFileSync(join(shots, `${name}.png`), Buffer.from(png, "base64"));
-}
 async function dismissNotices() {
   for (;;) {
     try {
@@ -69,9 +37,6 @@ async function dismissNotices() {
     }
   }
 }
-const button = (name) => `//button[normalize-space()='${name}']`;
-const dialog = (inner) => `//*[@role='dialog']${inner}`;
-const label = (name) => `//input[@id=//label[normalize-space()='${name}']/@for]`;
 
 before(async () => {
   mkdirSync(shots, { recursive: true });

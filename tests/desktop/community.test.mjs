@@ -7,12 +7,13 @@
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, mkdirSync, writeFileSync } from "node:fs";
+import { mkdtempSync, mkdirSync } from "node:fs";
 import { randomUUID } from "node:crypto";
 import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { startDriver } from "./driver.mjs";
+import { button, dialog, label, windowOf } from "./window.mjs";
 import { startStand } from "../community/stand.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -23,32 +24,7 @@ let driver;
 let webdriver;
 let session;
 
-const s = (path) => `/session/${session}${path}`;
-
-async function find(xpath, { within = 20_000 } = {}) {
-  const until = Date.now() + within;
-  for (;;) {
-    try {
-      return Object.values(await webdriver("POST", s("/element"), { using: "xpath", value: xpath }))[0];
-    } catch (err) {
-      if (Date.now() > until) throw new Error(`never appeared: ${xpath} (${err.message})`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
-}
-const click = async (xpath) => webdriver("POST", s(`/element/${await find(xpath)}/click`), {});
-const text = async (xpath) => webdriver("GET", s(`/element/${await find(xpath)}/text`));
-async function type(xpath, value) {
-  const element = await find(xpath);
-  await webdriver("POST", s(`/element/${element}/clear`), {});
-  await webdriver("POST", s(`/element/${element}/value`), { text: value });
-}
-async function screenshot(name) {
-  writeFileSync(join(shots, `${name}.png`), Buffer.from(await webdriver("GET", s("/screenshot")), "base64"));
-}
-const button = (name) => `//button[normalize-space()='${name}']`;
-const dialog = (inner) => `//*[@role='dialog']${inner}`;
-const label = (name) => `//input[@id=//label[normalize-space()='${name}']/@for]`;
+const { s, find, click, text, type, screenshot } = windowOf(() => webdriver, () => session, shots);
 const toast = (words) => `//*[@role='status']//span[contains(., "${words}")]`;
 
 /** The neighbour: the REST API as any Supabase client calls it. */

@@ -86,7 +86,9 @@ impl Stand {
         let cache = self.dir.path().join(format!("{file}.sqlite"));
         let session_file = self.dir.path().join(format!("{file}.session.json"));
         let paths = Paths { cache: &cache, session: &session_file };
-        CommunityMarket::open(self.api(), session, paths, battery, Arc::new(SystemClock)).await.expect("the community market opens")
+        CommunityMarket::open(self.api(), session, paths, battery, Arc::new(SystemClock))
+            .await
+            .unwrap_or_else(|err| panic!("the community market of {file} opens: {err}"))
     }
 
     pub async fn pg(&self) -> PgConnection {
