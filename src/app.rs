@@ -151,7 +151,7 @@ impl App {
                 connection: market.connection(),
                 project_url: chosen.as_ref().map(|p| p.url.clone()),
                 anon_key: chosen.map(|p| p.anon_key),
-                email: community::load_session(&self.session_file()).map(|s| s.email),
+                email: Some(market.email().await),
                 username: Some(market.username().to_string()),
                 community_id: Some(market.community().to_string()),
             },

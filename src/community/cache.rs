@@ -331,6 +331,12 @@ pub async fn enqueue(tx: &mut Tx, command: &Command, at: DateTime<Utc>) -> Resul
     Ok(id)
 }
 
+/// How many commands wait, without reading them.
+pub async fn waiting(pool: &SqlitePool) -> Result<usize> {
+    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox").fetch_one(pool).await?;
+    Ok(usize::try_from(count).unwrap_or(0))
+}
+
 pub async fn outbox(pool: &SqlitePool) -> Result<Vec<Queued>> {
     let rows = sqlx::query("SELECT id, payload FROM outbox ORDER BY position").fetch_all(pool).await?;
     rows.iter()

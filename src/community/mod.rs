@@ -249,6 +249,10 @@ impl CommunityMarket {
         self.account.user_id.to_string()
     }
 
+    pub async fn email(&self) -> String {
+        self.session.lock().await.email.clone()
+    }
+
     pub fn username(&self) -> &str {
         &self.account.username
     }
@@ -284,7 +288,7 @@ impl CommunityMarket {
         let mut behind = true;
         loop {
             let refresh_in = self.refresh_due_in().await;
-            let waiting = !cache::outbox(&self.pool).await.unwrap_or_default().is_empty();
+            let waiting = cache::waiting(&self.pool).await.unwrap_or(0) > 0;
             tokio::select! {
                 _ = stopping.changed() => return,
                 item = feed.recv() => match item {
@@ -381,8 +385,8 @@ impl CommunityMarket {
     pub async fn resync(&self) -> Result<()> {
         let api = &self.api;
         let community = self.account.community.as_str();
-        let book = self.pages(|s, after| async move { api.open_orders(&s, community, after).await }, |row: &OrderRow| row.seq.0).await?;
-        let mine = self.pages(|s, after| async move { api.my_orders(&s, after).await }, |row: &OrderRow| row.seq.0).await?;
+        let book = self.pages(0, |s, after| async move { api.open_orders(&s, community, after).await }, |row: &OrderRow| row.seq.0).await?;
+        let mine = self.pages(0, |s, after| async move { api.my_orders(&s, after).await }, |row: &OrderRow| row.seq.0).await?;
         let latest = cache::latest_trade_seq(&self.pool).await?;
         let trades = self.trades_after(latest).await?;
         let orders: Vec<CachedOrder> = book.into_iter().chain(mine).map(OrderRow::check).collect::<Result<_, _>>().map_err(RemoteError::BadAnswer)?;
@@ -401,14 +405,14 @@ impl CommunityMarket {
         Ok(())
     }
 
-    /// Every page of a list ordered by seq.
-    async fn pages<R, F, Fut>(&self, page: F, seq: impl Fn(&R) -> i64) -> Result<Vec<R>, RemoteError>
+    /// Every page of a list ordered by seq, from after `from`.
+    async fn pages<R, F, Fut>(&self, from: i64, page: F, seq: impl Fn(&R) -> i64) -> Result<Vec<R>, RemoteError>
     where
         F: Fn(Session, i64) -> Fut,
         Fut: Future<Output = Result<Vec<R>, RemoteError>>,
     {
         let mut rows = Vec::new();
-        let mut after = 0;
+        let mut after = from;
         loop {
             let batch = self.authorized(|s| page(s, after)).await?;
             let full = batch.len() >= api::PAGE;
@@ -426,15 +430,17 @@ impl CommunityMarket {
 
     async fn trades_after(&self, latest: i64) -> Result<Vec<CachedTrade>> {
         let api = &self.api;
-        let rows = self.pages(|s, after| async move { api.my_trades(&s, after.max(latest)).await }, |row: &TradeRow| row.seq.0).await?;
+        let rows = self.pages(latest, |s, after| async move { api.my_trades(&s, after).await }, |row: &TradeRow| row.seq.0).await?;
         Ok(rows.into_iter().map(TradeRow::check).collect::<Result<_, _>>().map_err(RemoteError::BadAnswer)?)
     }
 
     /// Applies one change Realtime reported; a row that fails its checks changes nothing.
     async fn apply_change(&self, change: &Change) -> Result<()> {
         let bad = |e: serde_json::Error| Error::from(RemoteError::BadAnswer(e.to_string()));
+        // A neighbour's book entry cannot change my orders: only mine are compared before and after.
+        let mine = change.table != "open_orders" || change.row.get("user_id").and_then(serde_json::Value::as_str) == Some(self.household_id().as_str());
         let _writer = self.writer.lock().await;
-        let before = self.my_order_states().await?;
+        let before = if mine { self.my_order_states().await? } else { HashMap::new() };
         let mut tx = self.pool.begin().await?;
         let mut new_trades = Vec::new();
         match (change.table.as_str(), change.kind) {
@@ -461,8 +467,10 @@ impl CommunityMarket {
             _ => return Ok(()),
         }
         tx.commit().await?;
-        let after = self.my_order_states().await?;
-        self.announce_changes(&before, &after, &new_trades).await?;
+        if mine {
+            let after = self.my_order_states().await?;
+            self.announce_changes(&before, &after, &new_trades).await?;
+        }
         if change.table != "trades" {
             self.announce([MarketEvent::BookChanged]);
         }
@@ -470,11 +478,8 @@ impl CommunityMarket {
     }
 
     async fn my_order_states(&self) -> Result<HashMap<String, OrderUpdate>> {
-        let mine = rows::orders_of(&self.pool, &self.household_id(), &OrderFilter::default(), Page { limit: u32::MAX, offset: 0 }, None).await?;
-        Ok(mine
-            .into_iter()
-            .map(|o| (o.id.clone(), OrderUpdate { id: o.id, user_id: o.user_id, status: o.status, filled: o.filled, remaining: o.remaining }))
-            .collect())
+        let mine = rows::all_orders_of(&self.pool, &self.household_id()).await?;
+        Ok(mine.iter().map(|order| (order.id.to_string(), OrderUpdate::of(order))).collect())
     }
 
     /// The events of a cache change: my orders that changed, my new trades, my battery.
@@ -691,14 +696,13 @@ impl CommunityMarket {
         let now = self.clock.now();
         let open = rows::all_orders(&self.pool).await?.into_iter().filter(|o| o.status.is_open());
         let market: Market<FastBook> = Market::restore(open, now);
-        Ok(MarketStats::compute(market.book(), &self.price_history(since).await?, since, now))
+        Ok(MarketStats::compute(market.book(), &rows::trade_prints(&self.pool, since, now).await?, since, now))
     }
 
+    /// My trades since `since`, oldest first (the cache's trades table has the local one's columns).
     pub async fn price_history(&self, since: DateTime<Utc>) -> Result<Vec<TradePrint>> {
-        let trades = cache::trades(&self.pool, self.account.user_id, Page { limit: Page::MAX_LIMIT, offset: 0 }).await?;
-        let mut prints: Vec<TradePrint> =
-            trades.into_iter().filter(|t| t.created_at >= since).map(|t| TradePrint { at: t.created_at, price: t.price, amount: t.amount }).collect();
-        prints.reverse();
+        let mut prints = rows::trade_prints(&self.pool, since, self.clock.now()).await?;
+        prints.retain(|print| print.at >= since);
         Ok(prints)
     }
 
@@ -733,6 +737,6 @@ impl CommunityMarket {
 
     /// The commands still waiting to be confirmed.
     pub async fn waiting(&self) -> Result<usize> {
-        Ok(cache::outbox(&self.pool).await?.len())
+        cache::waiting(&self.pool).await
     }
 }

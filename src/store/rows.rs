@@ -393,6 +393,12 @@ pub(crate) async fn book(pool: &SqlitePool, viewer: &str, home: Option<Location>
     })
 }
 
+/// Every order of `user`, whatever its status, unpaged.
+pub(crate) async fn all_orders_of(pool: &SqlitePool, user: &str) -> Result<Vec<Order>> {
+    let rows = sqlx::query(&format!("SELECT {ORDER_COLUMNS} FROM orders WHERE user_id = ?")).bind(user).fetch_all(pool).await?;
+    rows.iter().map(order).collect()
+}
+
 pub(crate) async fn orders_of(
     pool: &SqlitePool,
     user: &str,
@@ -522,7 +528,7 @@ pub(super) async fn trades_of(pool: &SqlitePool, user: &str, page: Page) -> Resu
 
 /// Trades within `since..=until` in execution order, led by the last trade
 /// before the window (statistics take the last price from it when the window is empty).
-pub(super) async fn trade_prints(pool: &SqlitePool, since: DateTime<Utc>, until: DateTime<Utc>) -> Result<Vec<TradePrint>> {
+pub(crate) async fn trade_prints(pool: &SqlitePool, since: DateTime<Utc>, until: DateTime<Utc>) -> Result<Vec<TradePrint>> {
     let rows = sqlx::query(
         "SELECT created_at, price_ticks, amount_centi_kwh FROM trades
          WHERE seq = (SELECT MAX(seq) FROM trades WHERE created_at < ?1) OR created_at BETWEEN ?1 AND ?2
