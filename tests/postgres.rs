@@ -78,7 +78,7 @@ async fn attacks_are_refused_and_change_nothing() {
         (None, "select id from public.market_orders".into(), denied),
         (None, "select id from public.trades".into(), denied),
         (None, "select id from public.profiles".into(), denied),
-        (None, format!("select id from public.place_order(gen_random_uuid(), 'buy', 0.2, 1)"), denied),
+        (None, "select id from public.place_order(gen_random_uuid(), 'buy', 0.2, 1)".to_string(), denied),
         (None, format!("select id from public.cancel_order('{ask}')"), denied),
         (Some(bob), format!("select id from public.cancel_order('{ask}')"), "not_owner"),
     ];
@@ -167,7 +167,7 @@ enum Command {
     BuyNow { user: usize, order: String, amount: String },
 }
 
-fn generate(rng: &mut SmallRng, placed: &mut Vec<String>, users: usize) -> Command {
+fn generate(rng: &mut SmallRng, placed: &mut [String], users: usize) -> Command {
     const PRICES: [&str; 16] = [
         "0.14", "0.15", "0.155", "0.16", "0.1625", "0.165", "0.17", "0.18", "0.15", "0.16", "0.17", "1.00", "0.0499", "1.0001", "0.12345", "NaN",
     ];
