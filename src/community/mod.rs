@@ -393,13 +393,13 @@ impl CommunityMarket {
         let shown: HashSet<Uuid> = orders.iter().map(|o| o.id).collect();
 
         let _writer = self.writer.lock().await;
-        let before = self.my_order_states().await?;
+        let before = self.my_order_states(None).await?;
         let mut tx = self.pool.begin().await?;
         cache::upsert_orders(&mut tx, &orders).await?;
         cache::keep_only(&mut tx, &shown).await?;
         let new_trades = cache::insert_trades(&mut tx, &trades, self.account.user_id).await?;
         tx.commit().await?;
-        let after = self.my_order_states().await?;
+        let after = self.my_order_states(None).await?;
         self.announce_changes(&before, &after, &new_trades).await?;
         self.announce([MarketEvent::BookChanged]);
         Ok(())
@@ -436,49 +436,63 @@ impl CommunityMarket {
 
     /// Applies one change Realtime reported; a row that fails its checks changes nothing.
     async fn apply_change(&self, change: &Change) -> Result<()> {
+        enum Write {
+            Order(CachedOrder),
+            LeftBook(Uuid),
+            Trade(CachedTrade),
+        }
         let bad = |e: serde_json::Error| Error::from(RemoteError::BadAnswer(e.to_string()));
-        // A neighbour's book entry cannot change my orders: only mine are compared before and after.
-        let mine = change.table != "open_orders" || change.row.get("user_id").and_then(serde_json::Value::as_str) == Some(self.household_id().as_str());
-        let _writer = self.writer.lock().await;
-        let before = if mine { self.my_order_states().await? } else { HashMap::new() };
-        let mut tx = self.pool.begin().await?;
-        let mut new_trades = Vec::new();
-        match (change.table.as_str(), change.kind) {
+        let write = match (change.table.as_str(), change.kind) {
             ("open_orders" | "market_orders", ChangeKind::Insert | ChangeKind::Update) => {
-                let order = serde_json::from_value::<OrderRow>(change.row.clone()).map_err(bad)?.check().map_err(RemoteError::BadAnswer)?;
-                let visible = order.status.is_open() || order.user_id == self.account.user_id;
-                cache::upsert_orders(&mut tx, std::slice::from_ref(&order)).await?;
-                if !visible {
-                    cache::remove_from_book(&mut tx, order.id, self.account.user_id).await?;
-                }
+                Write::Order(serde_json::from_value::<OrderRow>(change.row.clone()).map_err(bad)?.check().map_err(RemoteError::BadAnswer)?)
             }
             ("open_orders", ChangeKind::Delete) => {
                 #[derive(serde::Deserialize)]
                 struct Key {
                     id: Uuid,
                 }
-                let key: Key = serde_json::from_value(change.row.clone()).map_err(bad)?;
-                cache::remove_from_book(&mut tx, key.id, self.account.user_id).await?;
+                Write::LeftBook(serde_json::from_value::<Key>(change.row.clone()).map_err(bad)?.id)
             }
             ("trades", ChangeKind::Insert) => {
-                let trade = serde_json::from_value::<TradeRow>(change.row.clone()).map_err(bad)?.check().map_err(RemoteError::BadAnswer)?;
-                new_trades = cache::insert_trades(&mut tx, &[trade], self.account.user_id).await?;
+                Write::Trade(serde_json::from_value::<TradeRow>(change.row.clone()).map_err(bad)?.check().map_err(RemoteError::BadAnswer)?)
             }
             _ => return Ok(()),
+        };
+        // The orders of mine this change may touch; a neighbour's book entry touches none.
+        let touched: Vec<String> = match &write {
+            Write::Order(order) => vec![order.id.to_string()],
+            Write::LeftBook(_) => Vec::new(),
+            Write::Trade(trade) => trade.buy_order.iter().chain([&trade.sell_order]).map(Uuid::to_string).collect(),
+        };
+        let me = self.account.user_id;
+        let _writer = self.writer.lock().await;
+        let before = self.my_order_states(Some(&touched)).await?;
+        let mut tx = self.pool.begin().await?;
+        let mut new_trades = Vec::new();
+        match write {
+            Write::Order(order) => {
+                cache::upsert_orders(&mut tx, std::slice::from_ref(&order)).await?;
+                if !order.status.is_open() && order.user_id != me {
+                    cache::remove_from_book(&mut tx, order.id, me).await?;
+                }
+            }
+            Write::LeftBook(id) => {
+                cache::remove_from_book(&mut tx, id, me).await?;
+            }
+            Write::Trade(trade) => new_trades = cache::insert_trades(&mut tx, &[trade], me).await?,
         }
         tx.commit().await?;
-        if mine {
-            let after = self.my_order_states().await?;
-            self.announce_changes(&before, &after, &new_trades).await?;
-        }
+        let after = self.my_order_states(Some(&touched)).await?;
+        self.announce_changes(&before, &after, &new_trades).await?;
         if change.table != "trades" {
             self.announce([MarketEvent::BookChanged]);
         }
         Ok(())
     }
 
-    async fn my_order_states(&self) -> Result<HashMap<String, OrderUpdate>> {
-        let mine = rows::all_orders_of(&self.pool, &self.household_id()).await?;
+    /// My orders as they stand (all of them, or only those `among` the given ids).
+    async fn my_order_states(&self, among: Option<&[String]>) -> Result<HashMap<String, OrderUpdate>> {
+        let mine = rows::all_orders_of(&self.pool, &self.household_id(), among).await?;
         Ok(mine.iter().map(|order| (order.id.to_string(), OrderUpdate::of(order))).collect())
     }
 
@@ -650,14 +664,22 @@ impl CommunityMarket {
 
     /// The server confirmed a command: its rows into the cache, the command out of the outbox.
     async fn confirm(&self, queued: &Queued, orders: &[CachedOrder], trades: &[CachedTrade]) -> Result<Outcome> {
+        // My orders this confirmation may touch: its own, and those its trades filled.
+        let touched: Vec<String> = orders
+            .iter()
+            .map(|order| order.id)
+            .chain(trades.iter().flat_map(|trade| trade.buy_order.into_iter().chain([trade.sell_order])))
+            .chain([queued.command.order()])
+            .map(|id| id.to_string())
+            .collect();
         let _writer = self.writer.lock().await;
-        let before = self.my_order_states().await?;
+        let before = self.my_order_states(Some(&touched)).await?;
         let mut tx = self.pool.begin().await?;
         cache::upsert_orders(&mut tx, orders).await?;
         let new_trades = cache::insert_trades(&mut tx, trades, self.account.user_id).await?;
         cache::settle(&mut tx, queued).await?;
         tx.commit().await?;
-        let after = self.my_order_states().await?;
+        let after = self.my_order_states(Some(&touched)).await?;
         self.announce_changes(&before, &after, &new_trades).await?;
         self.announce([MarketEvent::BookChanged]);
         let mut outcome = Outcome::default();

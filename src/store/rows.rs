@@ -393,9 +393,22 @@ pub(crate) async fn book(pool: &SqlitePool, viewer: &str, home: Option<Location>
     })
 }
 
-/// Every order of `user`, whatever its status, unpaged.
-pub(crate) async fn all_orders_of(pool: &SqlitePool, user: &str) -> Result<Vec<Order>> {
-    let rows = sqlx::query(&format!("SELECT {ORDER_COLUMNS} FROM orders WHERE user_id = ?")).bind(user).fetch_all(pool).await?;
+/// Every order of `user`, whatever its status, unpaged; or only those `among` the given ids.
+pub(crate) async fn all_orders_of(pool: &SqlitePool, user: &str, among: Option<&[String]>) -> Result<Vec<Order>> {
+    let mut query = QueryBuilder::<Sqlite>::new(format!("SELECT {ORDER_COLUMNS} FROM orders WHERE user_id = "));
+    query.push_bind(user);
+    if let Some(ids) = among {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        query.push(" AND id IN (");
+        let mut list = query.separated(", ");
+        for id in ids {
+            list.push_bind(id);
+        }
+        list.push_unseparated(")");
+    }
+    let rows = query.build().fetch_all(pool).await?;
     rows.iter().map(order).collect()
 }
 
