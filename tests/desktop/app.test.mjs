@@ -72,6 +72,8 @@ async function walkThrough() {
 
   // It is in the book, lowest ask first.
   await click(button("Order Book"));
+  // The book follows the core's events, which may land just after the notice: wait for the new order.
+  await find("//*[@role='listitem'][starts-with(normalize-space(), 'You')]");
   assert.match(await text("(//*[@role='listitem'])[1]"), /^You\s*\$0\.16\/kWh\s*5 kWh/);
   await screenshot("desktop-order-book");
 
@@ -106,6 +108,7 @@ async function walkThrough() {
   await click(button("Order Book"));
   await click("//*[@role='tab'][contains(., 'Buy Orders')]");
   // Diana bid $0.15 earlier: at one price, the earlier order comes first.
+  await find("//*[@role='listitem'][starts-with(normalize-space(), 'You')]");
   assert.match(await text("(//*[@role='listitem'])[1]"), /^Diana\s*\$0\.15\/kWh/);
   assert.match(await text("(//*[@role='listitem'])[2]"), /^You\s*\$0\.15\/kWh\s*2 kWh/);
   await webdriver("POST", s("/actions"), { actions: [{ type: "key", id: "keyboard", actions: [{ type: "keyDown", value: "\uE00C" }, { type: "keyUp", value: "\uE00C" }] }] });
