@@ -10,8 +10,8 @@ mod stand;
 use std::time::Instant;
 
 use hdrhistogram::Histogram;
-use lumea::market::Side;
-use lumea::store::{MarketEvent, PlaceRequest};
+use lumea_market::Side;
+use lumea_store::{MarketEvent, PlaceRequest};
 use stand::Stand;
 use uuid::Uuid;
 
@@ -29,11 +29,11 @@ async fn main() {
     sqlx::query("update public.market_settings set open_order_cap = 1000000").execute(&mut pg).await.unwrap();
 
     // A battery that can back every ask of the run.
-    let battery = lumea::energy::Battery::new(lumea::market::Energy::parse("2000").unwrap(), lumea::market::Energy::parse("1500").unwrap()).unwrap();
+    let battery = lumea_market::energy::Battery::new(lumea_market::Energy::parse("2000").unwrap(), lumea_market::Energy::parse("1500").unwrap()).unwrap();
     let alice = stand.open("alice", stand.sign_up("Alice", "default").await, battery).await;
     let bob = stand.household("bob", stand.sign_up("Bob", "default").await).await;
     for market in [&alice, &bob] {
-        while market.connection() != lumea::community::Connection::Online {
+        while market.connection() != lumea_store::Connection::Online {
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         }
     }

@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 
 use chrono::DateTime;
 use criterion::{Criterion, criterion_group, criterion_main};
-use lumea::market::rules::{BuyNow, Cancel, Place};
-use lumea::market::{Book, FastBook, Market, Side};
+use lumea_market::rules::{BuyNow, Cancel, Place};
+use lumea_market::{Book, FastBook, Market, Side};
 
 const ORDERS: usize = 10_000;
 const LEVELS: usize = 500;
@@ -16,7 +16,7 @@ const MID: usize = 1500;
 
 struct Bench {
     market: Market<FastBook>,
-    events: Vec<lumea::market::Event>,
+    events: Vec<lumea_market::Event>,
     next_id: usize,
 }
 
@@ -45,7 +45,7 @@ impl Bench {
     }
 
     /// Times `op` alone and returns how long it took.
-    fn timed(&mut self, op: impl FnOnce(&mut Market<FastBook>, &mut Vec<lumea::market::Event>)) -> Duration {
+    fn timed(&mut self, op: impl FnOnce(&mut Market<FastBook>, &mut Vec<lumea_market::Event>)) -> Duration {
         let start = Instant::now();
         op(&mut self.market, &mut self.events);
         let took = start.elapsed();

@@ -11,9 +11,9 @@ use std::time::Instant;
 
 use chrono::{TimeZone, Utc};
 use hdrhistogram::Histogram;
-use lumea::clock::ManualClock;
-use lumea::market::Side;
-use lumea::store::{Durability, LocalMarket, OpenOptions, PlaceRequest};
+use lumea_store::clock::ManualClock;
+use lumea_market::Side;
+use lumea_store::{Durability, LocalMarket, OpenOptions, PlaceRequest};
 use rand::rngs::SmallRng;
 use rand::{RngExt, SeedableRng};
 use uuid::Uuid;

@@ -10,8 +10,8 @@ use std::io::Write;
 use std::time::Instant;
 
 use hdrhistogram::Histogram;
-use lumea::market::FastBook;
-use lumea::market::workload::Workload;
+use lumea_market::FastBook;
+use lumea::workload::Workload;
 use lumea::replay::{Line, Output, Replay, parse_line};
 
 fn main() {
@@ -44,7 +44,7 @@ fn main() {
                 replay.apply(line, &mut out);
                 for output in out.drain(..) {
                     match output {
-                        Output::Event(lumea::market::Event::Trade(_)) => trades += 1,
+                        Output::Event(lumea_market::Event::Trade(_)) => trades += 1,
                         Output::Rejected(_) => rejected += 1,
                         Output::Event(_) => {}
                     }

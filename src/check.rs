@@ -2,9 +2,9 @@
 //! naive reference book, demanding identical events and the market's
 //! invariants after every command. Property tests and the fuzz target use it.
 
-use crate::market::audit::Audit;
-use crate::market::reference::ReferenceBook;
-use crate::market::{Book, Event, FastBook, Order};
+use lumea_market::audit::Audit;
+use lumea_market::reference::ReferenceBook;
+use lumea_market::{Book, Event, FastBook, Order};
 use crate::replay::{BookLine, Line, Output, Replay};
 
 /// One market under test, with its audit.

@@ -1,12 +1,7 @@
-//! Luméa Market's core: the peer-to-peer energy market for households.
-//! Builds and tests without any webview toolchain; the Tauri shell depends on it.
+//! The `lumea` command line's library: the replay format, generated command
+//! streams for benchmarks, and the differential checker that property tests
+//! and the fuzz target run both books through. Not part of the app.
 
-pub mod app;
 pub mod check;
-pub mod clock;
-pub mod community;
-pub mod energy;
-pub mod geo;
-pub mod market;
 pub mod replay;
-pub mod store;
+pub mod workload;

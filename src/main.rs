@@ -8,11 +8,11 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 use clap::{Parser, Subcommand, ValueEnum};
-use lumea::clock::{Clock, ManualClock, SystemClock};
-use lumea::market::FastBook;
-use lumea::market::workload::Workload;
-use lumea::store::simulator::{self, Simulator};
-use lumea::store::{Durability, LocalMarket, OpenOptions, OrderFilter, Page, PlaceRequest, Trader};
+use lumea_store::clock::{Clock, ManualClock, SystemClock};
+use lumea_market::FastBook;
+use lumea::workload::Workload;
+use lumea_store::simulator::{self, Simulator};
+use lumea_store::{Durability, LocalMarket, OpenOptions, OrderFilter, Page, PlaceRequest, Trader};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -192,12 +192,12 @@ fn print(value: &impl Serialize) {
     }
 }
 
-async fn run(market: &LocalMarket, me: &Trader<'_>, command: Cmd, simulated: Option<ManualClock>) -> lumea::store::Result<()> {
+async fn run(market: &LocalMarket, me: &Trader<'_>, command: Cmd, simulated: Option<ManualClock>) -> lumea_store::Result<()> {
     match command {
         Cmd::Place { side, price, amount, expires_in, id } => {
             let side = match side {
-                SideArg::Buy => lumea::market::Side::Buy,
-                SideArg::Sell => lumea::market::Side::Sell,
+                SideArg::Buy => lumea_market::Side::Buy,
+                SideArg::Sell => lumea_market::Side::Sell,
             };
             let expires_at = expires_in.map(|minutes| market.now() + Duration::minutes(minutes));
             let request = PlaceRequest { id: id.unwrap_or_else(Uuid::new_v4), side, price, amount, expires_at };

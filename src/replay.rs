@@ -11,10 +11,10 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use crate::market::engine::{Book, Event, Market};
-use crate::market::order::Side;
-use crate::market::rules::{BuyNow, Cancel, Place, Reason};
-use crate::market::units::{Energy, Price, parse_decimal};
+use lumea_market::{Book, Event, Market};
+use lumea_market::order::Side;
+use lumea_market::rules::{BuyNow, Cancel, Place, Reason};
+use lumea_market::units::{Energy, Price, parse_decimal};
 
 /// One command line, as it may arrive: every field optional, so that a missing
 /// field can be named in the error.
@@ -236,7 +236,7 @@ pub fn run<B: Book + Default>(input: impl BufRead, mut output: impl Write) -> Re
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::market::book::FastBook;
+    use lumea_market::FastBook;
 
     fn replay(input: &str) -> Result<String, ReplayError> {
         let mut output = Vec::new();

@@ -10,10 +10,11 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use lumea::community::realtime::{self, Feed, Subscription};
-use lumea::community::{CommunityMarket, Connection};
-use lumea::market::{Energy, Side, Status};
-use lumea::store::{MarketEvent, OrderFilter, Page, PlaceRequest, Role};
+use lumea_community::realtime::{self, Feed, Subscription};
+use lumea_community::CommunityMarket;
+use lumea_store::Connection;
+use lumea_market::{Energy, Side, Status};
+use lumea_store::{MarketEvent, OrderFilter, Page, PlaceRequest, Role};
 use sqlx::Row;
 use stand::Stand;
 use tokio::sync::{broadcast, mpsc, watch};
@@ -73,7 +74,7 @@ async fn cache_view(market: &CommunityMarket) -> View {
     let book = market.book().await.unwrap();
     let mine = market.orders(&OrderFilter::default(), Page { limit: 200, offset: 0 }).await.unwrap();
     let trades = market.trades(Page { limit: 200, offset: 0 }).await.unwrap();
-    let order = |o: &lumea::store::OrderView| (o.id.clone(), o.filled.to_string(), o.status.as_str().to_string());
+    let order = |o: &lumea_store::OrderView| (o.id.clone(), o.filled.to_string(), o.status.as_str().to_string());
     View {
         book: book.asks.iter().chain(&book.bids).map(order).collect(),
         mine: mine.iter().filter(|o| !o.pending).map(order).collect(),
@@ -144,13 +145,13 @@ async fn two_households_trade_live() {
     assert_eq!(crossed.trades.len(), 1, "{crossed:?}");
     assert_eq!(crossed.trades[0].price.to_string(), "0.16");
     let refused = bob.place(&place(Side::Buy, "0.04", "1")).await.unwrap_err();
-    assert_eq!(refused.code(), "invalid_price");
+    assert_eq!(refused.code().as_str(), "invalid_price");
     let too_big = bob.place(&place(Side::Buy, "0.10", "50")).await.unwrap_err();
-    assert_eq!(too_big.code(), "exceeds_battery", "the battery is checked before anything is sent");
+    assert_eq!(too_big.code().as_str(), "exceeds_battery", "the battery is checked before anything is sent");
     let resting = place(Side::Buy, "0.10", "1");
     bob.place(&resting).await.unwrap();
     until("Alice's cache shows Bob's bid", || async { alice.book().await.unwrap().bids.iter().any(|o| o.id == resting.id.to_string()) }).await;
-    assert_eq!(alice.cancel(resting.id).await.unwrap_err().code(), "not_owner");
+    assert_eq!(alice.cancel(resting.id).await.unwrap_err().code().as_str(), "not_owner");
     until("both caches equal the server", || async { in_sync(&stand, &alice).await && in_sync(&stand, &bob).await }).await;
 
     alice.close().await;
@@ -238,7 +239,7 @@ async fn faults_recover_with_nothing_lost() {
 }
 
 /// A token the server once would have accepted, expired an hour ago.
-fn forge_expired_token(stand: &Stand, session: &lumea::community::Session) -> String {
+fn forge_expired_token(stand: &Stand, session: &lumea_community::Session) -> String {
     use base64::Engine;
     use hmac::Mac;
     let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -252,7 +253,7 @@ fn forge_expired_token(stand: &Stand, session: &lumea::community::Session) -> St
 }
 
 /// Every change a household's realtime channel delivers, as raw rows.
-async fn listen(stand: &Stand, session: &lumea::community::Session, community: &str) -> mpsc::Receiver<Feed> {
+async fn listen(stand: &Stand, session: &lumea_community::Session, community: &str) -> mpsc::Receiver<Feed> {
     let subscriptions = vec![
         Subscription { table: "open_orders", event: "*", filter: Some(format!("community_id=eq.{community}")) },
         Subscription { table: "market_orders", event: "*", filter: None },
@@ -404,8 +405,8 @@ async fn bad_server_answers_give_a_clear_error_and_leave_the_cache_untouched() {
     let answer = Arc::new(std::sync::Mutex::new(Answer::Good));
     let url = answering(answer.clone(), user).await;
     // Realtime at a port nobody serves: this test drives the snapshots itself.
-    let project = lumea::community::Project::new(&url, "anon", Some("ws://127.0.0.1:9/realtime/v1/websocket")).unwrap();
-    let session = lumea::community::Session {
+    let project = lumea_community::Project::new(&url, "anon", Some("ws://127.0.0.1:9/realtime/v1/websocket")).unwrap();
+    let session = lumea_community::Session {
         user_id: user,
         email: "dee@example.com".into(),
         access_token: "token".into(),
@@ -414,10 +415,10 @@ async fn bad_server_answers_give_a_clear_error_and_leave_the_cache_untouched() {
     };
     let dir = tempfile::tempdir().unwrap();
     let (cache, session_file) = (dir.path().join("dee.sqlite"), dir.path().join("dee.session.json"));
-    let paths = lumea::community::Paths { cache: &cache, session: &session_file };
-    let battery = lumea::energy::Battery::new(Energy::parse("10").unwrap(), Energy::parse("4").unwrap()).unwrap();
-    let api = lumea::community::Api::new(project, Duration::from_secs(1));
-    let market = CommunityMarket::open(api, session, paths, battery, Arc::new(lumea::clock::SystemClock)).await.unwrap();
+    let paths = lumea_community::Paths { cache: &cache, session: &session_file };
+    let battery = lumea_market::energy::Battery::new(Energy::parse("10").unwrap(), Energy::parse("4").unwrap()).unwrap();
+    let api = lumea_community::Api::new(project, Duration::from_secs(1));
+    let market = CommunityMarket::open(api, session, paths, battery, Arc::new(lumea_store::clock::SystemClock)).await.unwrap();
     market.resync().await.unwrap();
     let before = cache_view(&market).await;
     assert_eq!(before.book.len(), 1, "the good snapshot is cached");
@@ -433,7 +434,7 @@ async fn bad_server_answers_give_a_clear_error_and_leave_the_cache_untouched() {
     ] {
         *answer.lock().unwrap() = bad;
         let err = market.resync().await.unwrap_err();
-        assert_eq!(err.code(), code, "{bad:?}: {err}");
+        assert_eq!(err.code().as_str(), code, "{bad:?}: {err}");
         assert!(!err.to_string().is_empty());
         assert_eq!(cache_view(&market).await, before, "{bad:?} changed the cache");
         assert_eq!(market.energy().await.unwrap(), energy, "{bad:?} changed the battery");
@@ -443,12 +444,12 @@ async fn bad_server_answers_give_a_clear_error_and_leave_the_cache_untouched() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_app_switches_between_the_local_demo_and_a_community_market() {
-    use lumea::app::{App, DeveloperSettings};
+    use lumea_core::{App, DeveloperSettings};
     let stand = Stand::start().await;
     let dir = tempfile::tempdir().unwrap();
     let developer = DeveloperSettings { realtime_url: Some(stand.endpoints.realtime_url.clone()), ..DeveloperSettings::default() };
     let local_file = dir.path().join("market.sqlite");
-    let open = || App::open(dir.path(), &local_file, Arc::new(lumea::clock::SystemClock), 7, developer.clone());
+    let open = || App::open(dir.path(), &local_file, Arc::new(lumea_store::clock::SystemClock), 7, developer.clone());
     let app = open().await.unwrap();
     let local_book = app.book().await.unwrap();
     assert!(!local_book.asks.is_empty(), "the demo neighbourhood's book");
@@ -456,7 +457,7 @@ async fn the_app_switches_between_the_local_demo_and_a_community_market() {
 
     // A wrong password changes nothing; signing up switches to the community.
     let (url, key) = (&stand.endpoints.rest_url, &stand.endpoints.anon_key);
-    assert_eq!(app.sign_in(url, key, "nobody@example.com", "wrong").await.unwrap_err().code(), "invalid_credentials");
+    assert_eq!(app.sign_in(url, key, "nobody@example.com", "wrong").await.unwrap_err().code.as_str(), "invalid_credentials");
     assert_eq!(app.mode().await.connection, Connection::Local);
     let mode = app.sign_up(url, key, "erin@example.com", "correct-horse-battery", "Erin", "default").await.unwrap();
     assert!(mode.community);

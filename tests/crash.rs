@@ -9,8 +9,8 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use lumea::clock::ManualClock;
-use lumea::store::{LocalMarket, OpenOptions};
+use lumea_store::clock::ManualClock;
+use lumea_store::{LocalMarket, OpenOptions};
 use rand::rngs::SmallRng;
 use rand::{RngExt, SeedableRng};
 use sqlx::{Connection, Row, SqliteConnection};

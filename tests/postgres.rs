@@ -10,8 +10,8 @@ mod support;
 use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
-use lumea::market::rules::{BuyNow, Cancel, Place};
-use lumea::market::{Book, Event, Market, Side};
+use lumea_market::rules::{BuyNow, Cancel, Place};
+use lumea_market::{Book, Event, Market, Side};
 use rand::rngs::SmallRng;
 use rand::{RngExt, SeedableRng};
 use rust_decimal::Decimal;

@@ -6,7 +6,7 @@ use std::borrow::Cow;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use lumea::check::Differential;
-use lumea::market::Side;
+use lumea_market::Side;
 use lumea::replay::{Command, Line};
 use proptest::prelude::*;
 use proptest::sample::select;

@@ -5,10 +5,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use chrono::{Duration, TimeZone, Utc};
-use lumea::clock::ManualClock;
-use lumea::market::{Side, Status};
-use lumea::store::simulator::{self, Simulator};
-use lumea::store::{Durability, Error, LocalMarket, OpenOptions, OrderFilter, Page, PlaceRequest};
+use lumea_store::clock::ManualClock;
+use lumea_market::{Side, Status};
+use lumea_store::simulator::{self, Simulator};
+use lumea_store::{Durability, Error, LocalMarket, OpenOptions, OrderFilter, Page, PlaceRequest};
 use sqlx::{Connection, Row, SqliteConnection};
 use uuid::Uuid;
 
@@ -203,7 +203,7 @@ trait Later {
 
 impl Later for ManualClock {
     fn now_plus(&self, minutes: i64) -> chrono::DateTime<Utc> {
-        lumea::clock::Clock::now(self) + Duration::minutes(minutes)
+        lumea_store::clock::Clock::now(self) + Duration::minutes(minutes)
     }
 }
 
@@ -333,7 +333,7 @@ async fn many_tasks_trading_at_once_never_double_fill_or_lose_an_update() {
                         // Cancel an earlier order: it may have filled meanwhile.
                         match trader.cancel(placed[i / 2]).await {
                             Ok(_) => {}
-                            Err(err) => assert_eq!(err.code(), "not_open"),
+                            Err(err) => assert_eq!(err.code().as_str(), "not_open"),
                         }
                     }
                 }
@@ -376,7 +376,7 @@ async fn the_demo_neighbourhood_trades_through_a_simulated_day() {
         assert!(kinds.get(kind).copied().unwrap_or(0) > 0, "no {kind} in {kinds:?}");
     }
     let stats = market.stats(clock.now_plus(-48 * 60)).await.unwrap();
-    assert!(stats.volume > lumea::market::Energy::from_centi_kwh(1000), "{stats:?}");
+    assert!(stats.volume > lumea_market::Energy::from_centi_kwh(1000), "{stats:?}");
 }
 
 #[tokio::test]

@@ -5,51 +5,35 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Duration as Span;
-use lumea::app::{App, DeveloperSettings, ModeView};
-use lumea::clock::SystemClock;
-use lumea::energy::GridPrices;
-use lumea::market::Side;
-use lumea::market::stats::{MarketStats, TradePrint};
-use lumea::store::{BookView, EnergyView, GridTransactionView, LocalMarket, MarketEvent, OrderFilter, OrderView, Outcome, Page, PlaceRequest, Role, TradeView};
-use serde::Serialize;
+use lumea_core::{
+    App, BookView, CommandError, DeveloperSettings, EnergyView, GridPrices, GridTransactionView, MarketEvent, MarketStats, ModeView, OrderFilter,
+    OrderView, Outcome, Page, PlaceRequest, Role, Side, SystemClock, TradePrint, TradeView,
+};
 use tauri::{Emitter, Manager, State};
 use tauri_plugin_notification::NotificationExt;
 use uuid::Uuid;
-
-/// A refusal or failure as the UI receives it: a stable code it maps to a sentence.
-#[derive(Debug, Serialize)]
-pub struct CommandError {
-    code: String,
-    message: String,
-}
-
-impl From<lumea::store::Error> for CommandError {
-    fn from(err: lumea::store::Error) -> Self {
-        CommandError { code: err.code().to_string(), message: err.to_string() }
-    }
-}
 
 type Market<'a> = State<'a, Arc<App>>;
 type Reply<T> = Result<T, CommandError>;
 
 #[tauri::command]
 async fn book(market: Market<'_>) -> Reply<BookView> {
-    Ok(market.book().await?)
+    market.book().await
 }
 
 #[tauri::command]
 async fn energy(market: Market<'_>) -> Reply<EnergyView> {
-    Ok(market.energy().await?)
+    market.energy().await
 }
 
 #[tauri::command]
 async fn stats(market: Market<'_>, hours: i64) -> Reply<MarketStats> {
-    Ok(market.stats(market.now() - Span::hours(hours)).await?)
+    market.stats(market.now() - Span::hours(hours)).await
 }
 
 #[tauri::command]
 async fn price_history(market: Market<'_>, hours: i64) -> Reply<Vec<TradePrint>> {
-    Ok(market.price_history(market.now() - Span::hours(hours)).await?)
+    market.price_history(market.now() - Span::hours(hours)).await
 }
 
 #[tauri::command]
@@ -60,37 +44,37 @@ async fn grid_prices(market: Market<'_>) -> Reply<GridPrices> {
 #[tauri::command]
 async fn place_order(market: Market<'_>, id: Uuid, side: Side, price: String, amount: String) -> Reply<Outcome> {
     let request = PlaceRequest { id, side, price, amount, expires_at: None };
-    Ok(market.place(&request).await?)
+    market.place(&request).await
 }
 
 #[tauri::command]
 async fn cancel_order(market: Market<'_>, id: Uuid) -> Reply<Outcome> {
-    Ok(market.cancel(id).await?)
+    market.cancel(id).await
 }
 
 #[tauri::command]
 async fn buy_now(market: Market<'_>, order: Uuid, amount: String) -> Reply<Outcome> {
-    Ok(market.buy_now(order, &amount).await?)
+    market.buy_now(order, &amount).await
 }
 
 #[tauri::command]
 async fn buy_from_grid(market: Market<'_>, amount: String) -> Reply<GridTransactionView> {
-    Ok(market.grid_trade(Side::Buy, &amount).await?)
+    market.grid_trade(Side::Buy, &amount).await
 }
 
 #[tauri::command]
 async fn sell_to_grid(market: Market<'_>, amount: String) -> Reply<GridTransactionView> {
-    Ok(market.grid_trade(Side::Sell, &amount).await?)
+    market.grid_trade(Side::Sell, &amount).await
 }
 
 #[tauri::command]
 async fn my_orders(market: Market<'_>, open: Option<bool>, limit: u32, offset: u32) -> Reply<Vec<OrderView>> {
-    Ok(market.orders(&OrderFilter { open, side: None }, Page { limit, offset }).await?)
+    market.orders(&OrderFilter { open, side: None }, Page { limit, offset }).await
 }
 
 #[tauri::command]
 async fn my_trades(market: Market<'_>, limit: u32, offset: u32) -> Reply<Vec<TradeView>> {
-    Ok(market.trades(Page { limit, offset }).await?)
+    market.trades(Page { limit, offset }).await
 }
 
 #[tauri::command]
@@ -100,7 +84,7 @@ async fn mode(market: Market<'_>) -> Reply<ModeView> {
 
 #[tauri::command]
 async fn sign_in(market: Market<'_>, url: String, anon_key: String, email: String, password: String) -> Reply<ModeView> {
-    Ok(market.sign_in(&url, &anon_key, &email, &password).await?)
+    market.sign_in(&url, &anon_key, &email, &password).await
 }
 
 #[tauri::command]
@@ -114,7 +98,7 @@ async fn sign_up(
     username: String,
     community: String,
 ) -> Reply<ModeView> {
-    Ok(market.sign_up(&url, &anon_key, &email, &password, &username, &community).await?)
+    market.sign_up(&url, &anon_key, &email, &password, &username, &community).await
 }
 
 #[tauri::command]
@@ -159,7 +143,7 @@ fn forward_events(app: tauri::AppHandle, market: &App) {
 }
 
 /// Expires due orders every few seconds, so an idle book still changes on time.
-fn expire_orders(market: Arc<LocalMarket>) {
+fn expire_orders(market: Arc<App>) {
     tauri::async_runtime::spawn(async move {
         let mut ticker = tokio::time::interval(Duration::from_secs(5));
         loop {
@@ -182,7 +166,7 @@ pub fn run() {
             let opened = tauri::async_runtime::block_on(App::open(&dir, &path, Arc::new(SystemClock), rand_seed(), DeveloperSettings::from_env()));
             let market = opened?;
             forward_events(app.handle().clone(), &market);
-            expire_orders(market.local().clone());
+            expire_orders(market.clone());
             app.manage(market);
             Ok(())
         })

@@ -11,10 +11,10 @@ use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
 
-use lumea::clock::SystemClock;
-use lumea::community::{Api, CommunityMarket, Paths, Project, Session, SignUp};
-use lumea::energy::Battery;
-use lumea::market::Energy;
+use lumea_store::clock::SystemClock;
+use lumea_community::{Api, CommunityMarket, Paths, Project, Session, SignUp};
+use lumea_market::energy::Battery;
+use lumea_market::Energy;
 use serde::Deserialize;
 use sqlx::{Connection, PgConnection};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};

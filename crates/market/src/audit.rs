@@ -4,9 +4,9 @@
 
 use std::collections::HashMap;
 
-use super::engine::{Book, Event};
-use super::order::{OrderId, Side, Status, Trade};
-use super::units::Energy;
+use crate::book::{Book, Event};
+use crate::order::{OrderId, Side, Status, Trade};
+use crate::units::Energy;
 
 /// Follows the trades of a market and checks its invariants.
 #[derive(Default)]
@@ -55,7 +55,7 @@ impl Audit {
         if asks.len() + bids.len() != open || asks.iter().chain(&bids).any(|o| !o.status.is_open()) {
             return Err("the book does not hold exactly the open orders".into());
         }
-        let in_priority = |orders: &[&super::order::Order], better: fn(u32, u32) -> bool| {
+        let in_priority = |orders: &[&crate::order::Order], better: fn(u32, u32) -> bool| {
             orders.windows(2).all(|w| {
                 better(w[0].price.ticks(), w[1].price.ticks()) || (w[0].price == w[1].price && w[0].seq < w[1].seq)
             })
@@ -99,9 +99,9 @@ fn check_trade(trade: &Trade, book: &impl Book) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::market::book::FastBook;
-    use crate::market::engine::Market;
-    use crate::market::rules::Place;
+    use crate::fast::FastBook;
+    use crate::engine::Market;
+    use crate::rules::Place;
     use chrono::DateTime;
 
     #[test]
@@ -132,7 +132,7 @@ mod tests {
             sell_order: order.id.clone(),
             buyer: "bob".into(),
             seller: order.user.clone(),
-            price: crate::market::units::Price::from_ticks(1500),
+            price: crate::units::Price::from_ticks(1500),
             amount: Energy::from_centi_kwh(100),
         };
         let err = Audit::default().record(&[Event::Trade(forged)], market.book()).unwrap_err();

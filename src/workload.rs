@@ -109,8 +109,8 @@ fn start() -> DateTime<Utc> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::market::audit::Audit;
-    use crate::market::book::FastBook;
+    use lumea_market::audit::Audit;
+    use lumea_market::FastBook;
     use crate::replay::{Output, Replay, parse_line};
 
     #[test]
@@ -121,7 +121,7 @@ mod tests {
             replay.apply(&parse_line(&line).unwrap(), &mut out);
         }
         assert!(out.is_empty(), "{:?}", out.first());
-        let stats = crate::market::stats::MarketStats::compute(replay.market.book(), &[], start(), start());
+        let stats = lumea_market::stats::MarketStats::compute(replay.market.book(), &[], start(), start());
         assert_eq!(stats.asks.len() + stats.bids.len(), 500);
         assert_eq!(stats.asks.iter().chain(&stats.bids).map(|l| l.orders).sum::<u32>(), 10_000);
     }
@@ -136,7 +136,7 @@ mod tests {
             replay.apply(&parse_line(&workload.next_command()).unwrap(), &mut out);
             let events: Vec<_> = out.iter().filter_map(|o| if let Output::Event(e) = o { Some(e.clone()) } else { None }).collect();
             audit.record(&events, replay.market.book()).unwrap();
-            trades += events.iter().filter(|e| matches!(e, crate::market::engine::Event::Trade(_))).count();
+            trades += events.iter().filter(|e| matches!(e, lumea_market::Event::Trade(_))).count();
             rejections += out.len() - events.len();
             out.clear();
         }

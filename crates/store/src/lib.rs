@@ -3,8 +3,9 @@
 //! transaction; the in-memory book is rebuilt from the file on open and after
 //! any failed write, so it always agrees with what is stored.
 
+pub mod clock;
 mod demo;
-pub(crate) mod rows;
+pub mod rows;
 pub mod simulator;
 mod verify;
 
@@ -22,16 +23,16 @@ use tokio::sync::{Mutex, broadcast};
 use uuid::Uuid;
 
 use crate::clock::Clock;
-use crate::energy::{Battery, Co2Intensity, GridPrices};
-use crate::geo::Location;
-use crate::market::rules::{self, BuyNow, Cancel, Place};
-use crate::market::stats::{MarketStats, TradePrint};
-use crate::market::{Book, Energy, Event, FastBook, Market, Money, Order, Price, Reason, Side, Status, Trade};
+use lumea_market::energy::{Battery, Co2Intensity, GridPrices};
+use lumea_market::geo::Location;
+use lumea_market::rules::{self, BuyNow, Cancel, Place};
+use lumea_market::stats::{MarketStats, TradePrint};
+use lumea_market::{Book, Energy, ErrorCode, Event, FastBook, Market, Money, Order, Price, Reason, Side, Status, Trade};
 
 use rows::Batch;
 pub use rows::{BookView, EnergyView, GridTransactionView, OrderFilter, OrderView, Page, Role, TradeView};
 
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations");
 
 /// How hard each commit waits for the disk.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -65,33 +66,29 @@ pub enum Error {
     Storage(#[from] sqlx::Error),
     #[error("the market file could not be brought up to date: {0}")]
     Migration(#[from] sqlx::migrate::MigrateError),
-    #[error(transparent)]
-    Remote(crate::community::RemoteError),
-}
-
-impl From<crate::community::RemoteError> for Error {
-    /// A refusal by the community market's functions is the same refusal as in local mode.
-    fn from(err: crate::community::RemoteError) -> Self {
-        match &err {
-            crate::community::RemoteError::Refused(code) => match Reason::ALL.into_iter().find(|r| r.code() == code) {
-                Some(reason) => Error::Rejected(reason),
-                None => Error::Remote(err),
-            },
-            _ => Error::Remote(err),
-        }
-    }
 }
 
 impl Error {
     /// The stable code the UI maps to a sentence.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            Error::Rejected(reason) => reason.code(),
-            Error::Storage(err) if err.to_string().contains("locked") => "store_in_use",
-            Error::Storage(_) | Error::Migration(_) => "storage_failure",
-            Error::Remote(err) => err.code(),
+            Error::Rejected(reason) => ErrorCode::from(*reason),
+            Error::Storage(err) if is_busy(err) => ErrorCode::StoreInUse,
+            Error::Storage(_) | Error::Migration(_) => ErrorCode::StorageFailure,
         }
     }
+}
+
+/// SQLite's SQLITE_BUSY or SQLITE_LOCKED, extended codes included: another
+/// process holds the file (the market file is opened with an exclusive lock).
+fn is_busy(err: &sqlx::Error) -> bool {
+    const SQLITE_BUSY: i32 = 5;
+    const SQLITE_LOCKED: i32 = 6;
+    let primary = match err {
+        sqlx::Error::Database(db) => db.code().and_then(|code| code.parse::<i32>().ok()).map(|code| code & 0xff),
+        _ => None,
+    };
+    matches!(primary, Some(SQLITE_BUSY | SQLITE_LOCKED))
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -106,9 +103,25 @@ pub enum MarketEvent {
     OrderUpdated(OrderUpdate),
     EnergyChanged { user_id: String },
     /// Community mode: the connection indicator's state.
-    ConnectionChanged { connection: crate::community::Connection },
+    ConnectionChanged { connection: Connection },
     /// Community mode: a command made offline was refused when it was sent.
-    CommandRefused { id: String, code: String },
+    CommandRefused { id: String, code: ErrorCode },
+}
+
+/// What the connection indicator shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[serde(rename_all = "snake_case")]
+pub enum Connection {
+    /// Local mode: the demo neighbourhood on this device.
+    Local,
+    Connecting,
+    /// Joined and up to date: changes arrive as they happen.
+    Online,
+    /// Not connected: the cache shows the last known state, commands wait in the outbox.
+    Offline,
+    /// The session ended: sign in again.
+    SignedOut,
 }
 
 #[derive(Clone, Debug)]
@@ -173,7 +186,7 @@ pub struct OrderUpdate {
 }
 
 impl OrderUpdate {
-    pub(crate) fn of(order: &Order) -> Self {
+    pub fn of(order: &Order) -> Self {
         OrderUpdate {
             id: order.id.to_string(),
             user_id: order.user.to_string(),
@@ -475,7 +488,7 @@ impl LocalMarket {
         changes.moved(trade.seller.as_str(), "trade_out", -(trade.amount.centi_kwh() as i64), &id);
         rows::insert_trade(batch, &id, seq, trade, now);
         rows::award_co2(batch, &id, trade, state.settings.co2, now);
-        let name = |user: &crate::market::UserId| state.members[user.as_str()].username.as_str();
+        let name = |user: &lumea_market::UserId| state.members[user.as_str()].username.as_str();
         // The order that came in is the one just placed; a direct purchase is a buy.
         let taker = match &trade.buy_order {
             Some(bid) if changes.placed.as_deref() != Some(bid.as_str()) => Side::Sell,
@@ -749,7 +762,7 @@ async fn load_settings(pool: &SqlitePool) -> Result<Settings> {
 /// Closes a market file's only connection now, then its pool, so that the
 /// file can be opened again at once: closing the pool alone was seen to leave
 /// the connection, and with it the file's exclusive lock, open.
-pub(crate) async fn close_file(pool: &SqlitePool) {
+pub async fn close_file(pool: &SqlitePool) {
     if let Ok(connection) = pool.acquire().await {
         let _ = sqlx::Connection::close(connection.detach()).await;
     }
@@ -757,10 +770,10 @@ pub(crate) async fn close_file(pool: &SqlitePool) {
 }
 
 /// Fixed-width UTC text, so that stored times sort as text.
-pub(crate) fn timestamp(at: DateTime<Utc>) -> String {
+pub fn timestamp(at: DateTime<Utc>) -> String {
     at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
 }
 
-pub(crate) fn parse_timestamp(text: &str) -> Result<DateTime<Utc>> {
+pub fn parse_timestamp(text: &str) -> Result<DateTime<Utc>> {
     DateTime::from_str(text).map_err(|e| Error::Storage(sqlx::Error::Decode(Box::new(e))))
 }

@@ -1,27 +1,35 @@
 //! The household's app: the market it trades in now — the local demo
 //! neighbourhood (the default) or its community on a Supabase project — behind
 //! one set of operations and one stream of events, so nothing in the UI knows
-//! which mode it is in except the connection indicator.
+//! which mode it is in except the connection indicator. Everything that
+//! crosses to the UI is exported from here.
+
+mod error;
+mod household;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use lumea_community::{self as community, Api, CommunityMarket, Paths, Project, Session, SignUp};
+use lumea_market::energy::Battery;
+use lumea_store::clock::Clock;
+use lumea_store::{LocalMarket, OpenOptions, simulator};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{Mutex, RwLock, broadcast};
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 
-use crate::clock::Clock;
-use crate::community::{self, Api, CommunityMarket, Connection, Paths, Project, Session, SignUp};
-use crate::energy::{Battery, GridPrices};
-use crate::market::Side;
-use crate::market::stats::{MarketStats, TradePrint};
-use crate::store::{
-    BookView, EnergyView, Error, GridTransactionView, LocalMarket, MarketEvent, OpenOptions, OrderFilter, OrderView, Outcome, Page, PlaceRequest,
-    Result, TradeView, simulator,
-};
+pub use error::CommandError;
+pub use household::HouseholdMarket;
+pub use lumea_market::energy::GridPrices;
+pub use lumea_market::stats::{LevelDepth, MarketStats, TradePrint};
+pub use lumea_market::{ErrorCode, Side};
+pub use lumea_store::clock::SystemClock;
+pub use lumea_store::{BookView, Connection, EnergyView, GridTransactionView, MarketEvent, OrderFilter, OrderView, Outcome, Page, PlaceRequest, Role, TradeView};
+
+pub type Result<T, E = CommandError> = std::result::Result<T, E>;
 
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 
@@ -188,12 +196,12 @@ impl App {
 
     async fn enter(&self, project: Project, session: Session) -> Result<()> {
         let energy = self.local.household().energy().await?;
-        let battery = Battery::new(energy.capacity, energy.level).ok_or(crate::market::Reason::InvalidAmount)?;
+        let battery = Battery::new(energy.capacity, energy.level).ok_or(lumea_market::Reason::InvalidAmount)?;
         let cache = self.dir.join(format!("community-{}.sqlite", session.user_id));
         let paths = Paths { cache: &cache, session: &self.session_file() };
         let market = CommunityMarket::open(Api::new(project.clone(), REQUEST_TIMEOUT), session, paths, battery, self.clock.clone()).await?;
         let chosen = serde_json::to_vec(&Chosen { project }).expect("settings serialise");
-        std::fs::write(self.dir.join("community.json"), chosen).map_err(|e| Error::Storage(sqlx::Error::Io(e)))?;
+        std::fs::write(self.dir.join("community.json"), chosen).map_err(CommandError::storage)?;
         if let Some(simulator) = self.simulator.lock().await.take() {
             simulator.abort();
         }
@@ -254,39 +262,28 @@ impl App {
 
     // The market -----------------------------------------------------------
 
-    async fn community(&self) -> Option<Arc<CommunityMarket>> {
+    /// The market shown now.
+    async fn market(&self) -> Arc<dyn HouseholdMarket> {
         match &*self.backend.read().await {
-            Backend::Local => None,
-            Backend::Community(market) => Some(market.clone()),
+            Backend::Local => self.local.clone(),
+            Backend::Community(market) => market.clone(),
         }
     }
 
     pub async fn book(&self) -> Result<BookView> {
-        match self.community().await {
-            Some(market) => market.book().await,
-            None => self.local.book().await,
-        }
+        self.market().await.book().await
     }
 
     pub async fn energy(&self) -> Result<EnergyView> {
-        match self.community().await {
-            Some(market) => market.energy().await,
-            None => self.local.household().energy().await,
-        }
+        self.market().await.energy().await
     }
 
     pub async fn stats(&self, since: DateTime<Utc>) -> Result<MarketStats> {
-        match self.community().await {
-            Some(market) => market.stats(since).await,
-            None => self.local.stats(since).await,
-        }
+        self.market().await.stats(since).await
     }
 
     pub async fn price_history(&self, since: DateTime<Utc>) -> Result<Vec<TradePrint>> {
-        match self.community().await {
-            Some(market) => market.price_history(since).await,
-            None => self.local.price_history(since).await,
-        }
+        self.market().await.price_history(since).await
     }
 
     pub async fn grid_prices(&self) -> GridPrices {
@@ -294,45 +291,32 @@ impl App {
     }
 
     pub async fn place(&self, request: &PlaceRequest) -> Result<Outcome> {
-        match self.community().await {
-            Some(market) => market.place(request).await,
-            None => self.local.household().place(request).await,
-        }
+        self.market().await.place(request).await
     }
 
     pub async fn cancel(&self, id: Uuid) -> Result<Outcome> {
-        match self.community().await {
-            Some(market) => market.cancel(id).await,
-            None => self.local.household().cancel(id).await,
-        }
+        self.market().await.cancel(id).await
     }
 
     pub async fn buy_now(&self, order: Uuid, amount: &str) -> Result<Outcome> {
-        match self.community().await {
-            Some(market) => market.buy_now(order, amount).await,
-            None => self.local.household().buy_now(order, amount).await,
-        }
+        self.market().await.buy_now(order, amount).await
     }
 
     pub async fn grid_trade(&self, direction: Side, amount: &str) -> Result<GridTransactionView> {
-        match (self.community().await, direction) {
-            (Some(market), _) => market.grid_trade(direction, amount, self.grid_prices().await).await,
-            (None, Side::Buy) => self.local.household().buy_from_grid(amount).await,
-            (None, Side::Sell) => self.local.household().sell_to_grid(amount).await,
-        }
+        let prices = self.grid_prices().await;
+        self.market().await.grid_trade(direction, amount, prices).await
     }
 
     pub async fn orders(&self, filter: &OrderFilter, page: Page) -> Result<Vec<OrderView>> {
-        match self.community().await {
-            Some(market) => market.orders(filter, page).await,
-            None => self.local.household().orders(filter, page).await,
-        }
+        self.market().await.orders(filter, page).await
     }
 
     pub async fn trades(&self, page: Page) -> Result<Vec<TradeView>> {
-        match self.community().await {
-            Some(market) => market.trades(page).await,
-            None => self.local.household().trades(page).await,
-        }
+        self.market().await.trades(page).await
+    }
+
+    /// Expires the local market's due orders (the community's expire on its server).
+    pub async fn expire_due(&self) -> Result<usize> {
+        Ok(self.local.expire_due().await?)
     }
 }

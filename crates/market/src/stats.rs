@@ -5,9 +5,9 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::Serialize;
 
-use super::engine::Book;
-use super::order::Side;
-use super::units::{Energy, Price};
+use crate::book::Book;
+use crate::order::Side;
+use crate::units::{Energy, Price};
 
 /// A trade as statistics need it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -88,9 +88,9 @@ pub fn depth(book: &impl Book, side: Side) -> Vec<LevelDepth> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::market::book::FastBook;
-    use crate::market::engine::Market;
-    use crate::market::rules::Place;
+    use crate::fast::FastBook;
+    use crate::engine::Market;
+    use crate::rules::Place;
     use chrono::TimeZone;
 
     fn at(hour: u32) -> DateTime<Utc> {

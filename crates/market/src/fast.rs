@@ -9,9 +9,9 @@ use std::ops::Bound;
 
 use chrono::{DateTime, Utc};
 
-use super::engine::{Book, Event};
-use super::order::{Order, OrderId, Side, Status, Trade, UserId};
-use super::units::{Energy, Price};
+use crate::book::{Book, Event};
+use crate::order::{Order, OrderId, Side, Status, Trade, UserId};
+use crate::units::{Energy, Price};
 
 const NIL: u32 = u32::MAX;
 
@@ -159,7 +159,7 @@ impl Book for FastBook {
                 let maker = &self.slots[slot as usize].order;
                 if maker.user != taker.user {
                     let amount = taker.remaining().min(maker.remaining());
-                    events.push(Event::Trade(trade_between(&taker, maker, amount)));
+                    events.push(Event::Trade(Trade::between(&taker, maker, amount)));
                     taker.fill(amount);
                     self.fill(slot, amount);
                 }
@@ -207,21 +207,5 @@ impl Book for FastBook {
             .take_while(|(at, _, _)| *at <= now)
             .map(|&(_, _, slot)| self.slots[slot as usize].order.id.clone())
             .collect()
-    }
-}
-
-/// The trade between an incoming order and a resting one: at the sell order's price.
-pub(super) fn trade_between(taker: &Order, maker: &Order, amount: Energy) -> Trade {
-    let (buy, sell) = match taker.side {
-        Side::Buy => (taker, maker),
-        Side::Sell => (maker, taker),
-    };
-    Trade {
-        buy_order: Some(buy.id.clone()),
-        sell_order: sell.id.clone(),
-        buyer: buy.user.clone(),
-        seller: sell.user.clone(),
-        price: sell.price,
-        amount,
     }
 }

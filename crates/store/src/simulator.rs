@@ -15,8 +15,8 @@ use uuid::Uuid;
 
 use super::demo::NEIGHBOURS;
 use super::{LocalMarket, OrderFilter, Page, PlaceRequest, Result};
-use crate::geo::Location;
-use crate::market::{Energy, Price, Side};
+use lumea_market::geo::Location;
+use lumea_market::{Energy, Price, Side};
 
 /// One demo neighbour as the simulator sees it.
 #[derive(Clone, Debug)]

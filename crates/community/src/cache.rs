@@ -13,13 +13,13 @@ use sqlx::{Row, Sqlite, SqlitePool, Transaction};
 use uuid::Uuid;
 
 use super::wire::{CachedOrder, CachedTrade};
-use crate::energy::{Battery, Co2Intensity, tokens};
-use crate::geo::Location;
-use crate::market::{Energy, Price, Side};
-use crate::store::rows::{TradeView, trade_view};
-use crate::store::{EnergyView, GridTransactionView, Page, Result, timestamp};
+use lumea_market::energy::{Battery, Co2Intensity, tokens};
+use lumea_market::geo::Location;
+use lumea_market::{Energy, Price, Side};
+use lumea_store::rows::{TradeView, trade_view};
+use lumea_store::{EnergyView, GridTransactionView, Page, Result, timestamp};
 
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/community");
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/community");
 
 pub type Tx = Transaction<'static, Sqlite>;
 
@@ -305,8 +305,8 @@ pub async fn grid_transactions(pool: &SqlitePool, page: Page) -> Result<Vec<Grid
                 direction: if kind == "grid_in" { Side::Buy } else { Side::Sell },
                 amount,
                 price,
-                total: crate::market::Money::of(price, amount),
-                created_at: crate::store::parse_timestamp(&row.try_get::<String, _>("created_at")?)?,
+                total: lumea_market::Money::of(price, amount),
+                created_at: lumea_store::parse_timestamp(&row.try_get::<String, _>("created_at")?)?,
             })
         })
         .collect()

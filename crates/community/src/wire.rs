@@ -9,8 +9,8 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Deserializer};
 use uuid::Uuid;
 
-use crate::geo::Location;
-use crate::market::{Energy, Price, Side, Status};
+use lumea_market::geo::Location;
+use lumea_market::{Energy, Price, Side, Status};
 
 /// A number as PostgREST or Realtime sends a `numeric`: a JSON number or a string.
 /// A JSON number arrives as an f64; its shortest round-trip text is the decimal

@@ -7,9 +7,9 @@ use uuid::Uuid;
 
 use super::rows::{self, Batch};
 use super::{LocalMarket, PlaceRequest, Result};
-use crate::energy::Battery;
-use crate::geo::Location;
-use crate::market::{Energy, Side};
+use lumea_market::energy::Battery;
+use lumea_market::geo::Location;
+use lumea_market::{Energy, Side};
 
 /// The household's home until it sets its own.
 pub const DEFAULT_HOME: (f64, f64) = (30.267, -97.743);

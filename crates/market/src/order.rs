@@ -6,7 +6,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::units::{Energy, Price};
+use crate::units::{Energy, Price};
 
 /// An order's id as the client chose it (a UUID in the app, any text in a replay).
 /// Shared, because trades and events name orders far more often than orders are made.
@@ -163,6 +163,24 @@ pub struct Trade {
     /// Always the sell order's price.
     pub price: Price,
     pub amount: Energy,
+}
+
+impl Trade {
+    /// The trade between an incoming order and a resting one: at the sell order's price.
+    pub fn between(taker: &Order, maker: &Order, amount: Energy) -> Trade {
+        let (buy, sell) = match taker.side {
+            Side::Buy => (taker, maker),
+            Side::Sell => (maker, taker),
+        };
+        Trade {
+            buy_order: Some(buy.id.clone()),
+            sell_order: sell.id.clone(),
+            buyer: buy.user.clone(),
+            seller: sell.user.clone(),
+            price: sell.price,
+            amount,
+        }
+    }
 }
 
 #[cfg(test)]

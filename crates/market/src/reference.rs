@@ -1,13 +1,12 @@
 //! A naive book, written to be obviously right rather than fast: one list of
 //! every order, sorted afresh on every question. Tests and the fuzz target run
-//! it beside [`FastBook`](super::book::FastBook) and demand the same events.
+//! it beside [`FastBook`](crate::fast::FastBook) and demand the same events.
 
 use chrono::{DateTime, Utc};
 
-use super::book::trade_between;
-use super::engine::{Book, Event};
-use super::order::{Order, OrderId, Side, Status, Trade, UserId};
-use super::units::Energy;
+use crate::book::{Book, Event};
+use crate::order::{Order, OrderId, Side, Status, Trade, UserId};
+use crate::units::Energy;
 
 #[derive(Clone, Default)]
 pub struct ReferenceBook {
@@ -63,7 +62,7 @@ impl Book for ReferenceBook {
                 continue;
             }
             let amount = taker.remaining().min(maker.remaining());
-            events.push(Event::Trade(trade_between(&taker, maker, amount)));
+            events.push(Event::Trade(Trade::between(&taker, maker, amount)));
             taker.fill(amount);
             maker.fill(amount);
         }

@@ -6,8 +6,8 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::Serialize;
 
-use super::order::{Order, Side};
-use super::units::{Energy, Price};
+use crate::order::{Order, Side};
+use crate::units::{Energy, Price};
 
 /// Why a command was refused. The codes are stable: the UI, the CLI and the
 /// Postgres functions all speak them. The engine checks the market's own rules;
@@ -68,23 +68,7 @@ impl Reason {
     ];
 
     pub fn code(self) -> &'static str {
-        match self {
-            Reason::DuplicateOrder => "duplicate_order",
-            Reason::InvalidPrice => "invalid_price",
-            Reason::InvalidAmount => "invalid_amount",
-            Reason::InvalidExpiry => "invalid_expiry",
-            Reason::UnknownOrder => "unknown_order",
-            Reason::NotOwner => "not_owner",
-            Reason::NotOpen => "not_open",
-            Reason::SelfTrade => "self_trade",
-            Reason::ExceedsAvailable => "exceeds_available",
-            Reason::ExceedsBattery => "exceeds_battery",
-            Reason::InsufficientEnergy => "insufficient_energy",
-            Reason::InvalidUsername => "invalid_username",
-            Reason::InvalidLocation => "invalid_location",
-            Reason::InvalidSetting => "invalid_setting",
-            Reason::UnknownUser => "unknown_user",
-        }
+        crate::ErrorCode::from(self).as_str()
     }
 }
 
@@ -169,7 +153,7 @@ pub fn check_buy_now(cmd: &BuyNow, order: Option<&Order>) -> Result<Energy, Reas
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::market::order::Status;
+    use crate::order::Status;
     use chrono::TimeZone;
 
     fn now() -> DateTime<Utc> {

@@ -1,43 +1,12 @@
 //! The market: one clock, one set of rules, over a book that does the matching.
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
 
-use super::book::FastBook;
-use super::order::{Order, OrderId, Side, Status, Trade, UserId};
-use super::rules::{self, BuyNow, Cancel, Place, Reason};
-use super::units::Energy;
-
-/// What happened, in the order it happened.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(tag = "event", rename_all = "lowercase")]
-pub enum Event {
-    Trade(Trade),
-    Cancelled { order: OrderId },
-    Expired { order: OrderId },
-}
-
-/// Order storage and matching. The [`Market`] has already checked every rule
-/// before it calls a method that changes the book.
-pub trait Book {
-    /// Any order ever placed (open or closed), by id.
-    fn get(&self, id: &str) -> Option<&Order>;
-    /// Every order ever placed, in arrival order.
-    fn orders(&self) -> impl Iterator<Item = &Order>;
-    /// Open orders of one side in priority order: best price first, then earliest arrival.
-    fn open_orders(&self, side: Side) -> impl Iterator<Item = &Order>;
-    /// Matches a new order against the opposite side while prices cross,
-    /// skipping orders of its own user, and rests what is left.
-    fn insert(&mut self, order: Order, events: &mut Vec<Event>);
-    /// Puts back a stored order as it is, without matching (a book being rebuilt).
-    fn restore(&mut self, order: Order);
-    /// Takes an open order out of the book with its final `status`.
-    fn close(&mut self, id: &str, status: Status);
-    /// Fills `amount` of an open sell order for a buyer without a resting order.
-    fn buy_now(&mut self, id: &str, buyer: UserId, amount: Energy) -> Trade;
-    /// Open orders with `expires_at <= now`, by expiry time then arrival.
-    fn due(&self, now: DateTime<Utc>) -> Vec<OrderId>;
-}
+use crate::book::{Book, Event};
+use crate::fast::FastBook;
+use crate::order::{Order, Status};
+use crate::rules::{self, BuyNow, Cancel, Place, Reason};
+use crate::units::Energy;
 
 /// The market of one community: a book, its clock, and the rules.
 ///
@@ -126,8 +95,9 @@ impl<B: Book> Market<B> {
 mod tests {
     //! The rules exercised through both books, so each test checks both.
     use super::*;
-    use crate::market::reference::ReferenceBook;
-    use crate::market::units::Price;
+    use crate::order::{Side, Trade};
+    use crate::reference::ReferenceBook;
+    use crate::units::Price;
     use chrono::TimeZone;
 
     fn t(minute: u32) -> DateTime<Utc> {

@@ -9,9 +9,9 @@ use std::collections::HashMap;
 use sqlx::{Row, SqlitePool};
 
 use super::rows;
-use crate::energy::Battery;
-use crate::market::audit::Audit;
-use crate::market::{Book, Energy, Event, FastBook, Market, Order, Price, Trade};
+use lumea_market::energy::Battery;
+use lumea_market::audit::Audit;
+use lumea_market::{Book, Energy, Event, FastBook, Market, Order, Price, Trade};
 
 pub(super) async fn verify(pool: &SqlitePool, market: &Market<FastBook>, batteries: &HashMap<String, Battery>) -> Result<(), String> {
     let db = |e: sqlx::Error| format!("reading the file: {e}");

@@ -7,9 +7,9 @@
 use rust_decimal::Decimal;
 use serde::Serialize;
 
-use crate::market::rules::Reason;
-use crate::market::units::{Energy, Money, Price, parse_steps};
-use crate::market::Side;
+use crate::rules::Reason;
+use crate::units::{Energy, Money, Price, parse_steps};
+use crate::Side;
 
 /// A home battery and the energy its open orders have spoken for.
 ///

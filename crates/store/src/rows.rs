@@ -10,10 +10,10 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
 
 use super::{Error, Member, Result, parse_timestamp, timestamp};
-use crate::energy::{Battery, Co2Intensity, tokens};
-use crate::geo::Location;
-use crate::market::stats::TradePrint;
-use crate::market::{Energy, Money, Order, Price, Reason, Side, Status, Trade};
+use lumea_market::energy::{Battery, Co2Intensity, tokens};
+use lumea_market::geo::Location;
+use lumea_market::stats::TradePrint;
+use lumea_market::{Energy, Money, Order, Price, Reason, Side, Status, Trade};
 
 /// An order as the UI lists it.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -105,7 +105,7 @@ impl TradeView {
     }
 }
 
-pub(crate) fn role(buyer: &str, seller: &str, viewer: &str) -> Role {
+pub fn role(buyer: &str, seller: &str, viewer: &str) -> Role {
     if buyer == viewer {
         Role::Bought
     } else if seller == viewer {
@@ -132,7 +132,7 @@ pub struct EnergyView {
 }
 
 impl EnergyView {
-    pub(crate) fn of(battery: &Battery, co2_tokens: Decimal) -> EnergyView {
+    pub fn of(battery: &Battery, co2_tokens: Decimal) -> EnergyView {
         EnergyView {
             capacity: battery.capacity,
             level: battery.level,
@@ -371,17 +371,17 @@ fn order_view(row: &SqliteRow, home: Option<Location>, viewer: &str) -> Result<O
 }
 
 /// Every order ever placed, in arrival order: what the engine is rebuilt from.
-pub(crate) async fn all_orders(pool: &SqlitePool) -> Result<Vec<Order>> {
+pub async fn all_orders(pool: &SqlitePool) -> Result<Vec<Order>> {
     let rows = sqlx::query(&format!("SELECT {ORDER_COLUMNS} FROM orders WHERE seq >= 0 ORDER BY seq")).fetch_all(pool).await?;
     rows.iter().map(order).collect()
 }
 
-pub(crate) async fn order_by_id(pool: &SqlitePool, id: &str) -> Result<Option<Order>> {
+pub async fn order_by_id(pool: &SqlitePool, id: &str) -> Result<Option<Order>> {
     let row = sqlx::query(&format!("SELECT {ORDER_COLUMNS} FROM orders WHERE id = ?")).bind(id).fetch_optional(pool).await?;
     row.as_ref().map(order).transpose()
 }
 
-pub(crate) async fn book(pool: &SqlitePool, viewer: &str, home: Option<Location>) -> Result<BookView> {
+pub async fn book(pool: &SqlitePool, viewer: &str, home: Option<Location>) -> Result<BookView> {
     let side = |side: &str, order_by: &str| {
         format!("SELECT {ORDER_COLUMNS} FROM orders WHERE status IN ('active', 'partial') AND pending = 0 AND side = '{side}' ORDER BY {order_by}, seq")
     };
@@ -394,7 +394,7 @@ pub(crate) async fn book(pool: &SqlitePool, viewer: &str, home: Option<Location>
 }
 
 /// Every order of `user`, whatever its status, unpaged; or only those `among` the given ids.
-pub(crate) async fn all_orders_of(pool: &SqlitePool, user: &str, among: Option<&[String]>) -> Result<Vec<Order>> {
+pub async fn all_orders_of(pool: &SqlitePool, user: &str, among: Option<&[String]>) -> Result<Vec<Order>> {
     let mut query = QueryBuilder::<Sqlite>::new(format!("SELECT {ORDER_COLUMNS} FROM orders WHERE user_id = "));
     query.push_bind(user);
     if let Some(ids) = among {
@@ -412,7 +412,7 @@ pub(crate) async fn all_orders_of(pool: &SqlitePool, user: &str, among: Option<&
     rows.iter().map(order).collect()
 }
 
-pub(crate) async fn orders_of(
+pub async fn orders_of(
     pool: &SqlitePool,
     user: &str,
     filter: &OrderFilter,
@@ -507,7 +507,7 @@ const TRADE_QUERY: &str = "SELECT t.id, t.buy_order_id, t.sell_order_id, t.buyer
                            FROM trades t JOIN users b ON b.id = t.buyer_id JOIN users s ON s.id = t.seller_id
                            JOIN orders so ON so.id = t.sell_order_id LEFT JOIN orders bo ON bo.id = t.buy_order_id";
 
-pub(crate) fn trade_view(row: &SqliteRow, viewer: &str) -> Result<TradeView> {
+pub fn trade_view(row: &SqliteRow, viewer: &str) -> Result<TradeView> {
     let (price, amount) = (price(row, "price_ticks")?, energy(row, "amount_centi_kwh")?);
     let (buyer_id, seller_id): (String, String) = (row.try_get("buyer_id")?, row.try_get("seller_id")?);
     Ok(TradeView {
@@ -541,7 +541,7 @@ pub(super) async fn trades_of(pool: &SqlitePool, user: &str, page: Page) -> Resu
 
 /// Trades within `since..=until` in execution order, led by the last trade
 /// before the window (statistics take the last price from it when the window is empty).
-pub(crate) async fn trade_prints(pool: &SqlitePool, since: DateTime<Utc>, until: DateTime<Utc>) -> Result<Vec<TradePrint>> {
+pub async fn trade_prints(pool: &SqlitePool, since: DateTime<Utc>, until: DateTime<Utc>) -> Result<Vec<TradePrint>> {
     let rows = sqlx::query(
         "SELECT created_at, price_ticks, amount_centi_kwh FROM trades
          WHERE seq = (SELECT MAX(seq) FROM trades WHERE created_at < ?1) OR created_at BETWEEN ?1 AND ?2

@@ -21,25 +21,24 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
 use sqlx::SqlitePool;
 use tokio::sync::{Mutex, broadcast, mpsc, watch};
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 
-use crate::clock::Clock;
-use crate::energy::{Battery, GridPrices};
-use crate::market::rules::{self, BuyNow, Cancel, Place};
-use crate::market::stats::{MarketStats, TradePrint};
-use crate::market::{Energy, FastBook, Market, Money, Reason, Side, Status};
-use crate::store::rows::{self, Page};
-use crate::store::{BookView, EnergyView, Error, GridTransactionView, MarketEvent, OrderFilter, OrderUpdate, OrderView, Outcome, PlaceRequest, Result, TradeView};
+use lumea_store::clock::Clock;
+use lumea_market::energy::{Battery, GridPrices};
+use lumea_market::rules::{self, BuyNow, Cancel, Place};
+use lumea_market::stats::{MarketStats, TradePrint};
+use lumea_market::{Energy, ErrorCode, FastBook, Market, Money, Reason, Side, Status};
+use lumea_store::rows::{self, Page};
+use lumea_store::{BookView, Connection, EnergyView, GridTransactionView, MarketEvent, OrderFilter, OrderUpdate, OrderView, Outcome, PlaceRequest, TradeView};
 pub use api::{Api, Project, Session, SignUp};
 use cache::{Account, Command, Queued};
 use realtime::{Change, ChangeKind, Feed, Subscription};
 use wire::{CachedOrder, CachedTrade, OrderRow, TradeRow};
 
-/// A failure to talk with the community market, with the code the UI maps to a sentence.
+/// A failure to talk with the community market.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum RemoteError {
     #[error("the community market cannot be reached ({0})")]
@@ -53,25 +52,26 @@ pub enum RemoteError {
     Refused(String),
     #[error("the session ended: sign in again")]
     SignedOut,
-    #[error("sign-in failed: {0}")]
-    Auth(&'static str),
+    #[error("sign-in failed: {}", .0.as_str())]
+    Auth(ErrorCode),
     #[error("this project setting is not valid: {0}")]
     Settings(&'static str),
 }
 
 /// Refusals only the community market gives (its rules beyond the engine's).
-const SERVER_REASONS: [&str; 5] = ["too_many_open_orders", "invalid_side", "invalid_order_id", "invalid_ref", "not_authenticated"];
+const SERVER_REASONS: [ErrorCode; 5] =
+    [ErrorCode::TooManyOpenOrders, ErrorCode::InvalidSide, ErrorCode::InvalidOrderId, ErrorCode::InvalidRef, ErrorCode::NotAuthenticated];
 
 impl RemoteError {
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            RemoteError::Offline(_) => "offline",
-            RemoteError::Server(_) => "server_error",
-            RemoteError::BadAnswer(_) => "bad_server_answer",
-            RemoteError::Refused(code) => SERVER_REASONS.into_iter().find(|known| known == code).unwrap_or("refused"),
-            RemoteError::SignedOut => "signed_out",
-            RemoteError::Auth(code) => code,
-            RemoteError::Settings(_) => "invalid_project",
+            RemoteError::Offline(_) => ErrorCode::Offline,
+            RemoteError::Server(_) => ErrorCode::ServerError,
+            RemoteError::BadAnswer(_) => ErrorCode::BadServerAnswer,
+            RemoteError::Refused(code) => SERVER_REASONS.into_iter().find(|known| known.as_str() == code).unwrap_or(ErrorCode::Refused),
+            RemoteError::SignedOut => ErrorCode::SignedOut,
+            RemoteError::Auth(code) => *code,
+            RemoteError::Settings(_) => ErrorCode::InvalidProject,
         }
     }
 
@@ -81,21 +81,50 @@ impl RemoteError {
     }
 }
 
-/// What the connection indicator shows.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
-#[serde(rename_all = "snake_case")]
-pub enum Connection {
-    /// Local mode: the demo neighbourhood on this device.
-    Local,
-    Connecting,
-    /// Joined and up to date: changes arrive as they happen.
-    Online,
-    /// Not connected: the cache shows the last known state, commands wait in the outbox.
-    Offline,
-    /// The session ended: sign in again.
-    SignedOut,
+/// Why a community-mode command failed.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The market's own rules refused it, here or on the server.
+    #[error("{0}")]
+    Rejected(#[from] Reason),
+    /// The cache could not be read or written.
+    #[error(transparent)]
+    Store(#[from] lumea_store::Error),
+    #[error(transparent)]
+    Remote(RemoteError),
 }
+
+impl From<RemoteError> for Error {
+    /// A refusal by the community market's functions is the same refusal as in local mode.
+    fn from(err: RemoteError) -> Self {
+        match &err {
+            RemoteError::Refused(code) => match Reason::ALL.into_iter().find(|r| r.code() == code) {
+                Some(reason) => Error::Rejected(reason),
+                None => Error::Remote(err),
+            },
+            _ => Error::Remote(err),
+        }
+    }
+}
+
+impl From<sqlx::Error> for Error {
+    fn from(err: sqlx::Error) -> Self {
+        Error::Store(err.into())
+    }
+}
+
+impl Error {
+    /// The stable code the UI maps to a sentence.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Error::Rejected(reason) => ErrorCode::from(*reason),
+            Error::Store(err) => err.code(),
+            Error::Remote(err) => err.code(),
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Where a community market keeps its files.
 pub struct Paths<'a> {
@@ -198,7 +227,7 @@ impl CommunityMarket {
             Err(err) => return Err(err.into()),
         }
         let session = market.session.lock().await.clone();
-        save_session(&market.session_file, &session).map_err(|e| Error::Storage(sqlx::Error::Io(e)))?;
+        save_session(&market.session_file, &session).map_err(sqlx::Error::Io)?;
         let market = Arc::new(market);
         market.start();
         Ok(market)
@@ -226,7 +255,7 @@ impl CommunityMarket {
             self.stopping.send_replace(true);
             let _ = follower.await;
         }
-        crate::store::close_file(&self.pool).await;
+        lumea_store::close_file(&self.pool).await;
     }
 
     /// Signs out at the server (best effort: offline, the tokens are forgotten anyway).
@@ -647,7 +676,7 @@ impl CommunityMarket {
                 }
                 let err = Error::from(err);
                 self.announce([
-                    MarketEvent::CommandRefused { id: queued.id.to_string(), code: err.code().to_string() },
+                    MarketEvent::CommandRefused { id: queued.id.to_string(), code: err.code() },
                     MarketEvent::BookChanged,
                     MarketEvent::EnergyChanged { user_id: self.household_id() },
                 ]);
@@ -693,23 +722,23 @@ impl CommunityMarket {
     // Reads ----------------------------------------------------------------
 
     pub async fn book(&self) -> Result<BookView> {
-        rows::book(&self.pool, &self.household_id(), self.account.home).await
+        Ok(rows::book(&self.pool, &self.household_id(), self.account.home).await?)
     }
 
     pub async fn energy(&self) -> Result<EnergyView> {
-        cache::energy_view(&self.pool, &self.account).await
+        Ok(cache::energy_view(&self.pool, &self.account).await?)
     }
 
     pub async fn orders(&self, filter: &OrderFilter, page: Page) -> Result<Vec<OrderView>> {
-        rows::orders_of(&self.pool, &self.household_id(), filter, page, self.account.home).await
+        Ok(rows::orders_of(&self.pool, &self.household_id(), filter, page, self.account.home).await?)
     }
 
     pub async fn trades(&self, page: Page) -> Result<Vec<TradeView>> {
-        cache::trades(&self.pool, self.account.user_id, page).await
+        Ok(cache::trades(&self.pool, self.account.user_id, page).await?)
     }
 
     pub async fn grid_transactions(&self, page: Page) -> Result<Vec<GridTransactionView>> {
-        cache::grid_transactions(&self.pool, page).await
+        Ok(cache::grid_transactions(&self.pool, page).await?)
     }
 
     /// Statistics of the community's open book and of the trades this household
@@ -753,12 +782,12 @@ impl CommunityMarket {
     }
 
     /// An order as the cache holds it (the book or my history).
-    pub async fn cached_order(&self, id: Uuid) -> Result<Option<crate::market::Order>> {
-        rows::order_by_id(&self.pool, &id.to_string()).await
+    pub async fn cached_order(&self, id: Uuid) -> Result<Option<lumea_market::Order>> {
+        Ok(rows::order_by_id(&self.pool, &id.to_string()).await?)
     }
 
     /// The commands still waiting to be confirmed.
     pub async fn waiting(&self) -> Result<usize> {
-        cache::waiting(&self.pool).await
+        Ok(cache::waiting(&self.pool).await?)
     }
 }

@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use super::RemoteError;
 use super::wire::{OrderRow, ProfileRow, TradeRow};
-use crate::market::Side;
+use lumea_market::{ErrorCode, Side};
 
 /// Larger answers are refused: a page of 1,000 orders is about 400 kB.
 pub const MAX_BODY: usize = 4 << 20;
@@ -145,7 +145,7 @@ impl Api {
     pub async fn sign_in(&self, email: &str, password: &str, now: DateTime<Utc>) -> Result<Session, RemoteError> {
         match self.auth_call("token?grant_type=password", &json!({ "email": email, "password": password })).await {
             Ok(bytes) => Ok(session(parse(&bytes)?, email, now)),
-            Err(RemoteError::Refused(_)) => Err(RemoteError::Auth("invalid_credentials")),
+            Err(RemoteError::Refused(_)) => Err(RemoteError::Auth(ErrorCode::InvalidCredentials)),
             Err(other) => Err(other),
         }
     }
@@ -251,16 +251,29 @@ fn session_with_email(tokens: TokenAnswer, email: &str, now: DateTime<Utc>) -> S
     }
 }
 
-fn sign_up_refusal(text: &str) -> &'static str {
-    let text = text.to_lowercase();
-    if text.contains("already") || text.contains("exists") {
-        "email_taken"
-    } else if text.contains("password") {
-        "weak_password"
-    } else if text.contains("email") {
-        "invalid_email"
-    } else {
-        "sign_up_refused"
+/// Why GoTrue refused a sign-up, from its machine-readable code: `error_code`
+/// (current GoTrue), or `code` where that is text. @supabase/lite 0.10 sends
+/// neither, so its message is read as the last resort.
+fn sign_up_refusal(body: &str) -> ErrorCode {
+    let answer: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
+    let code = ["error_code", "code"].into_iter().find_map(|key| answer.get(key).and_then(|value| value.as_str()));
+    match code {
+        Some("user_already_exists" | "email_exists") => ErrorCode::EmailTaken,
+        Some("weak_password") => ErrorCode::WeakPassword,
+        Some("email_address_invalid") => ErrorCode::InvalidEmail,
+        Some(_) => ErrorCode::SignUpRefused,
+        None => {
+            let text = body.to_lowercase();
+            if text.contains("already") || text.contains("exists") {
+                ErrorCode::EmailTaken
+            } else if text.contains("password") {
+                ErrorCode::WeakPassword
+            } else if text.contains("email") {
+                ErrorCode::InvalidEmail
+            } else {
+                ErrorCode::SignUpRefused
+            }
+        }
     }
 }
 
@@ -308,7 +321,7 @@ fn refusal(body: &[u8]) -> RemoteError {
     match reason_code(body) {
         Some(code) => RemoteError::Refused(code),
         // Auth errors carry their own words; kept for mapping, never shown raw.
-        None => RemoteError::Refused(String::from_utf8_lossy(&body[..body.len().min(300)]).into_owned()),
+        None => RemoteError::Refused(String::from_utf8_lossy(&body[..body.len().min(2000)]).into_owned()),
     }
 }
 
