@@ -1,12 +1,18 @@
 //! The community backend's HTTP APIs: Supabase Auth (GoTrue) and the REST API
-//! (PostgREST, through the `postgrest` crate). Every call sends the project's
-//! `apikey`, has a deadline, reads at most `MAX_BODY` bytes, and turns the
-//! answer into a typed value or a `RemoteError`; nothing unchecked gets out.
+//! (PostgREST), over reqwest. Every call sends the project's `apikey`, has a
+//! deadline, reads at most `MAX_BODY` bytes, and turns the answer into a typed
+//! value or a `RemoteError`; nothing unchecked gets out.
+//!
+//! PostgREST is called directly rather than through the `postgrest` crate:
+//! its last release (1.6.0) pins reqwest 0.11, whose TLS and HTTP/2 stack
+//! (rustls-webpki 0.101, h2 0.3) has advisories with no fix on that line. The
+//! few requests the app makes (filtered reads, RPC) are built here instead.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use postgrest::Postgrest;
+use reqwest::Url;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -107,15 +113,13 @@ struct TokenUser {
 #[derive(Clone)]
 pub struct Api {
     project: Project,
-    rest: Postgrest,
     http: reqwest::Client,
     timeout: Duration,
 }
 
 impl Api {
     pub fn new(project: Project, timeout: Duration) -> Api {
-        let rest = Postgrest::new(format!("{}/rest/v1", project.url)).insert_header("apikey", project.anon_key.clone());
-        Api { project, rest, http: reqwest::Client::new(), timeout }
+        Api { project, http: client(), timeout }
     }
 
     pub fn project(&self) -> &Project {
@@ -183,28 +187,27 @@ impl Api {
     // REST ----------------------------------------------------------------
 
     pub async fn profile(&self, session: &Session) -> Result<ProfileRow, RemoteError> {
-        let query = self.rest.from("profiles").auth(&session.access_token).select("id,username,community_id,location_lat,location_lng");
-        let rows: Vec<ProfileRow> = self.fetch(query.eq("id", session.user_id.to_string())).await?;
+        let filters = [("select", "id,username,community_id,location_lat,location_lng".into()), ("id", format!("eq.{}", session.user_id))];
+        let rows: Vec<ProfileRow> = self.fetch(session, "profiles", &filters).await?;
         rows.into_iter().next().ok_or(RemoteError::SignedOut)
     }
 
     /// One page of the community's open book, in arrival order after `after_seq`.
     pub async fn open_orders(&self, session: &Session, community: &str, after_seq: i64) -> Result<Vec<OrderRow>, RemoteError> {
-        let query = self.rest.from("open_orders").auth(&session.access_token).select(ORDER_SELECT);
-        self.fetch(query.eq("community_id", community).gt("seq", after_seq.to_string()).order("seq.asc").limit(PAGE)).await
+        let filters = [("select", ORDER_SELECT.into()), ("community_id", format!("eq.{community}")), ("seq", format!("gt.{after_seq}"))];
+        self.fetch(session, "open_orders", &page(filters)).await
     }
 
     /// One page of my orders, all statuses, in arrival order after `after_seq`.
     pub async fn my_orders(&self, session: &Session, after_seq: i64) -> Result<Vec<OrderRow>, RemoteError> {
-        let query = self.rest.from("market_orders").auth(&session.access_token).select(ORDER_SELECT);
-        self.fetch(query.eq("user_id", session.user_id.to_string()).gt("seq", after_seq.to_string()).order("seq.asc").limit(PAGE))
-            .await
+        let filters = [("select", ORDER_SELECT.into()), ("user_id", format!("eq.{}", session.user_id)), ("seq", format!("gt.{after_seq}"))];
+        self.fetch(session, "market_orders", &page(filters)).await
     }
 
     /// One page of my trades (RLS: those I bought or sold), oldest first after `after_seq`.
     pub async fn my_trades(&self, session: &Session, after_seq: i64) -> Result<Vec<TradeRow>, RemoteError> {
-        let query = self.rest.from("trades").auth(&session.access_token).select(TRADE_SELECT);
-        self.fetch(query.gt("seq", after_seq.to_string()).order("seq.asc").limit(PAGE)).await
+        let filters = [("select", TRADE_SELECT.into()), ("seq", format!("gt.{after_seq}"))];
+        self.fetch(session, "trades", &page(filters)).await
     }
 
     pub async fn place_order(&self, session: &Session, id: Uuid, side: Side, price: &str, amount: &str) -> Result<OrderRow, RemoteError> {
@@ -221,14 +224,51 @@ impl Api {
         self.call(session, "buy_now", &json!({ "p_order_id": order, "p_amount": amount, "p_ref": reference })).await
     }
 
+    /// Calls a database function (`POST /rest/v1/rpc/NAME`).
     async fn call<T: DeserializeOwned>(&self, session: &Session, function: &str, params: &serde_json::Value) -> Result<T, RemoteError> {
-        let request = self.rest.rpc(function, params.to_string()).auth(&session.access_token).build().timeout(self.timeout);
+        let request = self
+            .rest(self.http.post(format!("{}/rest/v1/rpc/{function}", self.project.url)), session)
+            .header("content-type", "application/json")
+            .body(params.to_string());
         parse(&read(request.send().await).await?)
     }
 
-    async fn fetch<T: DeserializeOwned>(&self, query: postgrest::Builder) -> Result<Vec<T>, RemoteError> {
-        parse(&read(query.build().timeout(self.timeout).send().await).await?)
+    /// Reads rows of a table or view, with PostgREST's query parameters (`column=op.value`, `select`, `order`, `limit`).
+    async fn fetch<T: DeserializeOwned>(&self, session: &Session, table: &str, query: &[(&str, String)]) -> Result<Vec<T>, RemoteError> {
+        let url = Url::parse_with_params(&format!("{}/rest/v1/{table}", self.project.url), query)
+            .map_err(|_| RemoteError::Settings("project_url"))?;
+        parse(&read(self.rest(self.http.get(url), session).send().await).await?)
     }
+
+    /// The project's key and the household's token, with the call's deadline.
+    fn rest(&self, request: reqwest::RequestBuilder, session: &Session) -> reqwest::RequestBuilder {
+        request.header("apikey", &self.project.anon_key).bearer_auth(&session.access_token).timeout(self.timeout)
+    }
+}
+
+/// One snapshot page: in arrival order, at most `PAGE` rows.
+fn page<const N: usize>(filters: [(&'static str, String); N]) -> Vec<(&'static str, String)> {
+    let mut query = filters.to_vec();
+    query.extend([("order", "seq.asc".to_string()), ("limit", PAGE.to_string())]);
+    query
+}
+
+/// One HTTP client for the process: TLS by rustls with the ring provider and
+/// Mozilla's roots (webpki-roots), the same roots the Realtime websocket
+/// trusts, so a phone needs no platform certificate store.
+fn client() -> reqwest::Client {
+    static CLIENT: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
+    CLIENT
+        .get_or_init(|| {
+            let roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
+            let tls = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+                .with_safe_default_protocol_versions()
+                .expect("ring supports TLS 1.2 and 1.3")
+                .with_root_certificates(roots)
+                .with_no_client_auth();
+            reqwest::Client::builder().use_preconfigured_tls(tls).build().expect("the HTTP client builds")
+        })
+        .clone()
 }
 
 const ORDER_SELECT: &str = "id,user_id,username,community_id,type,price,amount,filled_amount,status,\
