@@ -51,14 +51,14 @@ after(async () => {
   server?.close();
 });
 
-async function openApp(config = {}) {
+async function openApp(config = {}, { ready = true } = {}) {
   const page = await browser.newPage({ viewport: { width: 1200, height: 820 } });
   const errors = [];
   page.on("pageerror", (error) => errors.push(error));
   await page.addInitScript(`window.__LUMEA_MOCK_CONFIG__ = ${JSON.stringify(config)};`);
   await page.addInitScript(mockScript);
   await page.goto(origin);
-  await page.getByRole("heading", { name: "Battery" }).waitFor();
+  if (ready) await page.getByRole("heading", { name: "Battery" }).waitFor();
   return { page, errors };
 }
 
@@ -287,5 +287,76 @@ test("the settings screen switches between the local demo and a community market
   await page.getByText("Signed out. You're back in the local demo market.").waitFor();
   await page.getByRole("button", { name: "Local demo market. Market settings" }).waitFor();
   assert.deepEqual(errors, []);
+  await page.close();
+});
+
+/** Commands the app sends after `event`, once its refetches have settled. */
+async function callsAfter(page, event, expected) {
+  await page.evaluate(() => window.lumeaMock.resetCalls());
+  await page.evaluate((e) => window.lumeaMock.announce(e), event);
+  // Wait for what should come, then a while longer for anything that should not.
+  await page.waitForFunction(
+    (want) => Object.entries(want).every(([cmd, n]) => (window.lumeaMock.calls()[cmd] ?? 0) >= n),
+    expected,
+    { timeout: 5000 },
+  );
+  await page.waitForTimeout(300);
+  return page.evaluate(() => window.lumeaMock.calls());
+}
+
+const trade = (role, taker) => ({
+  id: "t-1", buy_order: null, sell_order: "s-1", buyer_id: "household", seller_id: "bob", buyer: "You", seller: "Bob",
+  price: "0.17", amount: "1", total: "0.17", created_at: new Date().toISOString(), role, taker,
+});
+
+test("an event refetches only the views it changes, once per burst", async () => {
+  const { page, errors } = await openApp();
+  await page.getByRole("button", { name: /Market settings/ }).waitFor();
+  await page.waitForTimeout(300);
+  assert.deepEqual(await callsAfter(page, { type: "energy_changed", user_id: "household" }, { energy: 1 }), { energy: 1 });
+  assert.deepEqual(await callsAfter(page, { type: "book_changed" }, { book: 1, stats: 1, my_orders: 1 }), { book: 1, stats: 1, my_orders: 1 });
+  const order = { type: "order_updated", id: "o-1", user_id: "bob", status: "partial", filled: "1", remaining: "4" };
+  assert.deepEqual(await callsAfter(page, order, { book: 1, stats: 1, my_orders: 1 }), { book: 1, stats: 1, my_orders: 1 });
+  // A trade between neighbours moves the figures and the history, not my trades.
+  const theirs = { type: "trade_executed", trade: { ...trade("other", "buy"), buyer: "Alice", buyer_id: "alice" } };
+  assert.deepEqual(await callsAfter(page, theirs, { stats: 1, price_history: 1 }), { stats: 1, price_history: 1 });
+  const all = { book: 1, energy: 1, stats: 1, grid_prices: 1, price_history: 1, my_orders: 1, my_trades: 1, mode: 1 };
+  assert.deepEqual(await callsAfter(page, { type: "connection_changed", connection: "local" }, all), all);
+
+  // What a purchase announces, at once: each view it changes is fetched once.
+  await page.evaluate(() => window.lumeaMock.resetCalls());
+  await page.evaluate((t) => window.lumeaMock.announce({ type: "trade_executed", trade: t }, { type: "book_changed" }, { type: "energy_changed", user_id: "household" }), trade("bought", "buy"));
+  await page.waitForFunction(() => Object.keys(window.lumeaMock.calls()).length === 6, null, { timeout: 5000 });
+  await page.waitForTimeout(300);
+  assert.deepEqual(await page.evaluate(() => window.lumeaMock.calls()), { book: 1, stats: 1, my_orders: 1, energy: 1, price_history: 1, my_trades: 1 });
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test("a refresh that fails keeps the last figures on screen and says why", async () => {
+  const { page, errors } = await openApp();
+  const battery = page.locator("section", { has: page.getByRole("heading", { name: "Battery" }) });
+  await battery.getByText("8.5 kWh of 13.5 kWh").waitFor();
+  await page.evaluate(() => window.lumeaMock.failNext("storage_failure"));
+  await page.evaluate(() => window.lumeaMock.generate("1"));
+  await page.getByRole("status").getByText(/Couldn't refresh the market, so it shows the last figures received\. The market could not be saved\./).waitFor();
+  // The battery still shows its last good figures, and the rest of the screen is there.
+  assert.match(await battery.textContent(), /8\.5 kWh of 13\.5 kWh/);
+  await page.getByRole("button", { name: "Buy Energy" }).waitFor();
+  assert.equal(await page.getByRole("alert").count(), 0, "no failure banner replaces the screen");
+  // The next change comes through.
+  await page.evaluate(() => window.lumeaMock.generate("0.5"));
+  await battery.getByText("10 kWh of 13.5 kWh").waitFor();
+  assert.doesNotMatch(await page.content(), /storage_failure/);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test("the first load failing shows the sentence and Try again loads the market", async () => {
+  const { page } = await openApp({ failFirst: "store_in_use" }, { ready: false });
+  await page.getByRole("alert").getByText("The market is open in another Luméa window. Close it and try again.").waitFor();
+  await page.getByRole("button", { name: "Try again" }).click();
+  await page.getByRole("heading", { name: "Battery" }).waitFor();
+  await page.getByText("8.5 kWh").first().waitFor();
   await page.close();
 });

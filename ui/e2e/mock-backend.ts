@@ -4,13 +4,16 @@
 
 import { emit } from "@tauri-apps/api/event";
 import { mockIPC } from "@tauri-apps/api/mocks";
+import type { CommandError } from "../src/bindings/CommandError";
+import type { ErrorCode } from "../src/bindings/ErrorCode";
 import type { ModeView } from "../src/bindings/ModeView";
 import type { MarketEvent } from "../src/bindings/MarketEvent";
 import type { OrderView } from "../src/bindings/OrderView";
 import type { TradeView } from "../src/bindings/TradeView";
 import { ENERGY_SCALE, MONEY_SCALE, PRICE_SCALE, checkOrderAmount, checkPrice, checkPurchase, formatSteps, steps } from "../src/market/rules";
 
-type Config = { extraAsks?: number };
+/** extraAsks: neighbours' offers to add; failFirst: the code the first command fails with. */
+type Config = { extraAsks?: number; failFirst?: ErrorCode };
 const config: Config = (window as unknown as { __LUMEA_MOCK_CONFIG__?: Config }).__LUMEA_MOCK_CONFIG__ ?? {};
 
 const e = (s: bigint) => formatSteps(s, ENERGY_SCALE);
@@ -61,7 +64,7 @@ const history = [
   { at: ago(120), price: "0.16", amount: "10" },
   { at: ago(119), price: "0.17", amount: "10" },
 ];
-let failNext: string | null = null;
+let failNext: ErrorCode | null = config.failFirst ?? null;
 
 const open = (o: OrderView) => o.status === "active" || o.status === "partial";
 const book = () => ({
@@ -88,10 +91,12 @@ const energy = () => ({
   co2_tokens: formatSteps(battery.tokensMg, 6),
 });
 
-class Refusal {
-  constructor(readonly code: string) {}
+class Refusal extends Error {
+  constructor(readonly code: ErrorCode) {
+    super(code);
+  }
 }
-const refuse = (code: string): never => {
+const refuse = (code: ErrorCode): never => {
   throw new Refusal(code);
 };
 const localMode: ModeView = { community: false, connection: "local", project_url: null, anon_key: null, email: null, username: null, community_id: null };
@@ -101,7 +106,11 @@ const announce = async (...events: MarketEvent[]) => {
   for (const event of events) await emit("market", event);
 };
 
+/** Commands answered, by name, for the tests that check which views an event refetches. */
+const calls = new Map<string, number>();
+
 async function handle(cmd: string, args: Record<string, unknown>): Promise<unknown> {
+  calls.set(cmd, (calls.get(cmd) ?? 0) + 1);
   if (failNext) {
     const code = failNext;
     failNext = null;
@@ -225,8 +234,11 @@ mockIPC(
     try {
       return await handle(cmd, (args ?? {}) as Record<string, unknown>);
     } catch (err) {
-      // The real shell rejects with {code, message}; so does this.
-      if (err instanceof Refusal) throw { code: err.code, message: err.code };
+      // The real shell rejects with a plain {code, message} object, not an Error; so does this.
+      if (err instanceof Refusal) {
+        const rejection: CommandError = { code: err.code, message: err.code };
+        throw rejection;
+      }
       throw err;
     }
   },
@@ -255,7 +267,15 @@ mockIPC(
     trades.push(trade);
     await announce({ type: "trade_executed", trade }, { type: "book_changed" }, { type: "energy_changed", user_id: "household" });
   },
-  failNext: (code: string) => {
+  /** The meter reports solar energy stored, as the core's record_generation does. */
+  generate: async (amount: string) => {
+    battery.level += steps(amount, ENERGY_SCALE);
+    await announce({ type: "energy_changed", user_id: "household" });
+  },
+  failNext: (code: ErrorCode) => {
     failNext = code;
   },
+  announce,
+  calls: () => Object.fromEntries(calls),
+  resetCalls: () => calls.clear(),
 };

@@ -1,9 +1,8 @@
 import { useCallback, useEffect, useRef, useState } from "react";
 import type { Connection } from "./bindings/Connection";
-import type { ModeView } from "./bindings/ModeView";
+import type { ErrorCode } from "./bindings/ErrorCode";
 import type { OrderView } from "./bindings/OrderView";
 import type { TradeView } from "./bindings/TradeView";
-import { api, onMarketEvent } from "./api";
 import { BuyOptionsModal } from "./components/BuyOptionsModal";
 import { CommunitySettingsModal } from "./components/CommunitySettingsModal";
 import { ConfirmMarketOrderModal } from "./components/ConfirmMarketOrderModal";
@@ -13,9 +12,9 @@ import { PlaceBuyOrderModal, PlaceSellOrderModal } from "./components/PlaceSellO
 import { PriceChart } from "./components/PriceChart";
 import { SellOptionsModal } from "./components/SellOptionsModal";
 import { Toasts, type Toast } from "./components/Toasts";
-import { isReasonCode, sentence } from "./market/errors";
+import { sentence } from "./market/errors";
 import { kwh, money, perKwh } from "./market/format";
-import { useMarket, type Market } from "./useMarket";
+import { useMarket, useMode, type Market } from "./useMarket";
 
 type Open =
   | { modal: "buy-options" }
@@ -63,8 +62,13 @@ export function App() {
       ),
     [notify],
   );
-  const { state, reload } = useMarket(tradePage, onFill);
-  const mode = useMode(notify);
+  const onRefused = useCallback((code: ErrorCode) => notify(`An order made offline was refused: ${sentence(code)}`, "error"), [notify]);
+  const onRefreshFailed = useCallback(
+    (code: ErrorCode) => notify(`Couldn't refresh the market, so it shows the last figures received. ${sentence(code)}`, "error"),
+    [notify],
+  );
+  const { state, reload } = useMarket(tradePage, { onFill, onRefused, onRefreshFailed });
+  const mode = useMode();
   const done = (message: string) => {
     setOpen(null);
     notify(message);
@@ -112,21 +116,6 @@ const CONNECTION: Record<Connection, string> = {
   offline: "Offline: orders wait and are sent when back",
   signed_out: "Signed out: sign in again",
 };
-
-/** Which market the app shows, kept current by the core's connection events. */
-function useMode(notify: (message: string, tone?: Toast["tone"]) => void): ModeView | null {
-  const [mode, setMode] = useState<ModeView | null>(null);
-  useEffect(() => {
-    const load = () => void api.mode().then(setMode, () => setMode(null));
-    load();
-    const unsubscribe = onMarketEvent((event) => {
-      if (event.type === "connection_changed") load();
-      if (event.type === "command_refused") notify(`An order made offline was refused: ${sentence(isReasonCode(event.code) ? event.code : "refused")}`, "error");
-    });
-    return () => void unsubscribe.then((stop) => stop());
-  }, [notify]);
-  return mode;
-}
 
 type ScreenProps = {
   market: Market;

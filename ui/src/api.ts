@@ -3,7 +3,9 @@
 import { invoke } from "@tauri-apps/api/core";
 import { listen } from "@tauri-apps/api/event";
 import type { BookView } from "./bindings/BookView";
+import type { CommandError } from "./bindings/CommandError";
 import type { EnergyView } from "./bindings/EnergyView";
+import type { ErrorCode } from "./bindings/ErrorCode";
 import type { GridPrices } from "./bindings/GridPrices";
 import type { GridTransactionView } from "./bindings/GridTransactionView";
 import type { MarketEvent } from "./bindings/MarketEvent";
@@ -14,11 +16,11 @@ import type { Outcome } from "./bindings/Outcome";
 import type { Side } from "./bindings/Side";
 import type { TradePrint } from "./bindings/TradePrint";
 import type { TradeView } from "./bindings/TradeView";
-import { isReasonCode, type ReasonCode } from "./market/errors";
+import { isErrorCode } from "./market/errors";
 
 /** A refusal or failure from the core, by its stable code. */
 export class MarketError extends Error {
-  constructor(readonly code: ReasonCode) {
+  constructor(readonly code: ErrorCode) {
     super(code);
   }
 }
@@ -27,8 +29,9 @@ async function call<T>(command: string, args?: Record<string, unknown>): Promise
   try {
     return await invoke<T>(command, args);
   } catch (err) {
-    const code = (err as { code?: unknown } | null)?.code;
-    throw new MarketError(isReasonCode(code) ? code : "unknown");
+    // The shell rejects with a CommandError; anything else (or a code newer than this UI) is "unknown".
+    const code = (err as Partial<CommandError> | null)?.code;
+    throw new MarketError(isErrorCode(code) ? code : "unknown");
   }
 }
 

@@ -1,7 +1,9 @@
 import "./locale-guard";
+import { QueryClientProvider } from "@tanstack/react-query";
 import { StrictMode } from "react";
 import { createRoot } from "react-dom/client";
 import { App } from "./App";
+import { createQueryClient } from "./queries";
 import "./styles.css";
 
 const container = document.getElementById("root")!;
@@ -20,8 +22,12 @@ function showFailure(error: unknown) {
   container.append(message);
 }
 
+const queryClient = createQueryClient();
+
 createRoot(container, { onUncaughtError: showFailure }).render(
   <StrictMode>
-    <App />
+    <QueryClientProvider client={queryClient}>
+      <App />
+    </QueryClientProvider>
   </StrictMode>,
 );

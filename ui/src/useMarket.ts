@@ -1,22 +1,24 @@
-// The market as the UI shows it, kept current by the core's events (never polled).
+// The market as the UI shows it, kept current by the core's events (never polled):
+// one query per view (queries.ts), and each event fetches again only the views it changes.
 
-import { useCallback, useEffect, useRef, useState } from "react";
+import { useQuery, useQueryClient } from "@tanstack/react-query";
+import { useCallback, useEffect, useEffectEvent } from "react";
 import type { BookView } from "./bindings/BookView";
 import type { EnergyView } from "./bindings/EnergyView";
+import type { ErrorCode } from "./bindings/ErrorCode";
 import type { GridPrices } from "./bindings/GridPrices";
 import type { MarketStats } from "./bindings/MarketStats";
+import type { ModeView } from "./bindings/ModeView";
 import type { OrderView } from "./bindings/OrderView";
 import type { TradePrint } from "./bindings/TradePrint";
 import type { TradeView } from "./bindings/TradeView";
-import { api, MarketError, onMarketEvent } from "./api";
-import type { ReasonCode } from "./market/errors";
-
-export const PAGE = 10;
+import { MarketError, onMarketEvent } from "./api";
+import { isErrorCode } from "./market/errors";
+import { VIEW_KEYS, views, viewsChangedBy, type View } from "./queries";
 
 export function isFillOfMyWaitingOrder(trade: TradeView): boolean {
   return (trade.role === "sold" && trade.taker === "buy") || (trade.role === "bought" && trade.taker === "sell");
 }
-const STATS_HOURS = 24;
 
 export type Market = {
   book: BookView;
@@ -30,54 +32,99 @@ export type Market = {
 
 export type MarketState =
   | { status: "loading" }
-  | { status: "failed"; code: ReasonCode }
+  | { status: "failed"; code: ErrorCode }
   | { status: "ready"; market: Market };
 
-export function useMarket(tradePage: number, onFill: (trade: TradeView) => void) {
-  const [state, setState] = useState<MarketState>({ status: "loading" });
-  const onFillRef = useRef(onFill);
-  onFillRef.current = onFill;
-  const pageRef = useRef(tradePage);
-  pageRef.current = tradePage;
+const codeOf = (error: unknown): ErrorCode => (error instanceof MarketError ? error.code : "unknown");
 
-  const load = useCallback(async () => {
-    try {
-      const [book, energy, stats, grid, history, orders, trades] = await Promise.all([
-        api.book(),
-        api.energy(),
-        api.stats(STATS_HOURS),
-        api.gridPrices(),
-        api.priceHistory(STATS_HOURS),
-        api.myOrders(50, 0),
-        api.myTrades(PAGE, pageRef.current * PAGE),
-      ]);
-      setState({ status: "ready", market: { book, energy, stats, grid, history, orders, trades } });
-    } catch (err) {
-      setState({ status: "failed", code: err instanceof MarketError ? err.code : "unknown" });
-    }
-  }, []);
+/** One refresh per burst of events: an operation commits several at once. */
+const BURST_MS = 30;
+
+type Handlers = {
+  /** A fill of one of my waiting orders: the other side's order came in. */
+  onFill: (trade: TradeView) => void;
+  /** Community mode: a command made offline was refused when it was sent. */
+  onRefused: (code: ErrorCode) => void;
+  /** A view could not be refreshed; it keeps showing its last good data. */
+  onRefreshFailed: (code: ErrorCode) => void;
+};
+
+export function useMarket(tradePage: number, handlers: Handlers) {
+  const client = useQueryClient();
+  const book = useQuery(views.book);
+  const energy = useQuery(views.energy);
+  const stats = useQuery(views.stats);
+  const grid = useQuery(views.grid);
+  const history = useQuery(views.history);
+  const orders = useQuery(views.orders);
+  const trades = useQuery(views.trades(tradePage));
+
+  const onFill = useEffectEvent((trade: TradeView) => handlers.onFill(trade));
+  // A code newer than this UI still reads as a refusal.
+  const onRefused = useEffectEvent((code: ErrorCode) => handlers.onRefused(isErrorCode(code) ? code : "refused"));
+  const onRefreshFailed = useEffectEvent((code: ErrorCode) => handlers.onRefreshFailed(code));
 
   useEffect(() => {
-    void load();
-  }, [load, tradePage]);
-
-  useEffect(() => {
-    // One refresh per burst of events: an operation commits several at once.
+    let changed = new Set<View>();
     let pending: ReturnType<typeof setTimeout> | undefined;
     const refresh = () => {
-      clearTimeout(pending);
-      pending = setTimeout(() => void load(), 30);
+      const due = changed;
+      changed = new Set();
+      for (const view of due) void client.invalidateQueries({ queryKey: VIEW_KEYS[view] });
     };
     const unsubscribe = onMarketEvent((event) => {
-      // A fill of one of my waiting orders: the other side's order came in.
-      if (event.type === "trade_executed" && isFillOfMyWaitingOrder(event.trade)) onFillRef.current(event.trade);
-      refresh();
+      if (event.type === "trade_executed" && isFillOfMyWaitingOrder(event.trade)) onFill(event.trade);
+      if (event.type === "command_refused") onRefused(event.code);
+      for (const view of viewsChangedBy(event)) changed.add(view);
+      clearTimeout(pending);
+      pending = setTimeout(refresh, BURST_MS);
     });
     return () => {
       clearTimeout(pending);
       void unsubscribe.then((stop) => stop());
     };
-  }, [load]);
+  }, [client]);
 
-  return { state, reload: load };
+  useEffect(() => {
+    // A refresh that fails keeps the view's last good data on screen and says why,
+    // once per burst. A view that never loaded fails the screen instead (below).
+    let failed = new Set<ErrorCode>();
+    let pending: ReturnType<typeof setTimeout> | undefined;
+    const unsubscribe = client.getQueryCache().subscribe((event) => {
+      if (event.type !== "updated" || event.action.type !== "error" || event.query.state.data === undefined) return;
+      failed.add(codeOf(event.action.error));
+      clearTimeout(pending);
+      pending = setTimeout(() => {
+        const codes = failed;
+        failed = new Set();
+        for (const code of codes) onRefreshFailed(code);
+      }, BURST_MS);
+    });
+    return () => {
+      clearTimeout(pending);
+      unsubscribe();
+    };
+  }, [client]);
+
+  const reload = useCallback(() => client.refetchQueries({ queryKey: ["market"], type: "active" }), [client]);
+
+  const all = [book, energy, stats, grid, history, orders, trades];
+  const missing = all.find((query) => query.data === undefined && query.isError);
+  let state: MarketState;
+  if (book.data && energy.data && stats.data && grid.data && history.data && orders.data && trades.data) {
+    state = {
+      status: "ready",
+      market: { book: book.data, energy: energy.data, stats: stats.data, grid: grid.data, history: history.data, orders: orders.data, trades: trades.data },
+    };
+  } else if (missing) {
+    state = { status: "failed", code: codeOf(missing.error) };
+  } else {
+    state = { status: "loading" };
+  }
+  return { state, reload };
+}
+
+/** Which market the app shows, for the connection indicator and the settings; null until known. */
+export function useMode(): ModeView | null {
+  return useQuery(views.mode).data ?? null;
 }

@@ -92,7 +92,10 @@ impl Energy {
     /// ... and at most 100 kWh, about a week of a home battery's cycling.
     pub const MAX_ORDER: Energy = Energy(10_000);
 
-    /// Any non-negative amount with at most 2 decimal places.
+    /// The most energy an amount can state: beyond it, text is not an amount.
+    pub const MAX: Energy = Energy(u64::MAX);
+
+    /// Any non-negative amount up to `MAX` with at most 2 decimal places.
     pub fn parse(text: &str) -> Option<Energy> {
         let steps = parse_steps(text, Self::SCALE)?;
         u64::try_from(steps).ok().map(Energy)
@@ -218,6 +221,29 @@ decimal_text!(Price);
 decimal_text!(Energy);
 decimal_text!(Money);
 
+/// The UI's copy of the input limits (`ui/src/bindings/limits.ts`), generated
+/// with the other bindings so the two sides cannot drift.
+#[cfg(feature = "ts")]
+pub fn limits_module() -> String {
+    let constants = [
+        ("PRICE_SCALE", "Prices are whole $0.0001 ticks.", Price::SCALE.to_string()),
+        ("ENERGY_SCALE", "Energy is whole 0.01 kWh steps.", Energy::SCALE.to_string()),
+        ("MONEY_SCALE", "Money is whole $0.000001 (a price tick times an energy step).", Money::SCALE.to_string()),
+        ("MIN_PRICE", "The lowest price an order may carry, in ticks ($0.05/kWh).", format!("{}n", Price::MIN.ticks())),
+        ("MAX_PRICE", "The highest price an order may carry, in ticks ($1.00/kWh).", format!("{}n", Price::MAX.ticks())),
+        ("MIN_ORDER", "The smallest order, in steps (1 kWh).", format!("{}n", Energy::MIN_ORDER.centi_kwh())),
+        ("MAX_ORDER", "The largest order, in steps (100 kWh).", format!("{}n", Energy::MAX_ORDER.centi_kwh())),
+        ("MAX_ENERGY", "The most energy an amount can state, in steps: beyond it, text is not an amount.", format!("{}n", Energy::MAX.centi_kwh())),
+    ];
+    let mut module = String::from(
+        "// Generated from the Rust market rules (lumea-market); do not edit by hand.\n// Regenerate: scripts/bindings.sh\n",
+    );
+    for (name, doc, value) in constants {
+        module.push_str(&format!("\n/** {doc} */\nexport const {name} = {value};\n"));
+    }
+    module
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -292,5 +318,12 @@ mod tests {
         assert_eq!(Energy::from_centi_kwh(1000).to_string(), "10");
         assert_eq!(Energy::from_centi_kwh(450).to_string(), "4.5");
         assert_eq!(serde_json::to_string(&Price::from_ticks(1234)).unwrap(), "\"0.1234\"");
+    }
+
+    #[cfg(feature = "ts")]
+    #[test]
+    fn export_bindings_limits() {
+        let dir = std::env::var("TS_RS_EXPORT_DIR").expect("TS_RS_EXPORT_DIR is set in .cargo/config.toml");
+        std::fs::write(std::path::Path::new(&dir).join("limits.ts"), limits_module()).unwrap();
     }
 }

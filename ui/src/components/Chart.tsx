@@ -1,6 +1,6 @@
 // A uPlot chart (canvas, small and fast) sized to its container.
 
-import { useEffect, useRef } from "react";
+import { useEffect, useEffectEvent, useRef } from "react";
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
 
@@ -14,11 +14,14 @@ type Props = {
 export function Chart({ label, options, data, height = 180 }: Props) {
   const container = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
+  // The chart is rebuilt only when its shape (options, height) changes, starting
+  // from the data of that moment; new data alone goes through setData below.
+  const currentData = useEffectEvent(() => data);
 
   useEffect(() => {
     const element = container.current;
     if (!element) return;
-    plot.current = new uPlot({ ...options, width: Math.max(element.clientWidth, 240), height }, data, element);
+    plot.current = new uPlot({ ...options, width: Math.max(element.clientWidth, 240), height }, currentData(), element);
     const resize = new ResizeObserver(() => plot.current?.setSize({ width: Math.max(element.clientWidth, 240), height }));
     resize.observe(element);
     return () => {
@@ -26,8 +29,6 @@ export function Chart({ label, options, data, height = 180 }: Props) {
       plot.current?.destroy();
       plot.current = null;
     };
-    // Rebuilt only when the shape of the chart changes; new data goes through setData below.
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [options, height]);
 
   useEffect(() => {

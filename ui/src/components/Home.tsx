@@ -9,7 +9,7 @@ import type { TradeView } from "../bindings/TradeView";
 import { api, MarketError } from "../api";
 import { sentence } from "../market/errors";
 import { kwh, money, perKwh, since, tokens } from "../market/format";
-import { PAGE } from "../useMarket";
+import { PAGE } from "../queries";
 
 export function Battery({ energy }: { energy: EnergyView }) {
   const percent = Number(energy.capacity) === 0 ? 0 : Math.round((Number(energy.level) / Number(energy.capacity)) * 100);

@@ -1,29 +1,10 @@
-// Every stable reason code the core sends, as a sentence a household understands.
+// Every stable code the core sends, as a sentence a household understands.
 
-import type { Reason } from "../bindings/Reason";
+import type { ErrorCode } from "../bindings/ErrorCode";
 
-/** Community mode's codes beyond the market's own reasons (src/community). */
-type CommunityCode =
-  | "offline"
-  | "server_error"
-  | "bad_server_answer"
-  | "refused"
-  | "signed_out"
-  | "invalid_credentials"
-  | "email_taken"
-  | "weak_password"
-  | "invalid_email"
-  | "sign_up_refused"
-  | "invalid_project"
-  | "too_many_open_orders"
-  | "invalid_side"
-  | "invalid_order_id"
-  | "invalid_ref"
-  | "not_authenticated";
-
-export type ReasonCode = Reason | CommunityCode | "store_in_use" | "storage_failure" | "unknown";
-
-const SENTENCES: Record<ReasonCode, string> = {
+// Keyed by the core's own list of codes (generated from Rust): a code added
+// there and missing here, or one here the core no longer has, fails the build.
+const SENTENCES: Record<ErrorCode, string> = {
   duplicate_order: "That order has already been placed.",
   invalid_price: "Enter a price from $0.05 to $1.00 per kWh, with at most 4 decimals.",
   invalid_amount: "Enter an amount from 1 to 100 kWh, with at most 2 decimals.",
@@ -63,11 +44,13 @@ const SENTENCES: Record<ReasonCode, string> = {
 /** Purchases and grid trades have no 1–100 kWh range: say what does apply. */
 const PURCHASE_AMOUNT = "Enter an amount above 0 kWh, with at most 2 decimals.";
 
-export function sentence(code: ReasonCode, context: "order" | "purchase" = "order"): string {
+export function sentence(code: ErrorCode, context: "order" | "purchase" = "order"): string {
   if (code === "invalid_amount" && context === "purchase") return PURCHASE_AMOUNT;
-  return SENTENCES[code] ?? SENTENCES.unknown;
+  // A code from a newer core than this UI still reads as a sentence.
+  return isErrorCode(code) ? SENTENCES[code] : SENTENCES.unknown;
 }
 
-export function isReasonCode(code: unknown): code is ReasonCode {
-  return typeof code === "string" && code in SENTENCES;
+/** One of the core's codes; own keys only, so "constructor" or "toString" is none. */
+export function isErrorCode(code: unknown): code is ErrorCode {
+  return typeof code === "string" && Object.hasOwn(SENTENCES, code);
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { km, kwh, money, perKwh, since, tokens } from "./format";
-import { isReasonCode, sentence } from "./errors";
+import { isErrorCode, sentence } from "./errors";
 
 describe("formatting", () => {
   it("shows dollars and kWh from exact decimal strings", () => {
@@ -28,10 +28,16 @@ describe("formatting", () => {
 describe("reason codes", () => {
   it("every code has a sentence, never the raw code", () => {
     for (const code of ["invalid_price", "exceeds_battery", "insufficient_energy", "self_trade", "storage_failure"] as const) {
-      expect(isReasonCode(code)).toBe(true);
+      expect(isErrorCode(code)).toBe(true);
       expect(sentence(code)).not.toContain("_");
     }
     expect(sentence("invalid_amount", "purchase")).toContain("above 0 kWh");
-    expect(isReasonCode("drop table")).toBe(false);
+    expect(isErrorCode("drop table")).toBe(false);
+    // Only the codes themselves, not what every object inherits.
+    for (const inherited of ["constructor", "toString", "__proto__", "hasOwnProperty"]) {
+      expect(isErrorCode(inherited), inherited).toBe(false);
+    }
+    expect(isErrorCode(undefined)).toBe(false);
+    expect(isErrorCode({ code: "invalid_price" })).toBe(false);
   });
 });

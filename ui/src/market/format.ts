@@ -7,7 +7,8 @@ const energy = new Intl.NumberFormat("en-US", { maximumFractionDigits: 2 });
 const plain = new Intl.NumberFormat("en-US", { maximumFractionDigits: 3 });
 const relative = new Intl.RelativeTimeFormat("en", { numeric: "auto", style: "short" });
 
-type Decimal = `${number}` | string;
+/** A decimal numeral as the core sends it ("0.16", "-0.05", "1000"). */
+type Decimal = string;
 // Intl formats decimal strings exactly (ECMA-402 NumberFormat v3).
 const exact = (value: Decimal) => value as Intl.StringNumericLiteral;
 

@@ -1,16 +1,13 @@
 // The market's input rules and the figures the UI shows, in exact integer
-// arithmetic, mirroring the Rust core (src/market/units.rs, src/energy.rs).
+// arithmetic, mirroring the Rust core (crates/market/src/units.rs, rules.rs and
+// energy.rs); tests/fixtures/rules-cases.json holds the cases both sides run.
 // The core checks everything again; these give instant, inline feedback.
 
-import type { ReasonCode } from "./errors";
+import type { ErrorCode } from "../bindings/ErrorCode";
+import { ENERGY_SCALE, MAX_ENERGY, MAX_ORDER, MAX_PRICE, MIN_ORDER, MIN_PRICE, MONEY_SCALE, PRICE_SCALE } from "../bindings/limits";
 
-export const PRICE_SCALE = 4; // $0.0001 ticks
-export const ENERGY_SCALE = 2; // 0.01 kWh steps
-export const MONEY_SCALE = 6; // $0.000001 (ticks × steps)
-export const MIN_PRICE = 500n; // $0.05/kWh
-export const MAX_PRICE = 10_000n; // $1.00/kWh
-export const MIN_ORDER = 100n; // 1 kWh
-export const MAX_ORDER = 10_000n; // 100 kWh
+// The limits come from the Rust rules (generated); the components import them from here.
+export { ENERGY_SCALE, MAX_ORDER, MAX_PRICE, MIN_ORDER, MIN_PRICE, MONEY_SCALE, PRICE_SCALE };
 
 const NUMERAL = /^-?\d+(\.\d+)?$/;
 
@@ -34,9 +31,9 @@ export function formatSteps(steps: bigint, scale: number): string {
   return `${negative ? "-" : ""}${whole}${fraction ? "." + fraction : ""}`;
 }
 
-export type Checked = { ok: true; steps: bigint } | { ok: false; code: ReasonCode };
+export type Checked = { ok: true; steps: bigint } | { ok: false; code: ErrorCode };
 
-const fail = (code: ReasonCode): Checked => ({ ok: false, code });
+const fail = (code: ErrorCode): Checked => ({ ok: false, code });
 
 export function checkPrice(text: string): Checked {
   const ticks = parseSteps(text.trim(), PRICE_SCALE);
@@ -58,7 +55,7 @@ export function checkOrderAmount(text: string, side: "buy" | "sell", limit: bigi
 /** A purchase: more than 0 with at most 2 decimals, at most what is left and what the battery can take. */
 export function checkPurchase(text: string, available: bigint, headroom: bigint): Checked {
   const steps = parseSteps(text.trim(), ENERGY_SCALE);
-  if (steps === null || steps <= 0n) return fail("invalid_amount");
+  if (steps === null || steps <= 0n || steps > MAX_ENERGY) return fail("invalid_amount");
   if (steps > available) return fail("exceeds_available");
   if (steps > headroom) return fail("exceeds_battery");
   return { ok: true, steps };

@@ -1,0 +1,57 @@
+import { describe, expect, it } from "vitest";
+import type { MarketEvent } from "./bindings/MarketEvent";
+import type { TradeView } from "./bindings/TradeView";
+import { VIEW_KEYS, views, viewsChangedBy } from "./queries";
+
+const trade = (role: TradeView["role"]): TradeView => ({
+  id: "t",
+  buy_order: null,
+  sell_order: "s",
+  buyer_id: "b",
+  seller_id: "s",
+  buyer: "Bea",
+  seller: "Sam",
+  price: "0.16",
+  amount: "1",
+  total: "0.16",
+  created_at: "2026-06-01T12:00:00Z",
+  role,
+  taker: "buy",
+});
+
+const changed = (event: MarketEvent) => [...viewsChangedBy(event)].sort();
+
+describe("what each event of the core refreshes", () => {
+  it("the book and its depth, and my orders, on a book change", () => {
+    expect(changed({ type: "book_changed" })).toEqual(["book", "orders", "stats"]);
+  });
+
+  it("my orders and the book on an order update", () => {
+    expect(changed({ type: "order_updated", id: "o", user_id: "u", status: "partial", filled: "1", remaining: "4" })).toEqual(["book", "orders", "stats"]);
+  });
+
+  it("the figures and the history on any trade, my trades only on mine", () => {
+    expect(changed({ type: "trade_executed", trade: trade("other") })).toEqual(["history", "stats"]);
+    expect(changed({ type: "trade_executed", trade: trade("bought") })).toEqual(["history", "stats", "trades"]);
+    expect(changed({ type: "trade_executed", trade: trade("sold") })).toEqual(["history", "stats", "trades"]);
+  });
+
+  it("only the battery on an energy change", () => {
+    expect(changed({ type: "energy_changed", user_id: "household" })).toEqual(["energy"]);
+  });
+
+  it("everything when the market shown changes", () => {
+    expect(changed({ type: "connection_changed", connection: "online" })).toEqual(Object.keys(VIEW_KEYS).sort());
+  });
+
+  it("my orders when an offline order is refused", () => {
+    expect(changed({ type: "command_refused", id: "c", code: "self_trade" })).toEqual(["orders"]);
+  });
+
+  it("each view's prefix names its queries", () => {
+    for (const [view, prefix] of Object.entries(VIEW_KEYS)) {
+      const options = view === "trades" ? views.trades(3) : views[view as Exclude<keyof typeof views, "trades">];
+      expect(options.queryKey.slice(0, prefix.length), view).toEqual(prefix);
+    }
+  });
+});

@@ -1,0 +1,95 @@
+// The UI's data, one TanStack Query per view of the core. Nothing is polled:
+// the core's events say what changed, and only the views an event changes are
+// fetched again (viewsChangedBy). A refresh that fails keeps the last good data.
+
+import { keepPreviousData, QueryClient, queryOptions } from "@tanstack/react-query";
+import type { MarketEvent } from "./bindings/MarketEvent";
+import { api } from "./api";
+
+/** Trades per page of the trade history. */
+export const PAGE = 10;
+/** The window of the market summary and the price history. */
+export const STATS_HOURS = 24;
+/** My orders shown on the home screen, newest first. */
+export const MY_ORDERS = 50;
+
+export const views = {
+  book: queryOptions({ queryKey: ["market", "book"], queryFn: api.book }),
+  energy: queryOptions({ queryKey: ["market", "energy"], queryFn: api.energy }),
+  stats: queryOptions({ queryKey: ["market", "stats", STATS_HOURS], queryFn: () => api.stats(STATS_HOURS) }),
+  grid: queryOptions({ queryKey: ["market", "grid"], queryFn: api.gridPrices }),
+  history: queryOptions({ queryKey: ["market", "history", STATS_HOURS], queryFn: () => api.priceHistory(STATS_HOURS) }),
+  orders: queryOptions({ queryKey: ["market", "orders", MY_ORDERS], queryFn: () => api.myOrders(MY_ORDERS, 0) }),
+  // The page shown stays while the next one loads.
+  trades: (page: number) =>
+    queryOptions({ queryKey: ["market", "trades", page], queryFn: () => api.myTrades(PAGE, page * PAGE), placeholderData: keepPreviousData }),
+  mode: queryOptions({ queryKey: ["mode"], queryFn: api.mode }),
+};
+
+export type View = keyof typeof views;
+
+/** The key prefix that names every query of a view (all pages of the trade history). */
+export const VIEW_KEYS: Record<View, readonly unknown[]> = {
+  book: ["market", "book"],
+  energy: ["market", "energy"],
+  stats: ["market", "stats"],
+  grid: ["market", "grid"],
+  history: ["market", "history"],
+  orders: ["market", "orders"],
+  trades: ["market", "trades"],
+  mode: ["mode"],
+};
+
+const EVERY_VIEW = Object.keys(VIEW_KEYS) as View[];
+
+/**
+ * The views an event of the core changes (crates/store and crates/community
+ * say when each is sent):
+ * - book_changed: the open book, and with it the depth in the stats; my orders
+ *   too, for in community mode it is the only event when my offline order is
+ *   stored as pending, confirmed or refused.
+ * - order_updated: that order's status and amounts, in my orders and the book
+ *   (and its depth); in community mode a fill that Realtime reports as a trade
+ *   updates my order with no book_changed after it.
+ * - trade_executed: the last price, volume and VWAP, the price history, and my
+ *   trades when I am a side of it (a trade between neighbours is "other"). The
+ *   batteries it moved each have their energy_changed.
+ * - energy_changed: the battery and CO2 tokens.
+ * - connection_changed: which market is shown, so every view (a switch between
+ *   the local and a community market changes them all).
+ * - command_refused: my order made offline is gone from my orders.
+ */
+export function viewsChangedBy(event: MarketEvent): View[] {
+  switch (event.type) {
+    case "book_changed":
+      return ["book", "stats", "orders"];
+    case "order_updated":
+      return ["orders", "book", "stats"];
+    case "trade_executed":
+      return event.trade.role === "other" ? ["stats", "history"] : ["stats", "history", "trades"];
+    case "energy_changed":
+      return ["energy"];
+    case "connection_changed":
+      return EVERY_VIEW;
+    case "command_refused":
+      return ["orders"];
+  }
+}
+
+export function createQueryClient(): QueryClient {
+  return new QueryClient({
+    defaultOptions: {
+      queries: {
+        // Fresh until an event says otherwise: never refetched on a timer, focus or reconnect.
+        staleTime: Infinity,
+        refetchOnWindowFocus: false,
+        refetchOnReconnect: false,
+        // The core is on this device: its answers don't depend on the network
+        // (offline, the community market shows its cache), and it has already
+        // retried whatever was worth retrying.
+        networkMode: "always",
+        retry: false,
+      },
+    },
+  });
+}
