@@ -73,7 +73,9 @@ async fn attacks_are_refused_and_change_nothing() {
         (Some(alice), "update public.market_orders set price = 0.99 returning id".into(), denied),
         (Some(alice), "delete from public.market_orders returning id".into(), denied),
         (Some(alice), "update public.profiles set username = 'Bob' returning id".into(), denied),
-        (Some(alice), "select public.fill_order(id, 1) from public.market_orders".into(), denied),
+        (Some(alice), "select private.fill_order(id, 1) from public.market_orders".into(), denied),
+        (Some(alice), "select public.match_orders('default')".into(), denied),
+        (Some(alice), "select public.expire_orders('default')".into(), denied),
         (Some(alice), "update public.market_settings set open_order_cap = 100000 returning id".into(), denied),
         (None, "select id from public.market_orders".into(), denied),
         (None, "select id from public.trades".into(), denied),
@@ -392,6 +394,7 @@ async fn concurrent_run(communities: usize) {
     let mut handles = Vec::new();
     for (task, user) in users.into_iter().enumerate() {
         let db = db.clone();
+        let community = format!("c{}", task % communities);
         handles.push(tokio::spawn(async move {
             let mut rng = SmallRng::seed_from_u64(task as u64);
             let mut mine: Vec<String> = Vec::new();
@@ -418,7 +421,8 @@ async fn concurrent_run(communities: usize) {
                         let _ = db.cancel(user, &id).await;
                     }
                     _ => {
-                        let _ = db.as_user(Some(user), "select public.match_orders()", &[]).await;
+                        // The upkeep, as pg_cron's job runs it (the service, one community).
+                        sqlx::query("select public.match_orders($1)").bind(&community).execute(&db.pool).await.unwrap();
                     }
                 }
             }
@@ -440,7 +444,10 @@ async fn concurrent_run(communities: usize) {
     let trades: i64 = sqlx::query_scalar("select count(*) from public.trades").fetch_one(&db.pool).await.unwrap();
     println!("concurrency, {communities} communities: {expected_orders} orders, {trades} trades from {TASKS} connections");
     assert!(trades > 50, "too few trades to test anything: {trades}");
-    let leftover: i32 = sqlx::query_scalar("select public.match_orders()").fetch_one(&db.pool).await.unwrap();
+    let leftover: i32 = sqlx::query_scalar("select coalesce(sum(public.match_orders(c.id)), 0)::int4 from (select distinct community_id as id from public.profiles) c")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
     assert_eq!(leftover, 0, "match_orders found a crossed book after atomic placing");
 }
 
@@ -499,10 +506,12 @@ async fn due_orders_expire_before_anything_else_happens() {
         .execute(&db.pool)
         .await
         .unwrap();
-    let expired = db.as_user(Some(bob), "select public.expire_orders()", &[]).await.unwrap();
-    assert_eq!(expired[0].get::<i32, _>(0), 1);
-    let again = db.as_user(Some(bob), "select public.expire_orders()", &[]).await.unwrap();
-    assert_eq!(again[0].get::<i32, _>(0), 0);
+    // (The service's, one community at a time: a user may not.)
+    assert!(db.as_user(Some(bob), "select public.expire_orders('default')", &[]).await.unwrap_err().contains("permission denied"));
+    let expired: i32 = sqlx::query_scalar("select public.expire_orders('default')").fetch_one(&db.pool).await.unwrap();
+    assert_eq!(expired, 1);
+    let again: i32 = sqlx::query_scalar("select public.expire_orders('default')").fetch_one(&db.pool).await.unwrap();
+    assert_eq!(again, 0);
 }
 
 #[tokio::test]
@@ -534,8 +543,9 @@ async fn match_orders_clears_a_crossed_book_by_price_time_priority() {
         .unwrap();
         ids.push(id);
     }
-    let made = db.as_user(Some(alice), "select public.match_orders()", &[]).await.unwrap();
-    assert_eq!(made[0].get::<i32, _>(0), 2);
+    assert!(db.as_user(Some(alice), "select public.match_orders('default')", &[]).await.unwrap_err().contains("permission denied"));
+    let made: i32 = sqlx::query_scalar("select public.match_orders('default')").fetch_one(&db.pool).await.unwrap();
+    assert_eq!(made, 2);
     // Alice's 0.19 bid first takes Bob's 0.16 ask (her own 0.15 ask is skipped); then Bob's 0.17
     // bid takes Alice's 0.15 ask. Each at the ask's price.
     let trades: Vec<(Uuid, Uuid, String, String)> =
@@ -549,6 +559,6 @@ async fn match_orders_clears_a_crossed_book_by_price_time_priority() {
     );
     let statuses: Vec<String> = sqlx::query_scalar("select status from public.market_orders order by seq").fetch_all(&db.pool).await.unwrap();
     assert_eq!(statuses, ["filled", "partial", "partial", "filled"]);
-    let again = db.as_user(Some(bob), "select public.match_orders()", &[]).await.unwrap();
-    assert_eq!(again[0].get::<i32, _>(0), 0);
+    let again: i32 = sqlx::query_scalar("select public.match_orders('default')").fetch_one(&db.pool).await.unwrap();
+    assert_eq!(again, 0);
 }

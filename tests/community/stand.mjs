@@ -146,7 +146,7 @@ export async function startStand({ log = defaultLog } = {}) {
     await stand.stopRest();
     const db = postgres(pgUrl, { max: 1, onnotice: () => {} });
     try {
-      await db.unsafe(readFileSync(join(supabaseDir, "tests", "platform_stand_in.sql"), "utf8"));
+      await db.unsafe(readFileSync(join(here, "..", "support", "platform_stand_in.sql"), "utf8"));
       const migrations = readdirSync(join(supabaseDir, "migrations")).filter((f) => f.endsWith(".sql")).sort();
       for (const file of migrations) {
         await db.unsafe(readFileSync(join(supabaseDir, "migrations", file), "utf8"));

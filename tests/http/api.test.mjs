@@ -111,7 +111,7 @@ before(async () => {
   server = await startLite();
   await stopLite();
   const db = postgres(databaseUrl, { onnotice: () => {} });
-  await db.unsafe(readFileSync(join(supabase, "tests", "platform_stand_in.sql"), "utf8"));
+  await db.unsafe(readFileSync(join(here, "..", "support", "platform_stand_in.sql"), "utf8"));
   for (const migration of readdirSync(join(supabase, "migrations")).sort()) {
     await db.unsafe(readFileSync(join(supabase, "migrations", migration), "utf8"));
   }

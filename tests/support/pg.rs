@@ -9,11 +9,7 @@ use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::{Connection, Executor, PgConnection};
 use uuid::Uuid;
 
-const PLATFORM: &str = include_str!("../../supabase/tests/platform_stand_in.sql");
-const MIGRATIONS: [&str; 2] = [
-    include_str!("../../supabase/migrations/20261124120000_community_market.sql"),
-    include_str!("../../supabase/migrations/20261125090000_realtime_book.sql"),
-];
+const PLATFORM: &str = include_str!("platform_stand_in.sql");
 
 fn admin_url() -> String {
     std::env::var("LUMEA_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
@@ -37,9 +33,10 @@ impl TestDb {
         admin.execute("select pg_advisory_lock(7246)").await.unwrap();
         sqlx::raw_sql(PLATFORM).execute(&pool).await.expect("the platform stand-in applies");
         admin.execute("select pg_advisory_unlock(7246)").await.unwrap();
-        for migration in MIGRATIONS {
-            sqlx::raw_sql(migration).execute(&pool).await.expect("the migrations apply");
-        }
+        // Every migration in supabase/migrations, read at run time, in version order.
+        let migrations = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/supabase/migrations"));
+        let migrator = sqlx::migrate::Migrator::new(migrations).await.expect("supabase/migrations reads");
+        migrator.run(&pool).await.expect("the migrations apply");
         TestDb { name, pool }
     }
 

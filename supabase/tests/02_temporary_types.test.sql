@@ -1,0 +1,116 @@
+-- A caller's temporary types never run the caller's code as the market
+-- functions' owner. A type name without a schema is looked up in the session's
+-- temporary schema before pg_catalog unless the search path names pg_catalog
+-- first, so a temporary domain named "uuid", "text", "jsonb", ... with a CHECK
+-- calling a function of the caller would run that function with the owner's
+-- rights inside every SECURITY DEFINER function that uses the name, and inside
+-- auth.uid() when one calls it (Supabase's auth.uid() has search_path '').
+--
+-- Alice and Bob trade with such domains in place, the way a client that can run
+-- SQL would: the market answers as always and the spy never runs. The test
+-- grants TEMPORARY to authenticated for the length of its transaction, as a
+-- project whose migration could not revoke it would have it.
+begin;
+create extension if not exists pgtap with schema extensions;
+select plan(10);
+
+-- Where the migrating role could revoke TEMPORARY (it owns the database, or is
+-- a superuser), PUBLIC, the API roles and the API's login no longer have it.
+select case
+  when (select r.rolsuper from pg_catalog.pg_roles r where r.rolname = current_user)
+    or pg_catalog.pg_has_role(current_user, (select d.datdba from pg_catalog.pg_database d where d.datname = current_database()), 'MEMBER')
+  then database_privs_are(current_database(), r, array['CONNECT']::name[], r || ' may not create temporary objects here')
+  else skip('the migrating role could not revoke TEMPORARY in this database', 1)
+end
+from unnest(array['public', 'anon', 'authenticated', 'service_role', 'authenticator']) r;
+select case
+  when (select r.rolsuper from pg_catalog.pg_roles r where r.rolname = current_user)
+    or pg_catalog.pg_has_role(current_user, (select d.datdba from pg_catalog.pg_database d where d.datname = current_database()), 'MEMBER')
+  then is_empty($$ select r.rolname from pg_catalog.pg_roles r
+                    where r.rolcanlogin and r.rolname <> 'authenticator'
+                      and not pg_catalog.has_database_privilege(r.oid, current_database(), 'TEMPORARY') $$,
+                'the roles that log in (the platform''s services) keep TEMPORARY')
+  else skip('the migrating role could not revoke TEMPORARY in this database', 1)
+end;
+
+insert into auth.users (id, raw_user_meta_data) values
+  ('a11ce000-0000-4000-8000-0000000000a1', '{"username":"Alice","community_id":"temp-test"}'),
+  ('b0b00000-0000-4000-8000-0000000000b2', '{"username":"Bob","community_id":"temp-test"}');
+
+do $$
+begin
+  execute pg_catalog.format('grant temporary on database %I to authenticated', pg_catalog.current_database());
+end
+$$;
+
+do $attack$
+declare
+  v_owner pg_catalog.text := current_user;
+  v_alice pg_catalog.text := '{"sub":"a11ce000-0000-4000-8000-0000000000a1","role":"authenticated"}';
+  v_bob pg_catalog.text := '{"sub":"b0b00000-0000-4000-8000-0000000000b2","role":"authenticated"}';
+  v_first pg_catalog.uuid := '5e110000-0000-4000-8000-0000000000a1';
+  v_second pg_catalog.uuid := '5e110000-0000-4000-8000-0000000000a2';
+  v_bid pg_catalog.uuid := 'b1d00000-0000-4000-8000-0000000000b1';
+  v_ref pg_catalog.uuid := 'c0ffee00-0000-4000-8000-0000000000c1';
+  v_later pg_catalog.timestamptz := '2099-01-01T00:00:00Z';
+begin
+  -- Alice, as PostgREST makes her act; her spy notes every role it runs as.
+  perform pg_catalog.set_config('request.jwt.claims', v_alice, true);
+  perform pg_catalog.set_config('role', 'authenticated', true);
+  create function pg_temp.spy(p_value pg_catalog.text) returns boolean language plpgsql as $spy$
+  begin
+    perform pg_catalog.set_config('lumea_test.spied_' || pg_catalog.current_setting('lumea_test.phase'),
+      pg_catalog.concat_ws(' ', pg_catalog.current_setting('lumea_test.spied_' || pg_catalog.current_setting('lumea_test.phase'), true),
+                           current_user::pg_catalog.text), true);
+    return true;
+  end
+  $spy$;
+
+  -- Through auth.uid(): a "uuid" alone, which the claims are cast to.
+  perform pg_catalog.set_config('lumea_test.phase', 'uid', true);
+  create domain pg_temp.uuid as pg_catalog.uuid check (pg_temp.spy(value::pg_catalog.text));
+  perform public.place_order(v_first, 'sell', 0.16, 5);
+  drop domain pg_temp.uuid;
+
+  -- Everything the functions and their triggers name.
+  perform pg_catalog.set_config('lumea_test.phase', 'all', true);
+  create domain pg_temp.uuid as pg_catalog.uuid check (pg_temp.spy(value::pg_catalog.text));
+  create domain pg_temp.text as pg_catalog.text check (pg_temp.spy(value));
+  create domain pg_temp.jsonb as pg_catalog.jsonb check (pg_temp.spy(value::pg_catalog.text));
+  create domain pg_temp.timestamptz as pg_catalog.timestamptz check (pg_temp.spy(value::pg_catalog.text));
+  create domain pg_temp.refcursor as pg_catalog.refcursor check (pg_temp.spy(value::pg_catalog.text));
+  create domain pg_temp.numeric as pg_catalog.numeric check (pg_temp.spy(value::pg_catalog.text));
+  perform public.place_order(v_second, 'sell', 0.18, 3, v_later);
+  perform pg_catalog.set_config('request.jwt.claims', v_bob, true);
+  perform public.buy_now(v_first, 2, v_ref);
+  perform pg_catalog.set_config('request.jwt.claims', v_alice, true);
+  perform public.cancel_order(v_first);
+  perform pg_catalog.set_config('request.jwt.claims', v_bob, true);
+  perform public.place_order(v_bid, 'buy', 0.20, 1);
+  drop domain pg_temp.uuid, pg_temp.text, pg_temp.jsonb, pg_temp.timestamptz, pg_temp.refcursor, pg_temp.numeric;
+  drop function pg_temp.spy(pg_catalog.text);
+  perform pg_catalog.set_config('role', v_owner, true);
+end
+$attack$;
+
+select is(current_setting('lumea_test.spied_uid', true), null,
+  'a temporary "uuid" runs nothing inside place_order (the caller''s id is read with pg_catalog.uuid, not through auth.uid())');
+select is(current_setting('lumea_test.spied_all', true), null,
+  'temporary uuid/text/jsonb/timestamptz/refcursor/numeric run nothing inside place_order, buy_now, cancel_order and their triggers');
+
+-- And the market answered as always.
+select results_eq(
+  $$ select id::text, username, status, filled_amount::text from public.market_orders where community_id = 'temp-test' order by seq $$,
+  $$ values ('5e110000-0000-4000-8000-0000000000a1', 'Alice', 'cancelled', '2.00'),
+            ('5e110000-0000-4000-8000-0000000000a2', 'Alice', 'partial', '1.00'),
+            ('b1d00000-0000-4000-8000-0000000000b1', 'Bob', 'filled', '1.00') $$,
+  'the orders are as the commands left them');
+select results_eq(
+  $$ select buy_order_id::text, sell_order_id::text, buyer_username, seller_username, price::text, amount::text, taker
+       from public.trades where community_id = 'temp-test' order by seq $$,
+  $$ values (null, '5e110000-0000-4000-8000-0000000000a1', 'Bob', 'Alice', '0.1600', '2.00', 'buy'),
+            ('b1d00000-0000-4000-8000-0000000000b1', '5e110000-0000-4000-8000-0000000000a2', 'Bob', 'Alice', '0.1800', '1.00', 'buy') $$,
+  'the trades are as the commands made them');
+
+select * from finish();
+rollback;
