@@ -44,6 +44,10 @@ describe("what each event of the core refreshes", () => {
     expect(changed({ type: "connection_changed", connection: "online" })).toEqual(Object.keys(VIEW_KEYS).sort());
   });
 
+  it("everything when events were dropped on the way", () => {
+    expect(changed({ type: "resync" })).toEqual(Object.keys(VIEW_KEYS).sort());
+  });
+
   it("my orders when an offline order is refused", () => {
     expect(changed({ type: "command_refused", id: "c", code: "self_trade" })).toEqual(["orders"]);
   });

@@ -58,6 +58,8 @@ const EVERY_VIEW = Object.keys(VIEW_KEYS) as View[];
  * - connection_changed: which market is shown, so every view (a switch between
  *   the local and a community market changes them all).
  * - command_refused: my order made offline is gone from my orders.
+ * - resync: events were dropped on the way (a receiver fell behind), so
+ *   nothing shown can be trusted to be current: every view.
  */
 export function viewsChangedBy(event: MarketEvent): View[] {
   switch (event.type) {
@@ -70,6 +72,7 @@ export function viewsChangedBy(event: MarketEvent): View[] {
     case "energy_changed":
       return ["energy"];
     case "connection_changed":
+    case "resync":
       return EVERY_VIEW;
     case "command_refused":
       return ["orders"];

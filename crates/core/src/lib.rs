@@ -250,7 +250,10 @@ impl App {
                     Ok(event) => {
                         let _ = events.send(event);
                     }
-                    Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                    // What was dropped is unknown: the UI reads everything again.
+                    Err(broadcast::error::RecvError::Lagged(_)) => {
+                        let _ = events.send(MarketEvent::Resync);
+                    }
                     Err(broadcast::error::RecvError::Closed) => return,
                 }
             }

@@ -106,6 +106,9 @@ pub enum MarketEvent {
     ConnectionChanged { connection: Connection },
     /// Community mode: a command made offline was refused when it was sent.
     CommandRefused { id: String, code: ErrorCode },
+    /// Events were dropped on the way to a receiver that fell behind: every
+    /// view must be read again.
+    Resync,
 }
 
 /// What the connection indicator shows.
