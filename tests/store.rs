@@ -404,3 +404,16 @@ async fn migrations_upgrade_a_file_from_the_previous_version() {
     buyer.buy_now(book.asks[0].id.parse().unwrap(), "2").await.unwrap();
     market.verify().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_file_open_in_another_copy_of_the_app_is_in_use() {
+    let (_dir, path) = file();
+    let clock = clock();
+    let first = open(&path, &clock).await;
+    // The second copy waits out SQLite's busy timeout, then hears SQLITE_BUSY.
+    let second = LocalMarket::open(&path, Arc::new(clock.clone()), OpenOptions::default()).await;
+    assert_eq!(code(second), "store_in_use");
+    first.close().await;
+    let reopened = LocalMarket::open(&path, Arc::new(clock), OpenOptions::default()).await;
+    assert!(reopened.is_ok(), "closed, the file is free again");
+}

@@ -397,6 +397,28 @@ mod tests {
     }
 
     #[test]
+    fn sign_up_refusals_are_read_from_gotrue_codes() {
+        let cases = [
+            // GoTrue 2.x: `error_code` beside the HTTP status in `code`.
+            (r#"{"code":422,"error_code":"user_already_exists","msg":"User already registered"}"#, ErrorCode::EmailTaken),
+            (r#"{"code":422,"error_code":"email_exists","msg":"Email address already exists"}"#, ErrorCode::EmailTaken),
+            (r#"{"code":422,"error_code":"weak_password","msg":"Password should be at least 8 characters.","weak_password":{"reasons":["length"]}}"#, ErrorCode::WeakPassword),
+            (r#"{"code":400,"error_code":"email_address_invalid","msg":"Email address is invalid"}"#, ErrorCode::InvalidEmail),
+            (r#"{"code":429,"error_code":"over_email_send_rate_limit","msg":"email rate limit exceeded"}"#, ErrorCode::SignUpRefused),
+            // The API version that names the code `code`, whatever its words say.
+            (r#"{"code":"email_exists","message":"password and email"}"#, ErrorCode::EmailTaken),
+            (r#"{"code":"signup_disabled","message":"Signups not allowed for this instance"}"#, ErrorCode::SignUpRefused),
+            // @supabase/lite sends words only.
+            (r#"{"error":"User already registered"}"#, ErrorCode::EmailTaken),
+            (r#"{"error":"Password should be at least 6 characters"}"#, ErrorCode::WeakPassword),
+            ("not json at all", ErrorCode::SignUpRefused),
+        ];
+        for (body, code) in cases {
+            assert_eq!(sign_up_refusal(body), code, "{body}");
+        }
+    }
+
+    #[test]
     fn refusals_carry_the_functions_reason_codes() {
         assert_eq!(reason_code(br#"{"message":"PostgresError: invalid_price"}"#).as_deref(), Some("invalid_price"));
         assert_eq!(reason_code(br#"{"code":"P0001","message":"exceeds_available"}"#).as_deref(), Some("exceeds_available"));
