@@ -93,7 +93,7 @@ async function startOnce({ measureMemory }) {
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
 const home = mkdtempSync(join(tmpdir(), "lumea-app-bench-"));
-const driver = await startDriver({ LUMEA_DB: join(home, "market.sqlite"), XDG_DATA_HOME: join(home, "data") });
+const driver = await startDriver({ LUMEA_DB: join(home, "market.sqlite"), XDG_DATA_HOME: join(home, "data"), XDG_CONFIG_HOME: join(home, "config") });
 try {
   const first = [];
   const again = [];

@@ -1,5 +1,6 @@
 //! The Tauri shell: thin commands into the lumea core, its events forwarded to
-//! the UI, and fill notifications. Everything else lives in the core.
+//! the UI, fill notifications, the app's log, and (on the desktop) one instance
+//! with a remembered window. Everything else lives in the core.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -43,7 +44,13 @@ async fn grid_prices(market: Market<'_>) -> Reply<GridPrices> {
 
 #[tauri::command]
 async fn place_order(market: Market<'_>, id: Uuid, side: Side, price: String, amount: String) -> Reply<Outcome> {
-    let request = PlaceRequest { id, side, price, amount, expires_at: None };
+    let request = PlaceRequest {
+        id,
+        side,
+        price,
+        amount,
+        expires_at: None,
+    };
     market.place(&request).await
 }
 
@@ -116,7 +123,10 @@ fn fill_notice(trade: &TradeView) -> Option<(String, String)> {
         Role::Sold => ("Your sell order filled", &trade.buyer),
         Role::Bought | Role::Other => ("Your buy order filled", &trade.seller),
     };
-    Some((title.to_string(), format!("{} kWh at ${}/kWh with {counterpart}: ${}", trade.amount, trade.price, trade.total)))
+    Some((
+        title.to_string(),
+        format!("{} kWh at ${}/kWh with {counterpart}: ${}", trade.amount, trade.price, trade.total),
+    ))
 }
 
 /// Sends every market event to the UI, and a system notification for each of the household's fills.
@@ -134,8 +144,10 @@ fn forward_events(app: tauri::AppHandle, market: &App) {
                     }
                     let _ = app.emit("market", &event);
                 }
-                // The UI fell behind: it refreshes on the next event anyway.
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                // Events were dropped: the UI reads every view again.
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                    let _ = app.emit("market", &MarketEvent::Resync);
+                }
                 Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
             }
         }
@@ -149,28 +161,76 @@ fn expire_orders(market: Arc<App>) {
         loop {
             ticker.tick().await;
             if let Err(err) = market.expire_due().await {
-                eprintln!("expiring orders: {err}");
+                log::warn!("expiring orders: {err}");
             }
         }
     });
 }
 
+/// The app's log: stdout, and `lumea-market.log` in the platform's log
+/// directory (on Linux `$XDG_DATA_HOME/market.lumea.energy/logs/`, by default
+/// `~/.local/share/market.lumea.energy/logs/`), a file a household can send.
+/// `info` and up; `LUMEA_LOG=debug` (or `trace`, `warn`, …) changes the level.
+fn logger() -> tauri::plugin::TauriPlugin<tauri::Wry> {
+    use tauri_plugin_log::{RotationStrategy, Target, TargetKind};
+    let level = std::env::var("LUMEA_LOG")
+        .ok()
+        .and_then(|level| level.parse().ok())
+        .unwrap_or(log::LevelFilter::Info);
+    tauri_plugin_log::Builder::new()
+        .clear_targets()
+        .targets([
+            Target::new(TargetKind::Stdout),
+            Target::new(TargetKind::LogDir {
+                file_name: Some("lumea-market".into()),
+            }),
+        ])
+        .level(level)
+        // The single-instance plugin's D-Bus calls, one line each at `info`.
+        .level_for("zbus", log::LevelFilter::Warn)
+        .max_file_size(1_000_000)
+        .rotation_strategy(RotationStrategy::KeepSome(3))
+        .build()
+}
+
+/// A second launch brings the running window forward instead of opening the market file twice.
+#[cfg(desktop)]
+fn focus_main_window(app: &tauri::AppHandle) {
+    log::info!("a second launch: focusing the running window");
+    if let Some(window) = app.get_webview_window("main") {
+        let _ = window.unminimize();
+        let _ = window.show();
+        let _ = window.set_focus();
+    }
+}
+
 #[cfg_attr(mobile, tauri::mobile_entry_point)]
 pub fn run() {
-    tauri::Builder::default()
+    let builder = tauri::Builder::default();
+    // First of all: a second instance hands over to the running one and exits
+    // before any other plugin or the setup (which locks the market file) runs.
+    #[cfg(desktop)]
+    let builder = builder
+        .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| focus_main_window(app)))
+        .plugin(tauri_plugin_window_state::Builder::new().build());
+    let ran = builder
+        .plugin(logger())
         .plugin(tauri_plugin_notification::init())
         .setup(|app| {
             let dir = app.path().app_data_dir()?;
             std::fs::create_dir_all(&dir)?;
             let path = std::env::var_os("LUMEA_DB").map_or_else(|| dir.join("market.sqlite"), Into::into);
+            log::info!("Luméa Market {} on {}", app.package_info().version, path.display());
             let opened = tauri::async_runtime::block_on(App::open(&dir, &path, Arc::new(SystemClock), rand_seed(), DeveloperSettings::from_env()));
-            let market = opened?;
+            // Tauri panics on a setup error: say why in the log first.
+            let market = opened.inspect_err(|err| log::error!("the market file {} could not be opened: {err}", path.display()))?;
             forward_events(app.handle().clone(), &market);
             expire_orders(market.clone());
             app.manage(market);
             Ok(())
         })
         .invoke_handler(tauri::generate_handler![
+            // Each one is listed in build.rs and granted in capabilities/ (permissions/market.toml).
             book,
             energy,
             stats,
@@ -188,7 +248,9 @@ pub fn run() {
             sign_up,
             use_local_mode
         ])
-        .run(tauri::generate_context!())
+        .run(tauri::generate_context!());
+    // In the log file too, when the logger got that far.
+    ran.inspect_err(|err| log::error!("the Luméa window could not be opened: {err}"))
         .expect("the Luméa window could not be opened");
 }
 

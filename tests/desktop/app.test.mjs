@@ -43,7 +43,8 @@ before(async () => {
   // A fresh market file with the demo neighbourhood, its simulator off so that
   // only this test acts on the market.
   lumea("set", "simulator", "off");
-  driver = await startDriver({ LUMEA_DB: db, XDG_DATA_HOME: join(home, "data") });
+  // Its own data (the log) and config (the window state) directories: no state of another run.
+  driver = await startDriver({ LUMEA_DB: db, XDG_DATA_HOME: join(home, "data"), XDG_CONFIG_HOME: join(home, "config") });
   webdriver = driver.webdriver;
   session = await driver.launch(process.env.LUMEA_APP);
 });

@@ -46,6 +46,7 @@ before(async () => {
   driver = await startDriver({
     LUMEA_DB: join(home, "market.sqlite"),
     XDG_DATA_HOME: join(home, "data"),
+    XDG_CONFIG_HOME: join(home, "config"),
     LUMEA_SUPABASE_URL: stand.info.rest_url,
     LUMEA_SUPABASE_ANON_KEY: stand.info.anon_key,
     LUMEA_REALTIME_URL: stand.info.realtime_url,

@@ -35,11 +35,31 @@ pub type BestAsk = (Uuid, String, Price, Energy);
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum Action {
-    Generate { user: String, amount: Energy },
-    Consume { user: String, amount: Energy },
-    Place { user: String, id: Uuid, side: Side, price: Price, amount: Energy, expires_at: DateTime<Utc> },
-    Cancel { user: String, id: Uuid },
-    BuyNow { user: String, order: Uuid, amount: Energy },
+    Generate {
+        user: String,
+        amount: Energy,
+    },
+    Consume {
+        user: String,
+        amount: Energy,
+    },
+    Place {
+        user: String,
+        id: Uuid,
+        side: Side,
+        price: Price,
+        amount: Energy,
+        expires_at: DateTime<Utc>,
+    },
+    Cancel {
+        user: String,
+        id: Uuid,
+    },
+    BuyNow {
+        user: String,
+        order: Uuid,
+        amount: Energy,
+    },
 }
 
 pub struct Simulator {
@@ -48,7 +68,9 @@ pub struct Simulator {
 
 impl Simulator {
     pub fn new(seed: u64) -> Self {
-        Simulator { rng: SmallRng::seed_from_u64(seed) }
+        Simulator {
+            rng: SmallRng::seed_from_u64(seed),
+        }
     }
 
     /// What one neighbour, picked at random, does now.
@@ -63,10 +85,16 @@ impl Simulator {
         let kwh = |rng: &mut SmallRng, from: u64, to: u64| Energy::from_centi_kwh(rng.random_range(from..=to));
 
         if n.solar && (8.0..17.0).contains(&hour) && n.headroom > Energy::ZERO {
-            actions.push(Action::Generate { user: user.clone(), amount: kwh(&mut self.rng, 20, 150).min(n.headroom) });
+            actions.push(Action::Generate {
+                user: user.clone(),
+                amount: kwh(&mut self.rng, 20, 150).min(n.headroom),
+            });
         }
         if (!(7.0..17.0).contains(&hour)) && n.sellable > Energy::ZERO {
-            actions.push(Action::Consume { user: user.clone(), amount: kwh(&mut self.rng, 20, 100).min(n.sellable) });
+            actions.push(Action::Consume {
+                user: user.clone(),
+                amount: kwh(&mut self.rng, 20, 100).min(n.sellable),
+            });
         }
         let open_of = |side| n.open.iter().filter(|(_, s, _)| *s == side).count();
         let one_kwh = Energy::MIN_ORDER;
@@ -74,23 +102,45 @@ impl Simulator {
             let amount = kwh(&mut self.rng, 100, 600).min(n.sellable);
             let price = Price::from_ticks(self.rng.random_range(240..=360) * 5);
             let expires_at = now + Duration::minutes(self.rng.random_range(180..=480));
-            actions.push(Action::Place { user: user.clone(), id: Uuid::new_v4(), side: Side::Sell, price, amount, expires_at });
+            actions.push(Action::Place {
+                user: user.clone(),
+                id: Uuid::new_v4(),
+                side: Side::Sell,
+                price,
+                amount,
+                expires_at,
+            });
         }
         if (16.0..22.0).contains(&hour) && n.headroom >= one_kwh && open_of(Side::Buy) < 2 {
             let amount = kwh(&mut self.rng, 100, 600).min(n.headroom);
             let affordable = best_ask.filter(|(_, seller, price, _)| *seller != user && price.ticks() <= 2000);
             match affordable {
                 Some((order, _, _, remaining)) if self.rng.random_bool(0.4) => {
-                    actions.push(Action::BuyNow { user: user.clone(), order: *order, amount: amount.min(*remaining) });
+                    actions.push(Action::BuyNow {
+                        user: user.clone(),
+                        order: *order,
+                        amount: amount.min(*remaining),
+                    });
                 }
                 _ => {
                     let price = Price::from_ticks(self.rng.random_range(280..=440) * 5);
                     let expires_at = now + Duration::minutes(self.rng.random_range(60..=180));
-                    actions.push(Action::Place { user: user.clone(), id: Uuid::new_v4(), side: Side::Buy, price, amount, expires_at });
+                    actions.push(Action::Place {
+                        user: user.clone(),
+                        id: Uuid::new_v4(),
+                        side: Side::Buy,
+                        price,
+                        amount,
+                        expires_at,
+                    });
                 }
             }
         }
-        let stale = n.open.iter().filter(|(_, _, placed)| now - *placed > Duration::hours(2)).min_by_key(|(_, _, placed)| *placed);
+        let stale = n
+            .open
+            .iter()
+            .filter(|(_, _, placed)| now - *placed > Duration::hours(2))
+            .min_by_key(|(_, _, placed)| *placed);
         if let Some((id, _, _)) = stale.filter(|_| self.rng.random_bool(0.2)) {
             actions.push(Action::Cancel { user, id: *id });
         }
@@ -110,7 +160,15 @@ async fn neighbours(market: &LocalMarket) -> Result<Vec<Neighbour>> {
     for demo in &NEIGHBOURS {
         let Ok(trader) = market.trader(demo.username).await else { continue };
         let energy = trader.energy().await?;
-        let open = trader.orders(&OrderFilter { open: Some(true), side: None }, Page::first(Page::MAX_LIMIT)).await?;
+        let open = trader
+            .orders(
+                &OrderFilter {
+                    open: Some(true),
+                    side: None,
+                },
+                Page::first(Page::MAX_LIMIT),
+            )
+            .await?;
         neighbours.push(Neighbour {
             username: demo.username.to_string(),
             solar: demo.solar,
@@ -127,14 +185,27 @@ async fn neighbours(market: &LocalMarket) -> Result<Vec<Neighbour>> {
 pub async fn step(market: &LocalMarket, simulator: &mut Simulator) -> Result<Vec<Action>> {
     let neighbours = neighbours(market).await?;
     let book = market.book().await?;
-    let best_ask = book.asks.first().and_then(|o| Some((o.id.parse().ok()?, o.username.clone(), o.price, o.remaining)));
-    let home = market.home().await.unwrap_or_else(|| Location::coarse(0.0, 0.0).expect("the origin is on the globe"));
+    let best_ask = book
+        .asks
+        .first()
+        .and_then(|o| Some((o.id.parse().ok()?, o.username.clone(), o.price, o.remaining)));
+    let home = market
+        .home()
+        .await
+        .unwrap_or_else(|| Location::coarse(0.0, 0.0).expect("the origin is on the globe"));
     let mut done = Vec::new();
     for action in simulator.decide(market.now(), home, &neighbours, best_ask.as_ref()) {
         let result = match &action {
             Action::Generate { user, amount } => market.trader(user).await?.record_generation(&amount.to_string()).await,
             Action::Consume { user, amount } => market.trader(user).await?.record_consumption(&amount.to_string()).await,
-            Action::Place { user, id, side, price, amount, expires_at } => {
+            Action::Place {
+                user,
+                id,
+                side,
+                price,
+                amount,
+                expires_at,
+            } => {
                 let request = PlaceRequest {
                     id: *id,
                     side: *side,
@@ -163,9 +234,10 @@ pub async fn run(market: Arc<LocalMarket>, every: std::time::Duration, seed: u64
     loop {
         ticker.tick().await;
         if market.simulator_enabled().await
-            && let Err(err) = step(&market, &mut simulator).await {
-                eprintln!("demo neighbourhood: {err}");
-            }
+            && let Err(err) = step(&market, &mut simulator).await
+        {
+            log::warn!("demo neighbourhood: {err}");
+        }
     }
 }
 
@@ -205,7 +277,15 @@ mod tests {
         let mut simulator = Simulator::new(1);
         let actions = simulator.decide(at(12), home(), &[neighbour(true, 500, 900)], None);
         assert!(matches!(actions[0], Action::Generate { .. }), "{actions:?}");
-        let Some(Action::Place { side: Side::Sell, amount, price, .. }) = actions.get(1) else { panic!("{actions:?}") };
+        let Some(Action::Place {
+            side: Side::Sell,
+            amount,
+            price,
+            ..
+        }) = actions.get(1)
+        else {
+            panic!("{actions:?}")
+        };
         assert!(*amount >= Energy::MIN_ORDER && *amount <= Energy::from_centi_kwh(900));
         assert!((1200..=1800).contains(&price.ticks()));
     }
