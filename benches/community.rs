@@ -17,7 +17,11 @@ use uuid::Uuid;
 
 fn rss_kib() -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status.lines().find_map(|l| l.strip_prefix("VmRSS:")).and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok()).unwrap_or(0)
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -26,10 +30,14 @@ async fn main() {
     let (orders, book) = if full { (1_000, 10_000) } else { (20, 500) };
     let stand = Stand::start().await;
     let mut pg = stand.pg().await;
-    sqlx::query("update public.market_settings set open_order_cap = 1000000").execute(&mut pg).await.unwrap();
+    sqlx::query("update public.market_settings set open_order_cap = 1000000")
+        .execute(&mut pg)
+        .await
+        .unwrap();
 
     // A battery that can back every ask of the run.
-    let battery = lumea_market::energy::Battery::new(lumea_market::Energy::parse("2000").unwrap(), lumea_market::Energy::parse("1500").unwrap()).unwrap();
+    let battery =
+        lumea_market::energy::Battery::new(lumea_market::Energy::parse("2000").unwrap(), lumea_market::Energy::parse("1500").unwrap()).unwrap();
     let alice = stand.open("alice", stand.sign_up("Alice", "default").await, battery).await;
     let bob = stand.household("bob", stand.sign_up("Bob", "default").await).await;
     for market in [&alice, &bob] {
@@ -43,7 +51,13 @@ async fn main() {
     let mut events = bob.subscribe();
     for i in 0..orders {
         let id = Uuid::new_v4();
-        let request = PlaceRequest { id, side: Side::Sell, price: format!("0.{}", 20 + i % 70), amount: "1".into(), expires_at: None };
+        let request = PlaceRequest {
+            id,
+            side: Side::Sell,
+            price: format!("0.{}", 20 + i % 70),
+            amount: "1".into(),
+            expires_at: None,
+        };
         let started = Instant::now();
         alice.place(&request).await.unwrap();
         loop {
@@ -55,7 +69,12 @@ async fn main() {
         latency.record(started.elapsed().as_micros() as u64).unwrap();
     }
     let ms = |q: f64| latency.value_at_quantile(q) as f64 / 1000.0;
-    println!("place_order → in the other household's cache, {orders} orders: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms", ms(0.5), ms(0.99), ms(1.0));
+    println!(
+        "place_order → in the other household's cache, {orders} orders: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        ms(0.5),
+        ms(0.99),
+        ms(1.0)
+    );
 
     // A book of `book` orders from 50 neighbours, then a new household's first snapshot.
     let mut owners = Vec::new();
@@ -92,7 +111,11 @@ async fn main() {
         runs[1..].iter().cloned().fold(f64::MAX, f64::min),
         runs[1..].iter().cloned().fold(0.0, f64::max)
     );
-    println!("memory: process {} MiB with three app cores, +{} MiB for the one holding the {size}-order book", rss_kib() / 1024, rss_kib().saturating_sub(before) / 1024);
+    println!(
+        "memory: process {} MiB with three app cores, +{} MiB for the one holding the {size}-order book",
+        rss_kib() / 1024,
+        rss_kib().saturating_sub(before) / 1024
+    );
     for market in [&alice, &bob, &carol] {
         market.close().await;
     }

@@ -24,10 +24,18 @@ impl Bench {
     /// Asks on 250 levels from $0.1500 up, bids on 250 levels from $0.1499 down,
     /// each order of `amount` kWh.
     fn new(amount: &str) -> Bench {
-        let mut bench = Bench { market: Market::default(), events: Vec::new(), next_id: 0 };
+        let mut bench = Bench {
+            market: Market::default(),
+            events: Vec::new(),
+            next_id: 0,
+        };
         for n in 0..ORDERS {
             let level = n % LEVELS;
-            let (side, ticks) = if level < LEVELS / 2 { (Side::Sell, MID + level) } else { (Side::Buy, MID - 1 - (level - LEVELS / 2)) };
+            let (side, ticks) = if level < LEVELS / 2 {
+                (Side::Sell, MID + level)
+            } else {
+                (Side::Buy, MID - 1 - (level - LEVELS / 2))
+            };
             bench.place(side, ticks, amount);
         }
         bench
@@ -38,7 +46,14 @@ impl Bench {
         let user = format!("u{}", self.next_id % 200);
         self.next_id += 1;
         let price = format!("0.{ticks:04}");
-        let cmd = Place { id: &id, user: &user, side, price: &price, amount, expires_at: None };
+        let cmd = Place {
+            id: &id,
+            user: &user,
+            side,
+            price: &price,
+            amount,
+            expires_at: None,
+        };
         self.market.place(DateTime::UNIX_EPOCH, &cmd, &mut self.events).unwrap();
         self.events.clear();
         id
@@ -65,9 +80,19 @@ fn engine(c: &mut Criterion) {
                 .map(|i| {
                     let id = format!("r{i}");
                     let price = format!("0.{:04}", MID + 250 + (i as usize % 200));
-                    let cmd = Place { id: &id, user: "bench", side: Side::Sell, price: &price, amount: "5", expires_at: None };
+                    let cmd = Place {
+                        id: &id,
+                        user: "bench",
+                        side: Side::Sell,
+                        price: &price,
+                        amount: "5",
+                        expires_at: None,
+                    };
                     let took = bench.timed(|m, e| m.place(DateTime::UNIX_EPOCH, &cmd, e).unwrap());
-                    bench.market.cancel(DateTime::UNIX_EPOCH, &Cancel { id: &id, user: "bench" }, &mut bench.events).unwrap();
+                    bench
+                        .market
+                        .cancel(DateTime::UNIX_EPOCH, &Cancel { id: &id, user: "bench" }, &mut bench.events)
+                        .unwrap();
                     took
                 })
                 .sum()
@@ -81,7 +106,14 @@ fn engine(c: &mut Criterion) {
             (0..iters)
                 .map(|i| {
                     let id = format!("x{i}");
-                    let cmd = Place { id: &id, user: "bench", side: Side::Buy, price: "0.1504", amount: "100", expires_at: None };
+                    let cmd = Place {
+                        id: &id,
+                        user: "bench",
+                        side: Side::Buy,
+                        price: "0.1504",
+                        amount: "100",
+                        expires_at: None,
+                    };
                     let took = bench.timed(|m, e| m.place(DateTime::UNIX_EPOCH, &cmd, e).unwrap());
                     for n in 0..100 {
                         bench.place(Side::Sell, MID + n % 5, "1");
@@ -104,7 +136,17 @@ fn engine(c: &mut Criterion) {
                     // Cancel an older order in the middle of its level, not the one just placed.
                     let (id, _) = victims.swap_remove(victims.len() / 2);
                     let user = bench.market.book().get(&id).unwrap().user.clone();
-                    bench.timed(|m, e| m.cancel(DateTime::UNIX_EPOCH, &Cancel { id: &id, user: user.as_str() }, e).unwrap())
+                    bench.timed(|m, e| {
+                        m.cancel(
+                            DateTime::UNIX_EPOCH,
+                            &Cancel {
+                                id: &id,
+                                user: user.as_str(),
+                            },
+                            e,
+                        )
+                        .unwrap()
+                    })
                 })
                 .sum()
         })
@@ -112,8 +154,10 @@ fn engine(c: &mut Criterion) {
 
     group.bench_function("buy now", |b| {
         let mut bench = Bench::new("10");
-        let mut asks: Vec<(String, usize)> =
-            (0..ORDERS).filter(|n| n % LEVELS < LEVELS / 2).map(|n| (format!("o{n}"), MID + n % LEVELS)).collect();
+        let mut asks: Vec<(String, usize)> = (0..ORDERS)
+            .filter(|n| n % LEVELS < LEVELS / 2)
+            .map(|n| (format!("o{n}"), MID + n % LEVELS))
+            .collect();
         b.iter_custom(|iters| {
             (0..iters)
                 .map(|i| {
@@ -122,7 +166,12 @@ fn engine(c: &mut Criterion) {
                         let ticks = asks[k].1;
                         asks[k].0 = bench.place(Side::Sell, ticks, "10");
                     }
-                    let cmd = BuyNow { order: &asks[k].0, user: "buyer", amount: "0.5", headroom: None };
+                    let cmd = BuyNow {
+                        order: &asks[k].0,
+                        user: "buyer",
+                        amount: "0.5",
+                        headroom: None,
+                    };
                     bench.timed(|m, e| m.buy_now(DateTime::UNIX_EPOCH, &cmd, e).unwrap())
                 })
                 .sum()

@@ -30,7 +30,10 @@ struct Scale {
 async fn fill_book(db: &TestDb, community: &str, orders: usize) {
     let mut owners = Vec::new();
     for n in 0..50 {
-        owners.push(db.sign_up(serde_json::json!({ "username": format!("{community} resting {n}"), "community_id": community })).await);
+        owners.push(
+            db.sign_up(serde_json::json!({ "username": format!("{community} resting {n}"), "community_id": community }))
+                .await,
+        );
     }
     sqlx::query(
         "insert into public.market_orders (id, user_id, username, community_id, type, price, amount)
@@ -52,14 +55,20 @@ async fn fill_book(db: &TestDb, community: &str, orders: usize) {
 
 async fn run(scale: &Scale, clients: usize, communities: usize) -> (f64, Histogram<u64>) {
     let db = Arc::new(TestDb::new(clients as u32 + 2).await);
-    sqlx::query("update public.market_settings set open_order_cap = 1000000").execute(&db.pool).await.unwrap();
+    sqlx::query("update public.market_settings set open_order_cap = 1000000")
+        .execute(&db.pool)
+        .await
+        .unwrap();
     let mut traders = Vec::new();
     for community in 0..communities {
         fill_book(&db, &format!("c{community}"), scale.book).await;
     }
     for client in 0..clients {
         let community = format!("c{}", client % communities);
-        traders.push(db.sign_up(serde_json::json!({ "username": format!("Trader {client}"), "community_id": community })).await);
+        traders.push(
+            db.sign_up(serde_json::json!({ "username": format!("Trader {client}"), "community_id": community }))
+                .await,
+        );
     }
     sqlx::query("analyze").execute(&db.pool).await.unwrap();
     let per_client = scale.orders_per_run.div_ceil(clients);
@@ -98,10 +107,20 @@ fn pgbench_tps(clients: usize) -> Option<f64> {
     let url = std::env::var("LUMEA_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
     let base = url.rsplit_once('/')?.0.to_string();
     let database = format!("{base}/lumea_pgbench");
-    let psql = |sql: &str| Command::new("psql").args([url.as_str(), "-qc", sql]).status().ok().filter(|s| s.success());
+    let psql = |sql: &str| {
+        Command::new("psql")
+            .args([url.as_str(), "-qc", sql])
+            .status()
+            .ok()
+            .filter(|s| s.success())
+    };
     psql("drop database if exists lumea_pgbench")?;
     psql("create database lumea_pgbench")?;
-    Command::new("pgbench").args(["-i", "-q", "-s", "10", database.as_str()]).output().ok().filter(|o| o.status.success())?;
+    Command::new("pgbench")
+        .args(["-i", "-q", "-s", "10", database.as_str()])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())?;
     let output = Command::new("pgbench")
         .args(["-b", "tpcb-like", "-c", &clients.to_string(), "-j", "2", "-T", "10", database.as_str()])
         .output()
@@ -116,9 +135,17 @@ fn pgbench_tps(clients: usize) -> Option<f64> {
 async fn main() {
     let full = std::env::args().any(|arg| arg == "--bench");
     let scale = if full {
-        Scale { book: 10_000, orders_per_run: 4_000, pgbench: true }
+        Scale {
+            book: 10_000,
+            orders_per_run: 4_000,
+            pgbench: true,
+        }
     } else {
-        Scale { book: 200, orders_per_run: 64, pgbench: false }
+        Scale {
+            book: 200,
+            orders_per_run: 64,
+            pgbench: false,
+        }
     };
     println!("place_order through PostgreSQL, {} resting orders per community:", scale.book);
     let mut eight_communities_at_8 = None;
@@ -139,7 +166,10 @@ async fn main() {
     if scale.pgbench {
         match (pgbench_tps(8), eight_communities_at_8) {
             (Some(tps), Some(rate)) => {
-                println!("pgbench tpcb-like, 8 clients, same cluster: {tps:.0} tps; place_order on 8 communities at 8 clients is {:.2} × that", rate / tps)
+                println!(
+                    "pgbench tpcb-like, 8 clients, same cluster: {tps:.0} tps; place_order on 8 communities at 8 clients is {:.2} × that",
+                    rate / tps
+                )
             }
             _ => println!("pgbench: not available (apt postgresql-contrib or postgresql-15 provides it)"),
         }

@@ -11,8 +11,8 @@ use std::time::Instant;
 
 use chrono::{TimeZone, Utc};
 use hdrhistogram::Histogram;
-use lumea_store::clock::ManualClock;
 use lumea_market::Side;
+use lumea_store::clock::ManualClock;
 use lumea_store::{Durability, LocalMarket, OpenOptions, PlaceRequest};
 use rand::rngs::SmallRng;
 use rand::{RngExt, SeedableRng};
@@ -25,20 +25,36 @@ fn clock() -> Arc<ManualClock> {
 }
 
 fn request(side: Side, ticks: u32, amount: &str) -> PlaceRequest {
-    PlaceRequest { id: Uuid::new_v4(), side, price: format!("0.{ticks:04}"), amount: amount.into(), expires_at: None }
+    PlaceRequest {
+        id: Uuid::new_v4(),
+        side,
+        price: format!("0.{ticks:04}"),
+        amount: amount.into(),
+        expires_at: None,
+    }
 }
 
 /// A file holding `orders` resting orders over 500 levels (asks from $0.1500 up,
 /// bids from $0.1499 down), placed by traders with large batteries.
 async fn build_book(path: &Path, orders: usize) {
-    let options = OpenOptions { durability: Durability::Normal, seed_demo: false };
+    let options = OpenOptions {
+        durability: Durability::Normal,
+        seed_demo: false,
+    };
     let market = LocalMarket::open(path, clock(), options).await.unwrap();
     for n in 0..TRADERS {
-        market.add_neighbour(&format!("trader{n}"), 30.0, -97.0, "1000000", "500000").await.unwrap();
+        market
+            .add_neighbour(&format!("trader{n}"), 30.0, -97.0, "1000000", "500000")
+            .await
+            .unwrap();
     }
     for n in 0..orders {
         let level = (n % 500) as u32;
-        let (side, ticks) = if level < 250 { (Side::Sell, 1500 + level) } else { (Side::Buy, 1499 - (level - 250)) };
+        let (side, ticks) = if level < 250 {
+            (Side::Sell, 1500 + level)
+        } else {
+            (Side::Buy, 1499 - (level - 250))
+        };
         let trader = market.trader(&format!("trader{}", n % TRADERS)).await.unwrap();
         trader.place(&request(side, ticks, "5")).await.unwrap();
     }
@@ -46,7 +62,16 @@ async fn build_book(path: &Path, orders: usize) {
 }
 
 async fn measure(path: &Path, durability: Durability, operations: usize) -> (f64, Histogram<u64>) {
-    let market = LocalMarket::open(path, clock(), OpenOptions { durability, seed_demo: false }).await.unwrap();
+    let market = LocalMarket::open(
+        path,
+        clock(),
+        OpenOptions {
+            durability,
+            seed_demo: false,
+        },
+    )
+    .await
+    .unwrap();
     let mut rng = SmallRng::seed_from_u64(5);
     let mut latency = Histogram::<u64>::new(3).unwrap();
     let start = Instant::now();

@@ -10,9 +10,9 @@ use std::io::Write;
 use std::time::Instant;
 
 use hdrhistogram::Histogram;
-use lumea_market::FastBook;
-use lumea::workload::Workload;
 use lumea::replay::{Line, Output, Replay, parse_line};
+use lumea::workload::Workload;
+use lumea_market::FastBook;
 
 fn main() {
     let benching = std::env::args().any(|arg| arg == "--bench");
@@ -96,5 +96,10 @@ fn main() {
         latency.max()
     )
     .unwrap();
-    writeln!(report, "replay (parse + engine + JSON out): {:>12.0} lines/s", (commands + 10_000) as f64 / replay_secs).unwrap();
+    writeln!(
+        report,
+        "replay (parse + engine + JSON out): {:>12.0} lines/s",
+        (commands + 10_000) as f64 / replay_secs
+    )
+    .unwrap();
 }

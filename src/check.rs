@@ -2,10 +2,10 @@
 //! naive reference book, demanding identical events and the market's
 //! invariants after every command. Property tests and the fuzz target use it.
 
+use crate::replay::{BookLine, Line, Output, Replay};
 use lumea_market::audit::Audit;
 use lumea_market::reference::ReferenceBook;
 use lumea_market::{Book, Event, FastBook, Order};
-use crate::replay::{BookLine, Line, Output, Replay};
 
 /// One market under test, with its audit.
 struct Audited<B> {
@@ -15,7 +15,10 @@ struct Audited<B> {
 
 impl<B: Book + Default> Audited<B> {
     fn new() -> Self {
-        Audited { replay: Replay::default(), audit: Audit::default() }
+        Audited {
+            replay: Replay::default(),
+            audit: Audit::default(),
+        }
     }
 
     /// Applies one command: first its clock (whose expiries happen whatever the
@@ -39,8 +42,10 @@ impl<B: Book + Default> Audited<B> {
             }
         }
         outputs.extend(out);
-        let events: Vec<Event> =
-            outputs.iter().filter_map(|o| if let Output::Event(e) = o { Some(e.clone()) } else { None }).collect();
+        let events: Vec<Event> = outputs
+            .iter()
+            .filter_map(|o| if let Output::Event(e) = o { Some(e.clone()) } else { None })
+            .collect();
         let book = self.replay.market.book();
         self.audit.record(&events, book)?;
         self.audit.check(book)?;
@@ -55,7 +60,10 @@ pub struct Differential {
 
 impl Default for Differential {
     fn default() -> Self {
-        Differential { fast: Audited::new(), reference: Audited::new() }
+        Differential {
+            fast: Audited::new(),
+            reference: Audited::new(),
+        }
     }
 }
 

@@ -8,9 +8,9 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 use clap::{Parser, Subcommand, ValueEnum};
-use lumea_store::clock::{Clock, ManualClock, SystemClock};
-use lumea_market::FastBook;
 use lumea::workload::Workload;
+use lumea_market::FastBook;
+use lumea_store::clock::{Clock, ManualClock, SystemClock};
 use lumea_store::simulator::{self, Simulator};
 use lumea_store::{Durability, LocalMarket, OpenOptions, OrderFilter, Page, PlaceRequest, Trader};
 use serde::Serialize;
@@ -139,7 +139,12 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Cmd::Replay { file } => replay(file),
-        Cmd::Generate { commands, resting, levels, seed } => generate(commands, resting, levels, seed),
+        Cmd::Generate {
+            commands,
+            resting,
+            levels,
+            seed,
+        } => generate(commands, resting, levels, seed),
         command => {
             let Some(db) = cli.db else {
                 eprintln!("lumea: this command needs --db FILE, the local market file");
@@ -149,7 +154,10 @@ fn main() -> ExitCode {
                 DurabilityArg::Full => Durability::Full,
                 DurabilityArg::Normal => Durability::Normal,
             };
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a tokio runtime");
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a tokio runtime");
             runtime.block_on(with_market(db, durability, cli.acting_as, command))
         }
     }
@@ -185,7 +193,10 @@ async fn with_market(db: PathBuf, durability: Durability, acting_as: Option<Stri
 fn print(value: &impl Serialize) {
     let mut out = io::stdout().lock();
     // Flushed at once: `simulate` acknowledges each action as it commits.
-    let written = serde_json::to_writer(&mut out, value).map_err(io::Error::from).and_then(|()| writeln!(out)).and_then(|()| out.flush());
+    let written = serde_json::to_writer(&mut out, value)
+        .map_err(io::Error::from)
+        .and_then(|()| writeln!(out))
+        .and_then(|()| out.flush());
     if written.is_err() {
         // The reader has gone (a closed pipe): there is no one left to tell.
         std::process::exit(0);
@@ -194,13 +205,25 @@ fn print(value: &impl Serialize) {
 
 async fn run(market: &LocalMarket, me: &Trader<'_>, command: Cmd, simulated: Option<ManualClock>) -> lumea_store::Result<()> {
     match command {
-        Cmd::Place { side, price, amount, expires_in, id } => {
+        Cmd::Place {
+            side,
+            price,
+            amount,
+            expires_in,
+            id,
+        } => {
             let side = match side {
                 SideArg::Buy => lumea_market::Side::Buy,
                 SideArg::Sell => lumea_market::Side::Sell,
             };
             let expires_at = expires_in.map(|minutes| market.now() + Duration::minutes(minutes));
-            let request = PlaceRequest { id: id.unwrap_or_else(Uuid::new_v4), side, price, amount, expires_at };
+            let request = PlaceRequest {
+                id: id.unwrap_or_else(Uuid::new_v4),
+                side,
+                price,
+                amount,
+                expires_at,
+            };
             print(&me.place(&request).await?);
         }
         Cmd::Cancel { id } => print(&me.cancel(id).await?),
@@ -209,7 +232,10 @@ async fn run(market: &LocalMarket, me: &Trader<'_>, command: Cmd, simulated: Opt
         Cmd::GridSell { amount } => print(&me.sell_to_grid(&amount).await?),
         Cmd::Book => print(&market.book().await?),
         Cmd::Orders { open, closed, limit, offset } => {
-            let filter = OrderFilter { open: (open || closed).then_some(open), side: None };
+            let filter = OrderFilter {
+                open: (open || closed).then_some(open),
+                side: None,
+            };
             print(&me.orders(&filter, Page { limit, offset }).await?);
         }
         Cmd::Trades { limit, offset } => print(&me.trades(Page { limit, offset }).await?),
@@ -223,7 +249,12 @@ async fn run(market: &LocalMarket, me: &Trader<'_>, command: Cmd, simulated: Opt
                 std::process::exit(1);
             }
         },
-        Cmd::Simulate { steps, minutes_per_step, seed, .. } => {
+        Cmd::Simulate {
+            steps,
+            minutes_per_step,
+            seed,
+            ..
+        } => {
             let clock = simulated.expect("simulate runs on a simulated clock");
             let mut simulator = Simulator::new(seed);
             for _ in 0..steps {
@@ -262,7 +293,10 @@ fn replay(file: Option<PathBuf>) -> ExitCode {
 fn generate(commands: usize, resting: usize, levels: u32, seed: u64) -> ExitCode {
     let mut workload = Workload::new(seed);
     let mut out = BufWriter::new(io::stdout().lock());
-    let lines = workload.resting_book(resting, levels).into_iter().chain((0..commands).map(|_| workload.next_command()));
+    let lines = workload
+        .resting_book(resting, levels)
+        .into_iter()
+        .chain((0..commands).map(|_| workload.next_command()));
     for line in lines {
         if writeln!(out, "{line}").is_err() {
             return ExitCode::FAILURE;

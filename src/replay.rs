@@ -11,10 +11,10 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use lumea_market::{Book, Event, Market};
 use lumea_market::order::Side;
 use lumea_market::rules::{BuyNow, Cancel, Place, Reason};
 use lumea_market::units::{Energy, Price, parse_decimal};
+use lumea_market::{Book, Event, Market};
 
 /// One command line, as it may arrive: every field optional, so that a missing
 /// field can be named in the error.
@@ -90,7 +90,10 @@ pub fn parse_line(text: &str) -> Result<Line<'_>, MalformedLine> {
             amount: required(raw.amount, cmd, "amount")?,
             expires_at: raw.expires_at,
         },
-        "cancel" => Command::Cancel { id: required(raw.id, cmd, "id")?, user: required(raw.user, cmd, "user")? },
+        "cancel" => Command::Cancel {
+            id: required(raw.id, cmd, "id")?,
+            user: required(raw.user, cmd, "user")?,
+        },
         "buy" => Command::Buy {
             reference: required(raw.reference, cmd, "ref")?,
             order: required(raw.order, cmd, "order")?,
@@ -98,10 +101,7 @@ pub fn parse_line(text: &str) -> Result<Line<'_>, MalformedLine> {
             amount: required(raw.amount, cmd, "amount")?,
             headroom: match raw.headroom {
                 None => None,
-                Some(text) => Some(
-                    parse_decimal(&text)
-                        .ok_or_else(|| MalformedLine(format!("\"headroom\" is not a decimal number: {text:?}")))?,
-                ),
+                Some(text) => Some(parse_decimal(&text).ok_or_else(|| MalformedLine(format!("\"headroom\" is not a decimal number: {text:?}")))?),
             },
         },
         "expire" => Command::Expire,
@@ -155,10 +155,18 @@ impl<'a> BookLine<'a> {
     pub fn of(book: &'a impl Book) -> Self {
         let side = |side| {
             book.open_orders(side)
-                .map(|o| Resting { order: o.id.as_str(), user: o.user.as_str(), price: o.price, remaining: o.remaining() })
+                .map(|o| Resting {
+                    order: o.id.as_str(),
+                    user: o.user.as_str(),
+                    price: o.price,
+                    remaining: o.remaining(),
+                })
                 .collect()
         };
-        BookLine { asks: side(Side::Sell), bids: side(Side::Buy) }
+        BookLine {
+            asks: side(Side::Sell),
+            bids: side(Side::Buy),
+        }
     }
 }
 
@@ -170,7 +178,10 @@ pub struct Replay<B> {
 
 impl<B: Book + Default> Default for Replay<B> {
     fn default() -> Self {
-        Replay { market: Market::default(), events: Vec::new() }
+        Replay {
+            market: Market::default(),
+            events: Vec::new(),
+        }
     }
 }
 
@@ -180,15 +191,38 @@ impl<B: Book> Replay<B> {
         let now = line.at.unwrap_or(self.market.now());
         let events = &mut self.events;
         let result = match &line.command {
-            Command::Place { id, user, side, price, amount, expires_at } => {
-                let cmd = Place { id, user, side: *side, price, amount, expires_at: *expires_at };
+            Command::Place {
+                id,
+                user,
+                side,
+                price,
+                amount,
+                expires_at,
+            } => {
+                let cmd = Place {
+                    id,
+                    user,
+                    side: *side,
+                    price,
+                    amount,
+                    expires_at: *expires_at,
+                };
                 self.market.place(now, &cmd, events).map_err(|reason| (id, reason))
             }
-            Command::Cancel { id, user } => {
-                self.market.cancel(now, &Cancel { id, user }, events).map_err(|reason| (id, reason))
-            }
-            Command::Buy { reference, order, user, amount, headroom } => {
-                let cmd = BuyNow { order, user, amount, headroom: *headroom };
+            Command::Cancel { id, user } => self.market.cancel(now, &Cancel { id, user }, events).map_err(|reason| (id, reason)),
+            Command::Buy {
+                reference,
+                order,
+                user,
+                amount,
+                headroom,
+            } => {
+                let cmd = BuyNow {
+                    order,
+                    user,
+                    amount,
+                    headroom: *headroom,
+                };
                 self.market.buy_now(now, &cmd, events).map_err(|reason| (reference, reason))
             }
             Command::Expire => {
@@ -198,7 +232,10 @@ impl<B: Book> Replay<B> {
         };
         out.extend(events.drain(..).map(Output::Event));
         if let Err((reference, reason)) = result {
-            out.push(Output::Rejected(Rejection { reference: reference.to_string(), reason }));
+            out.push(Output::Rejected(Rejection {
+                reference: reference.to_string(),
+                reason,
+            }));
         }
     }
 }
@@ -266,14 +303,26 @@ mod tests {
     fn malformed_lines_name_their_line_number_and_the_problem() {
         let cases = [
             ("{\"cmd\":\"expire\"}\nnot json", "line 2: not a valid command"),
-            (r#"{"cmd":"place","id":"a","user":"u","price":"0.1","amount":"1"}"#, "line 1: command \"place\" needs the field \"side\""),
+            (
+                r#"{"cmd":"place","id":"a","user":"u","price":"0.1","amount":"1"}"#,
+                "line 1: command \"place\" needs the field \"side\"",
+            ),
             (r#"{"cmd":"cancel","id":"a"}"#, "line 1: command \"cancel\" needs the field \"user\""),
             (r#"{"cmd":"buy","order":"a","user":"u","amount":"1"}"#, "needs the field \"ref\""),
             (r#"{"cmd":"sell"}"#, "unknown command \"sell\""),
-            (r#"{"cmd":"place","id":"a","user":"u","side":"both","price":"0.1","amount":"1"}"#, "unknown variant `both`"),
-            (r#"{"cmd":"place","id":"a","user":"u","side":"buy","price":0.16,"amount":"1"}"#, "floating point `0.16`, expected a string"),
+            (
+                r#"{"cmd":"place","id":"a","user":"u","side":"both","price":"0.1","amount":"1"}"#,
+                "unknown variant `both`",
+            ),
+            (
+                r#"{"cmd":"place","id":"a","user":"u","side":"buy","price":0.16,"amount":"1"}"#,
+                "floating point `0.16`, expected a string",
+            ),
             (r#"{"cmd":"expire","at":"yesterday"}"#, "line 1: not a valid command"),
-            (r#"{"cmd":"buy","ref":"r","order":"a","user":"u","amount":"1","headroom":"lots"}"#, "\"headroom\" is not a decimal"),
+            (
+                r#"{"cmd":"buy","ref":"r","order":"a","user":"u","amount":"1","headroom":"lots"}"#,
+                "\"headroom\" is not a decimal",
+            ),
             (r#"{"cmd":"expire","colour":"red"}"#, "unknown field `colour`"),
         ];
         for (input, expected) in cases {

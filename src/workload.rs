@@ -20,7 +20,12 @@ pub struct Workload {
 
 impl Workload {
     pub fn new(seed: u64) -> Self {
-        Workload { rng: SmallRng::seed_from_u64(seed), placed: Vec::new(), next_id: 0, now: start() }
+        Workload {
+            rng: SmallRng::seed_from_u64(seed),
+            placed: Vec::new(),
+            next_id: 0,
+            now: start(),
+        }
     }
 
     /// `orders` resting orders over `levels` price levels that do not cross:
@@ -50,7 +55,11 @@ impl Workload {
             0..50 => {
                 let side = if self.rng.random_bool(0.5) { "sell" } else { "buy" };
                 let offset = self.rng.random_range(0..260);
-                let ticks = if side == "sell" { MID_TICKS - 10 + offset } else { MID_TICKS + 9 - offset };
+                let ticks = if side == "sell" {
+                    MID_TICKS - 10 + offset
+                } else {
+                    MID_TICKS + 9 - offset
+                };
                 let expires = (roll < 5).then(|| self.now + Duration::seconds(self.rng.random_range(1..600)));
                 let amount = if roll == 49 { "0.5".to_string() } else { self.amount() };
                 self.place_line(side, ticks, &amount, expires)
@@ -83,7 +92,11 @@ impl Workload {
     }
 
     fn some_placed(&mut self) -> u64 {
-        if self.placed.is_empty() { 0 } else { self.placed[self.rng.random_range(0..self.placed.len())] }
+        if self.placed.is_empty() {
+            0
+        } else {
+            self.placed[self.rng.random_range(0..self.placed.len())]
+        }
     }
 
     fn place_line(&mut self, side: &str, ticks: u32, amount: &str, expires: Option<DateTime<Utc>>) -> String {
@@ -109,9 +122,9 @@ fn start() -> DateTime<Utc> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use lumea_market::audit::Audit;
-    use lumea_market::FastBook;
     use crate::replay::{Output, Replay, parse_line};
+    use lumea_market::FastBook;
+    use lumea_market::audit::Audit;
 
     #[test]
     fn the_resting_book_has_the_asked_size_and_does_not_cross() {
@@ -134,7 +147,10 @@ mod tests {
         let (mut out, mut trades, mut rejections) = (Vec::new(), 0, 0);
         for _ in 0..20_000 {
             replay.apply(&parse_line(&workload.next_command()).unwrap(), &mut out);
-            let events: Vec<_> = out.iter().filter_map(|o| if let Output::Event(e) = o { Some(e.clone()) } else { None }).collect();
+            let events: Vec<_> = out
+                .iter()
+                .filter_map(|o| if let Output::Event(e) = o { Some(e.clone()) } else { None })
+                .collect();
             audit.record(&events, replay.market.book()).unwrap();
             trades += events.iter().filter(|e| matches!(e, lumea_market::Event::Trade(_))).count();
             rejections += out.len() - events.len();

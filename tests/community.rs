@@ -10,10 +10,10 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use lumea_community::realtime::{self, Feed, Subscription};
 use lumea_community::CommunityMarket;
-use lumea_store::Connection;
+use lumea_community::realtime::{self, Feed, Subscription};
 use lumea_market::{Energy, Side, Status};
+use lumea_store::Connection;
 use lumea_store::{MarketEvent, OrderFilter, Page, PlaceRequest, Role};
 use sqlx::Row;
 use stand::Stand;
@@ -34,7 +34,13 @@ where
 }
 
 fn place(side: Side, price: &str, amount: &str) -> PlaceRequest {
-    PlaceRequest { id: Uuid::new_v4(), side, price: price.into(), amount: amount.into(), expires_at: None }
+    PlaceRequest {
+        id: Uuid::new_v4(),
+        side,
+        price: price.into(),
+        amount: amount.into(),
+        expires_at: None,
+    }
 }
 
 /// Orders as (id, filled, status) and trades as (id, amount): what must agree.
@@ -60,8 +66,14 @@ async fn server_view(stand: &Stand, user: &str) -> View {
     .fetch_all(&mut pg)
     .await
     .unwrap();
-    let mine = rows("select id::text, filled_amount::text, status from public.market_orders where user_id = $1::uuid").fetch_all(&mut pg).await.unwrap();
-    let trades = rows("select id::text, amount::text from public.trades where buyer_id = $1::uuid or seller_id = $1::uuid").fetch_all(&mut pg).await.unwrap();
+    let mine = rows("select id::text, filled_amount::text, status from public.market_orders where user_id = $1::uuid")
+        .fetch_all(&mut pg)
+        .await
+        .unwrap();
+    let trades = rows("select id::text, amount::text from public.trades where buyer_id = $1::uuid or seller_id = $1::uuid")
+        .fetch_all(&mut pg)
+        .await
+        .unwrap();
     let order = |r: &sqlx::postgres::PgRow| (r.get::<String, _>(0), energy(r.get(1)), r.get::<String, _>(2));
     View {
         book: book.iter().map(order).collect(),
@@ -105,7 +117,12 @@ async fn two_households_trade_live() {
     assert!(!placed.pending);
     assert_eq!(placed.orders[0].status, Status::Active);
     until("Bob's cache shows Alice's ask", || async {
-        bob.book().await.unwrap().asks.iter().any(|o| o.id == ask.id.to_string() && o.username == "Alice" && !o.mine)
+        bob.book()
+            .await
+            .unwrap()
+            .asks
+            .iter()
+            .any(|o| o.id == ask.id.to_string() && o.username == "Alice" && !o.mine)
     })
     .await;
     assert_eq!(alice.energy().await.unwrap().reserved_for_asks.to_string(), "5");
@@ -116,7 +133,8 @@ async fn two_households_trade_live() {
     assert_eq!((bought.trades[0].seller.as_str(), bought.trades[0].role), ("Alice", Role::Bought));
     until("Alice's order is partly filled in her cache", || async {
         let mine = alice.orders(&OrderFilter::default(), Page::first(10)).await.unwrap();
-        mine.iter().any(|o| o.id == ask.id.to_string() && o.status == Status::Partial && o.filled.to_string() == "2")
+        mine.iter()
+            .any(|o| o.id == ask.id.to_string() && o.status == Status::Partial && o.filled.to_string() == "2")
     })
     .await;
     let fill = loop {
@@ -127,16 +145,31 @@ async fn two_households_trade_live() {
         }
     };
     assert!(fill.filled_resting_order_of_viewer(), "Alice's fill notification: {fill:?}");
-    assert_eq!((fill.buyer.as_str(), fill.amount.to_string(), fill.price.to_string()), ("Bob", "2".into(), "0.16".into()));
+    assert_eq!(
+        (fill.buyer.as_str(), fill.amount.to_string(), fill.price.to_string()),
+        ("Bob", "2".into(), "0.16".into())
+    );
 
     // Batteries moved by the trade; both histories agree with the server.
-    until("Alice's battery gave 2 kWh", || async { alice.energy().await.unwrap().level.to_string() == "28" }).await;
+    until("Alice's battery gave 2 kWh", || async {
+        alice.energy().await.unwrap().level.to_string() == "28"
+    })
+    .await;
     let bob_energy = bob.energy().await.unwrap();
-    assert_eq!((bob_energy.level.to_string(), bob_energy.reserved_for_bids.to_string()), ("32".into(), "0".into()));
-    until("both caches equal the server", || async { in_sync(&stand, &alice).await && in_sync(&stand, &bob).await }).await;
+    assert_eq!(
+        (bob_energy.level.to_string(), bob_energy.reserved_for_bids.to_string()),
+        ("32".into(), "0".into())
+    );
+    until("both caches equal the server", || async {
+        in_sync(&stand, &alice).await && in_sync(&stand, &bob).await
+    })
+    .await;
     let alice_trades = alice.trades(Page::first(10)).await.unwrap();
     let bob_trades = bob.trades(Page::first(10)).await.unwrap();
-    assert_eq!(alice_trades.iter().map(|t| &t.id).collect::<Vec<_>>(), bob_trades.iter().map(|t| &t.id).collect::<Vec<_>>());
+    assert_eq!(
+        alice_trades.iter().map(|t| &t.id).collect::<Vec<_>>(),
+        bob_trades.iter().map(|t| &t.id).collect::<Vec<_>>()
+    );
     assert_eq!((alice_trades[0].role, bob_trades[0].role), (Role::Sold, Role::Bought));
 
     // A bid that crosses Alice's ask trades at her price; refusals carry local mode's codes.
@@ -147,12 +180,22 @@ async fn two_households_trade_live() {
     let refused = bob.place(&place(Side::Buy, "0.04", "1")).await.unwrap_err();
     assert_eq!(refused.code().as_str(), "invalid_price");
     let too_big = bob.place(&place(Side::Buy, "0.10", "50")).await.unwrap_err();
-    assert_eq!(too_big.code().as_str(), "exceeds_battery", "the battery is checked before anything is sent");
+    assert_eq!(
+        too_big.code().as_str(),
+        "exceeds_battery",
+        "the battery is checked before anything is sent"
+    );
     let resting = place(Side::Buy, "0.10", "1");
     bob.place(&resting).await.unwrap();
-    until("Alice's cache shows Bob's bid", || async { alice.book().await.unwrap().bids.iter().any(|o| o.id == resting.id.to_string()) }).await;
+    until("Alice's cache shows Bob's bid", || async {
+        alice.book().await.unwrap().bids.iter().any(|o| o.id == resting.id.to_string())
+    })
+    .await;
     assert_eq!(alice.cancel(resting.id).await.unwrap_err().code().as_str(), "not_owner");
-    until("both caches equal the server", || async { in_sync(&stand, &alice).await && in_sync(&stand, &bob).await }).await;
+    until("both caches equal the server", || async {
+        in_sync(&stand, &alice).await && in_sync(&stand, &bob).await
+    })
+    .await;
 
     alice.close().await;
     bob.close().await;
@@ -185,7 +228,11 @@ async fn faults_recover_with_nothing_lost() {
     assert!(queued.pending, "{queued:?}");
     let mine = alice.orders(&OrderFilter::default(), Page::first(50)).await.unwrap();
     assert!(mine.iter().any(|o| o.id == offline.id.to_string() && o.pending));
-    assert_eq!(alice.energy().await.unwrap().reserved_for_asks.to_string(), "16.5", "a pending ask holds its energy");
+    assert_eq!(
+        alice.energy().await.unwrap().reserved_for_asks.to_string(),
+        "16.5",
+        "a pending ask holds its energy"
+    );
     stand.fault("start-rest").await;
     until("the outbox is sent and every cache equals the server", both_in_sync).await;
 
@@ -195,7 +242,13 @@ async fn faults_recover_with_nothing_lost() {
     // The first call may find the database still coming back: then it waits in the outbox.
     bob.place(&after_restart).await.unwrap();
     until("caches equal the server after PostgreSQL restarted", both_in_sync).await;
-    assert!(bob.orders(&OrderFilter::default(), Page::first(10)).await.unwrap().iter().any(|o| o.id == after_restart.id.to_string()));
+    assert!(
+        bob.orders(&OrderFilter::default(), Page::first(10))
+            .await
+            .unwrap()
+            .iter()
+            .any(|o| o.id == after_restart.id.to_string())
+    );
 
     // The same outbox replayed by two copies of the app creates one order.
     stand.fault("stop-rest").await;
@@ -207,9 +260,16 @@ async fn faults_recover_with_nothing_lost() {
     stand.fault("start-rest").await;
     let alice = stand.household("alice", alice_session.clone()).await;
     let alice_copy = stand.household("alice-copy", alice_session).await;
-    until("both copies sent their outbox", || async { alice.waiting().await.unwrap() == 0 && alice_copy.waiting().await.unwrap() == 0 }).await;
+    until("both copies sent their outbox", || async {
+        alice.waiting().await.unwrap() == 0 && alice_copy.waiting().await.unwrap() == 0
+    })
+    .await;
     let mut pg = stand.pg().await;
-    let count: i64 = sqlx::query_scalar("select count(*) from public.market_orders where id = $1").bind(twice.id).fetch_one(&mut pg).await.unwrap();
+    let count: i64 = sqlx::query_scalar("select count(*) from public.market_orders where id = $1")
+        .bind(twice.id)
+        .fetch_one(&mut pg)
+        .await
+        .unwrap();
     assert_eq!(count, 1, "the outbox replayed twice made one order");
     until("every cache equals the server", || async {
         in_sync(&stand, &alice).await && in_sync(&stand, &alice_copy).await && in_sync(&stand, &bob).await
@@ -230,7 +290,10 @@ async fn faults_recover_with_nothing_lost() {
     .await;
 
     // Nothing acknowledged was lost: every order any app was told about is on the server.
-    let count: i64 = sqlx::query_scalar("select count(*) from public.market_orders").fetch_one(&mut pg).await.unwrap();
+    let count: i64 = sqlx::query_scalar("select count(*) from public.market_orders")
+        .fetch_one(&mut pg)
+        .await
+        .unwrap();
     assert_eq!(count, 10 + 1 + 1 + 1 + 1);
     for market in [&alice, &bob, &carol] {
         market.close().await;
@@ -255,9 +318,21 @@ fn forge_expired_token(stand: &Stand, session: &lumea_community::Session) -> Str
 /// Every change a household's realtime channel delivers, as raw rows.
 async fn listen(stand: &Stand, session: &lumea_community::Session, community: &str) -> mpsc::Receiver<Feed> {
     let subscriptions = vec![
-        Subscription { table: "open_orders", event: "*", filter: Some(format!("community_id=eq.{community}")) },
-        Subscription { table: "market_orders", event: "*", filter: None },
-        Subscription { table: "trades", event: "*", filter: None },
+        Subscription {
+            table: "open_orders",
+            event: "*",
+            filter: Some(format!("community_id=eq.{community}")),
+        },
+        Subscription {
+            table: "market_orders",
+            event: "*",
+            filter: None,
+        },
+        Subscription {
+            table: "trades",
+            event: "*",
+            filter: None,
+        },
     ];
     let (tokens, token) = watch::channel(session.access_token.clone());
     let (feed_in, mut feed) = mpsc::channel(1024);
@@ -269,7 +344,6 @@ async fn listen(stand: &Stand, session: &lumea_community::Session, community: &s
     assert_eq!(feed.recv().await, Some(Feed::Joined));
     feed
 }
-
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_household_never_receives_its_neighbours_private_changes() {
@@ -289,7 +363,10 @@ async fn a_household_never_receives_its_neighbours_private_changes() {
     alice.cancel(cancelled.id).await.unwrap();
     let sold = place(Side::Sell, "0.19", "2");
     alice.place(&sold).await.unwrap();
-    until("Carol's cache shows the ask", || async { carol.book().await.unwrap().asks.iter().any(|o| o.id == sold.id.to_string()) }).await;
+    until("Carol's cache shows the ask", || async {
+        carol.book().await.unwrap().asks.iter().any(|o| o.id == sold.id.to_string())
+    })
+    .await;
     let private_trade = carol.buy_now(sold.id, "2").await.unwrap().trades[0].id.clone();
     let marker = place(Side::Buy, "0.06", "1");
     alice.place(&marker).await.unwrap();
@@ -309,20 +386,44 @@ async fn a_household_never_receives_its_neighbours_private_changes() {
     }
     for change in &seen {
         let row = &change.row;
-        assert_ne!(row.get("status").and_then(|s| s.as_str()), Some("cancelled"), "Bob received a cancelled order: {change:?}");
-        assert_ne!(row.get("status").and_then(|s| s.as_str()), Some("filled"), "Bob received a closed order: {change:?}");
-        assert_ne!(row.get("id").and_then(|s| s.as_str()), Some(private_trade.as_str()), "Bob received Alice and Carol's trade");
+        assert_ne!(
+            row.get("status").and_then(|s| s.as_str()),
+            Some("cancelled"),
+            "Bob received a cancelled order: {change:?}"
+        );
+        assert_ne!(
+            row.get("status").and_then(|s| s.as_str()),
+            Some("filled"),
+            "Bob received a closed order: {change:?}"
+        );
+        assert_ne!(
+            row.get("id").and_then(|s| s.as_str()),
+            Some(private_trade.as_str()),
+            "Bob received Alice and Carol's trade"
+        );
         assert_ne!(change.table, "trades", "Bob is in no trade: {change:?}");
         if change.kind == realtime::ChangeKind::Delete {
             assert_eq!(row.as_object().map(|o| o.len()), Some(1), "a delete tells the key alone: {change:?}");
         }
     }
-    assert!(seen.iter().any(|c| c.row.get("id").and_then(|v| v.as_str()) == Some(cancelled.id.to_string().as_str())), "Bob saw the ask listed");
+    assert!(
+        seen.iter()
+            .any(|c| c.row.get("id").and_then(|v| v.as_str()) == Some(cancelled.id.to_string().as_str())),
+        "Bob saw the ask listed"
+    );
 
     // Bob's cache agrees: the cancelled and the sold ask left his book, nothing else of theirs is in it.
-    until("Bob's cache equals what the server lets him see", || async { in_sync(&stand, &bob).await }).await;
+    until("Bob's cache equals what the server lets him see", || async {
+        in_sync(&stand, &bob).await
+    })
+    .await;
     let bob_view = cache_view(&bob).await;
-    assert!(!bob_view.book.iter().any(|(id, ..)| *id == cancelled.id.to_string() || *id == sold.id.to_string()));
+    assert!(
+        !bob_view
+            .book
+            .iter()
+            .any(|(id, ..)| *id == cancelled.id.to_string() || *id == sold.id.to_string())
+    );
     assert!(bob_view.trades.is_empty());
     for market in [&alice, &carol, &bob] {
         market.close().await;
@@ -371,7 +472,11 @@ async fn answering(answer: Arc<std::sync::Mutex<Answer>>, user: Uuid) -> String 
                     )
                 };
                 let (status, body): (u16, Vec<u8>) = if path.starts_with("/rest/v1/profiles") {
-                    (200, format!(r#"[{{"id":"{user}","username":"Dee","community_id":"default","location_lat":null,"location_lng":null}}]"#).into_bytes())
+                    (
+                        200,
+                        format!(r#"[{{"id":"{user}","username":"Dee","community_id":"default","location_lat":null,"location_lng":null}}]"#)
+                            .into_bytes(),
+                    )
                 } else if !path.starts_with("/rest/v1/open_orders") || path.contains("seq=gt.7") {
                     (200, b"[]".to_vec())
                 } else {
@@ -415,10 +520,15 @@ async fn bad_server_answers_give_a_clear_error_and_leave_the_cache_untouched() {
     };
     let dir = tempfile::tempdir().unwrap();
     let (cache, session_file) = (dir.path().join("dee.sqlite"), dir.path().join("dee.session.json"));
-    let paths = lumea_community::Paths { cache: &cache, session: &session_file };
+    let paths = lumea_community::Paths {
+        cache: &cache,
+        session: &session_file,
+    };
     let battery = lumea_market::energy::Battery::new(Energy::parse("10").unwrap(), Energy::parse("4").unwrap()).unwrap();
     let api = lumea_community::Api::new(project, Duration::from_secs(1));
-    let market = CommunityMarket::open(api, session, paths, battery, Arc::new(lumea_store::clock::SystemClock)).await.unwrap();
+    let market = CommunityMarket::open(api, session, paths, battery, Arc::new(lumea_store::clock::SystemClock))
+        .await
+        .unwrap();
     market.resync().await.unwrap();
     let before = cache_view(&market).await;
     assert_eq!(before.book.len(), 1, "the good snapshot is cached");
@@ -447,7 +557,10 @@ async fn the_app_switches_between_the_local_demo_and_a_community_market() {
     use lumea_core::{App, DeveloperSettings};
     let stand = Stand::start().await;
     let dir = tempfile::tempdir().unwrap();
-    let developer = DeveloperSettings { realtime_url: Some(stand.endpoints.realtime_url.clone()), ..DeveloperSettings::default() };
+    let developer = DeveloperSettings {
+        realtime_url: Some(stand.endpoints.realtime_url.clone()),
+        ..DeveloperSettings::default()
+    };
     let local_file = dir.path().join("market.sqlite");
     let open = || App::open(dir.path(), &local_file, Arc::new(lumea_store::clock::SystemClock), 7, developer.clone());
     let app = open().await.unwrap();
@@ -457,9 +570,15 @@ async fn the_app_switches_between_the_local_demo_and_a_community_market() {
 
     // A wrong password changes nothing; signing up switches to the community.
     let (url, key) = (&stand.endpoints.rest_url, &stand.endpoints.anon_key);
-    assert_eq!(app.sign_in(url, key, "nobody@example.com", "wrong").await.unwrap_err().code.as_str(), "invalid_credentials");
+    assert_eq!(
+        app.sign_in(url, key, "nobody@example.com", "wrong").await.unwrap_err().code.as_str(),
+        "invalid_credentials"
+    );
     assert_eq!(app.mode().await.connection, Connection::Local);
-    let mode = app.sign_up(url, key, "erin@example.com", "correct-horse-battery", "Erin", "default").await.unwrap();
+    let mode = app
+        .sign_up(url, key, "erin@example.com", "correct-horse-battery", "Erin", "default")
+        .await
+        .unwrap();
     assert!(mode.community);
     assert_eq!((mode.username.as_deref(), mode.community_id.as_deref()), (Some("Erin"), Some("default")));
     until("the app is online", || async { app.mode().await.connection == Connection::Online }).await;
@@ -471,7 +590,11 @@ async fn the_app_switches_between_the_local_demo_and_a_community_market() {
     let ask = place(Side::Sell, "0.16", "1");
     assert!(!app.place(&ask).await.unwrap().pending);
     let mut pg = stand.pg().await;
-    let stored: i64 = sqlx::query_scalar("select count(*) from public.market_orders where id = $1").bind(ask.id).fetch_one(&mut pg).await.unwrap();
+    let stored: i64 = sqlx::query_scalar("select count(*) from public.market_orders where id = $1")
+        .bind(ask.id)
+        .fetch_one(&mut pg)
+        .await
+        .unwrap();
     assert_eq!(stored, 1);
     let session = std::fs::metadata(dir.path().join("community-session.json")).unwrap();
     assert_eq!(std::os::unix::fs::PermissionsExt::mode(&session.permissions()) & 0o777, 0o600);
@@ -480,7 +603,13 @@ async fn the_app_switches_between_the_local_demo_and_a_community_market() {
     app.close().await;
     let app = open().await.unwrap();
     assert!(app.mode().await.community);
-    assert!(app.orders(&OrderFilter::default(), Page::first(10)).await.unwrap().iter().any(|o| o.id == ask.id.to_string()));
+    assert!(
+        app.orders(&OrderFilter::default(), Page::first(10))
+            .await
+            .unwrap()
+            .iter()
+            .any(|o| o.id == ask.id.to_string())
+    );
     let mode = app.use_local().await;
     assert_eq!(mode.connection, Connection::Local);
     assert!(!dir.path().join("community-session.json").exists(), "signing out forgets the tokens");

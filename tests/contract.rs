@@ -41,7 +41,13 @@ where
 }
 
 fn order(side: Side, price: &str, amount: &str) -> PlaceRequest {
-    PlaceRequest { id: Uuid::new_v4(), side, price: price.into(), amount: amount.into(), expires_at: None }
+    PlaceRequest {
+        id: Uuid::new_v4(),
+        side,
+        price: price.into(),
+        amount: amount.into(),
+        expires_at: None,
+    }
 }
 
 fn kwh(text: &str) -> Energy {
@@ -50,11 +56,19 @@ fn kwh(text: &str) -> Energy {
 
 async fn local() -> Fixture {
     let dir = tempfile::tempdir().unwrap();
-    let market = Arc::new(LocalMarket::open(&dir.path().join("market.sqlite"), Arc::new(SystemClock), OpenOptions::default()).await.unwrap());
+    let market = Arc::new(
+        LocalMarket::open(&dir.path().join("market.sqlite"), Arc::new(SystemClock), OpenOptions::default())
+            .await
+            .unwrap(),
+    );
     let heidi = market.trader("Heidi").await.unwrap();
     let ask = order(Side::Sell, "0.21", "5");
     heidi.place(&ask).await.unwrap();
-    Fixture { household: market.clone(), neighbour_ask: ask.id, _keep: Box::new((dir, market)) }
+    Fixture {
+        household: market.clone(),
+        neighbour_ask: ask.id,
+        _keep: Box::new((dir, market)),
+    }
 }
 
 async fn community() -> Fixture {
@@ -69,7 +83,11 @@ async fn community() -> Fixture {
         async move { shown.book().await.unwrap().asks.iter().any(|o| o.id == ask.id.to_string()) }
     })
     .await;
-    Fixture { household, neighbour_ask: ask.id, _keep: Box::new((stand, neighbour)) }
+    Fixture {
+        household,
+        neighbour_ask: ask.id,
+        _keep: Box::new((stand, neighbour)),
+    }
 }
 
 async fn my_orders(market: &dyn HouseholdMarket) -> Vec<OrderView> {
@@ -89,8 +107,14 @@ async fn refusals_change_nothing(fixture: Fixture) {
     let refused = [
         (market.place(&order(Side::Sell, "0.0499", "2")).await, ErrorCode::InvalidPrice),
         (market.place(&order(Side::Sell, "0.16", "0.5")).await, ErrorCode::InvalidAmount),
-        (market.place(&order(Side::Sell, "0.16", &(sellable + kwh("1")).to_string())).await, ErrorCode::InsufficientEnergy),
-        (market.place(&order(Side::Buy, "0.16", &(before.0.headroom + kwh("1")).to_string())).await, ErrorCode::ExceedsBattery),
+        (
+            market.place(&order(Side::Sell, "0.16", &(sellable + kwh("1")).to_string())).await,
+            ErrorCode::InsufficientEnergy,
+        ),
+        (
+            market.place(&order(Side::Buy, "0.16", &(before.0.headroom + kwh("1")).to_string())).await,
+            ErrorCode::ExceedsBattery,
+        ),
         (market.cancel(Uuid::new_v4()).await, ErrorCode::UnknownOrder),
         (market.buy_now(fixture.neighbour_ask, "0").await, ErrorCode::InvalidAmount),
         (market.buy_now(fixture.neighbour_ask, "5.01").await, ErrorCode::ExceedsAvailable),
@@ -108,15 +132,28 @@ async fn sell_then_cancel(fixture: Fixture) {
     let ask = order(Side::Sell, "0.30", "2");
     let placed = market.place(&ask).await.unwrap();
     assert!(placed.trades.is_empty(), "nobody bids $0.30: {placed:?}");
-    let mine = my_orders(market).await.into_iter().find(|o| o.id == ask.id.to_string()).expect("the new order is mine");
+    let mine = my_orders(market)
+        .await
+        .into_iter()
+        .find(|o| o.id == ask.id.to_string())
+        .expect("the new order is mine");
     assert_eq!((mine.status, mine.remaining, mine.side), (Status::Active, kwh("2"), Side::Sell));
-    assert!(market.book().await.unwrap().asks.iter().any(|o| o.id == ask.id.to_string()), "the ask is in the book");
+    assert!(
+        market.book().await.unwrap().asks.iter().any(|o| o.id == ask.id.to_string()),
+        "the ask is in the book"
+    );
     assert_eq!(market.energy().await.unwrap().reserved_for_asks, before.reserved_for_asks + kwh("2"));
 
     let cancelled = market.cancel(ask.id).await.unwrap();
-    assert_eq!(cancelled.orders.iter().map(|o| (o.id.clone(), o.status)).collect::<Vec<_>>(), [(ask.id.to_string(), Status::Cancelled)]);
+    assert_eq!(
+        cancelled.orders.iter().map(|o| (o.id.clone(), o.status)).collect::<Vec<_>>(),
+        [(ask.id.to_string(), Status::Cancelled)]
+    );
     assert_eq!(market.energy().await.unwrap(), before);
-    assert!(!market.book().await.unwrap().asks.iter().any(|o| o.id == ask.id.to_string()), "the ask left the book");
+    assert!(
+        !market.book().await.unwrap().asks.iter().any(|o| o.id == ask.id.to_string()),
+        "the ask left the book"
+    );
     assert_eq!(market.cancel(ask.id).await.map(drop).map_err(|err| err.code), Err(ErrorCode::NotOpen));
 }
 
@@ -125,20 +162,33 @@ async fn buy_part_of_an_offer(fixture: Fixture) {
     let market = fixture.household.as_ref();
     let before = market.energy().await.unwrap();
     let bought = market.buy_now(fixture.neighbour_ask, "2").await.unwrap();
-    let [trade] = bought.trades.as_slice() else { panic!("one trade: {bought:?}") };
-    assert_eq!((trade.role, trade.amount, trade.price.to_string()), (Role::Bought, kwh("2"), "0.21".to_string()));
+    let [trade] = bought.trades.as_slice() else {
+        panic!("one trade: {bought:?}")
+    };
+    assert_eq!(
+        (trade.role, trade.amount, trade.price.to_string()),
+        (Role::Bought, kwh("2"), "0.21".to_string())
+    );
     assert_eq!(trade.total.to_string(), "0.42");
     assert_eq!(market.energy().await.unwrap().level, before.level + kwh("2"));
     let trades = market.trades(Page { limit: 500, offset: 0 }).await.unwrap();
-    assert!(trades.iter().any(|t| t.id == trade.id && t.role == Role::Bought), "the trade is in the household's history");
+    assert!(
+        trades.iter().any(|t| t.id == trade.id && t.role == Role::Bought),
+        "the trade is in the household's history"
+    );
     // The community's book follows the server's change feed, so the rest shows once it has arrived.
     let ask = fixture.neighbour_ask.to_string();
     until("the rest of the offer is shown", || async {
         let book = market.book().await.unwrap();
-        book.asks.iter().any(|o| o.id == ask && (o.remaining, o.status) == (kwh("3"), Status::Partial))
+        book.asks
+            .iter()
+            .any(|o| o.id == ask && (o.remaining, o.status) == (kwh("3"), Status::Partial))
     })
     .await;
-    assert_eq!(market.buy_now(fixture.neighbour_ask, "3.01").await.map(drop).map_err(|err| err.code), Err(ErrorCode::ExceedsAvailable));
+    assert_eq!(
+        market.buy_now(fixture.neighbour_ask, "3.01").await.map(drop).map_err(|err| err.code),
+        Err(ErrorCode::ExceedsAvailable)
+    );
 }
 
 macro_rules! contract {

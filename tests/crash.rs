@@ -47,12 +47,22 @@ async fn assert_present(path: &Path, acknowledged: &[serde_json::Value]) {
         match kind {
             "place" => {
                 let id = action["id"].as_str().unwrap();
-                let found: i64 = sqlx::query("SELECT COUNT(*) FROM orders WHERE id = ?").bind(id).fetch_one(&mut conn).await.unwrap().get(0);
+                let found: i64 = sqlx::query("SELECT COUNT(*) FROM orders WHERE id = ?")
+                    .bind(id)
+                    .fetch_one(&mut conn)
+                    .await
+                    .unwrap()
+                    .get(0);
                 assert_eq!(found, 1, "acknowledged order {id} is missing");
             }
             "cancel" => {
                 let id = action["id"].as_str().unwrap();
-                let status: String = sqlx::query("SELECT status FROM orders WHERE id = ?").bind(id).fetch_one(&mut conn).await.unwrap().get(0);
+                let status: String = sqlx::query("SELECT status FROM orders WHERE id = ?")
+                    .bind(id)
+                    .fetch_one(&mut conn)
+                    .await
+                    .unwrap()
+                    .get(0);
                 assert_eq!(status, "cancelled", "acknowledged cancel of {id} is missing");
             }
             "buy_now" => {

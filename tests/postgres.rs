@@ -23,7 +23,9 @@ use uuid::Uuid;
 async fn the_migration_gives_new_users_a_safe_profile() {
     let db = TestDb::new(4).await;
     let hostile = "Robert'); drop table market_orders;--\u{7}\u{1b}[31m";
-    let user = db.sign_up(serde_json::json!({ "username": hostile, "lat": "52.3701234", "lng": "4.8952101" })).await;
+    let user = db
+        .sign_up(serde_json::json!({ "username": hostile, "lat": "52.3701234", "lng": "4.8952101" }))
+        .await;
     let plain = db.sign_up(serde_json::json!({})).await;
     let row = sqlx::query("select username, community_id, location_lat::text, location_lng::text from public.profiles where id = $1")
         .bind(user)
@@ -39,14 +41,25 @@ async fn the_migration_gives_new_users_a_safe_profile() {
     for hostile in ["'; drop table profiles;--", "NaN", "1e400", "91", "-181.5", "52.3 4.9"] {
         let user = db.sign_up(serde_json::json!({ "username": "H", "lat": hostile, "lng": hostile })).await;
         let stored: (Option<String>, Option<String>) =
-            sqlx::query_as("select location_lat::text, location_lng::text from public.profiles where id = $1").bind(user).fetch_one(&db.pool).await.unwrap();
+            sqlx::query_as("select location_lat::text, location_lng::text from public.profiles where id = $1")
+                .bind(user)
+                .fetch_one(&db.pool)
+                .await
+                .unwrap();
         let expected_lng = (hostile == "91").then(|| "91.000".to_string());
         assert_eq!(stored, (None, expected_lng), "{hostile}");
     }
-    let name: String = sqlx::query_scalar("select username from public.profiles where id = $1").bind(plain).fetch_one(&db.pool).await.unwrap();
+    let name: String = sqlx::query_scalar("select username from public.profiles where id = $1")
+        .bind(plain)
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
     assert_eq!(name, format!("Neighbour {}", &plain.to_string()[..8]));
     // The table the hostile name spoke of is still there.
-    let count: i64 = sqlx::query_scalar("select count(*) from public.market_orders").fetch_one(&db.pool).await.unwrap();
+    let count: i64 = sqlx::query_scalar("select count(*) from public.market_orders")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
     assert_eq!(count, 0);
 }
 
@@ -66,21 +79,45 @@ async fn attacks_are_refused_and_change_nothing() {
 
     let denied = "permission denied";
     let attempts: Vec<(Option<Uuid>, String, &str)> = vec![
-        (Some(bob), format!("insert into public.market_orders (id, user_id, username, community_id, type, price, amount) values (gen_random_uuid(), '{alice}', 'Alice', 'default', 'sell', 0.05, 100) returning id"), denied),
-        (Some(bob), format!("insert into public.trades (community_id, sell_order_id, buyer_id, seller_id, price, amount) values ('default', '{ask}', '{bob}', '{alice}', 0.05, 5) returning id"), denied),
+        (
+            Some(bob),
+            format!(
+                "insert into public.market_orders (id, user_id, username, community_id, type, price, amount) values (gen_random_uuid(), '{alice}', 'Alice', 'default', 'sell', 0.05, 100) returning id"
+            ),
+            denied,
+        ),
+        (
+            Some(bob),
+            format!(
+                "insert into public.trades (community_id, sell_order_id, buyer_id, seller_id, price, amount) values ('default', '{ask}', '{bob}', '{alice}', 0.05, 5) returning id"
+            ),
+            denied,
+        ),
         (Some(bob), "update public.trades set price = 0.01 returning id".into(), denied),
-        (Some(alice), "update public.market_orders set filled_amount = 0, status = 'active' returning id".into(), denied),
+        (
+            Some(alice),
+            "update public.market_orders set filled_amount = 0, status = 'active' returning id".into(),
+            denied,
+        ),
         (Some(alice), "update public.market_orders set price = 0.99 returning id".into(), denied),
         (Some(alice), "delete from public.market_orders returning id".into(), denied),
         (Some(alice), "update public.profiles set username = 'Bob' returning id".into(), denied),
         (Some(alice), "select private.fill_order(id, 1) from public.market_orders".into(), denied),
         (Some(alice), "select public.match_orders('default')".into(), denied),
         (Some(alice), "select public.expire_orders('default')".into(), denied),
-        (Some(alice), "update public.market_settings set open_order_cap = 100000 returning id".into(), denied),
+        (
+            Some(alice),
+            "update public.market_settings set open_order_cap = 100000 returning id".into(),
+            denied,
+        ),
         (None, "select id from public.market_orders".into(), denied),
         (None, "select id from public.trades".into(), denied),
         (None, "select id from public.profiles".into(), denied),
-        (None, "select id from public.place_order(gen_random_uuid(), 'buy', 0.2, 1)".to_string(), denied),
+        (
+            None,
+            "select id from public.place_order(gen_random_uuid(), 'buy', 0.2, 1)".to_string(),
+            denied,
+        ),
         (None, format!("select id from public.cancel_order('{ask}')"), denied),
         (Some(bob), format!("select id from public.cancel_order('{ask}')"), "not_owner"),
     ];
@@ -93,30 +130,64 @@ async fn attacks_are_refused_and_change_nothing() {
     // Reading: Bob sees open orders of his community and nothing closed of others'; Carol, in
     // another community, sees no order of Alice's and cannot buy one.
     let seen = |rows: Vec<sqlx::postgres::PgRow>| rows.into_iter().map(|row| row.get::<Uuid, _>(0).to_string()).collect::<Vec<_>>();
-    let bob_sees = seen(db.as_user(Some(bob), "select id from public.market_orders where user_id <> auth.uid()", &[]).await.unwrap());
+    let bob_sees = seen(
+        db.as_user(Some(bob), "select id from public.market_orders where user_id <> auth.uid()", &[])
+            .await
+            .unwrap(),
+    );
     assert_eq!(bob_sees, vec![ask.clone()]);
     let carol_sees = seen(db.as_user(Some(carol), "select id from public.market_orders", &[]).await.unwrap());
     assert!(carol_sees.is_empty());
-    assert_eq!(db.buy_now(carol, &ask, "1", &Uuid::new_v4().to_string()).await, Err("unknown_order".into()));
-    let alice_history = seen(db.as_user(Some(alice), "select id from public.market_orders order by seq", &[]).await.unwrap());
+    assert_eq!(
+        db.buy_now(carol, &ask, "1", &Uuid::new_v4().to_string()).await,
+        Err("unknown_order".into())
+    );
+    let alice_history = seen(
+        db.as_user(Some(alice), "select id from public.market_orders order by seq", &[])
+            .await
+            .unwrap(),
+    );
     assert_eq!(alice_history, vec![ask.clone(), closed.clone()], "her own closed order is in her history");
     let profiles_bob_sees = db.as_user(Some(bob), "select id from public.profiles", &[]).await.unwrap().len();
     assert_eq!(profiles_bob_sees, 1, "only his own profile, never a neighbour's home");
 
     // Bad numbers, each refused with its code.
     for price in ["-1", "0", "0.049", "1.0001", "1000000000", "NaN", "0.12345"] {
-        assert_eq!(db.place(bob, &Uuid::new_v4().to_string(), "buy", price, "1", None).await, Err("invalid_price".into()), "{price}");
+        assert_eq!(
+            db.place(bob, &Uuid::new_v4().to_string(), "buy", price, "1", None).await,
+            Err("invalid_price".into()),
+            "{price}"
+        );
     }
     for amount in ["-5", "0", "0.99", "100.01", "NaN", "1.001", "1e30"] {
-        assert_eq!(db.place(bob, &Uuid::new_v4().to_string(), "buy", "0.1", amount, None).await, Err("invalid_amount".into()), "{amount}");
+        assert_eq!(
+            db.place(bob, &Uuid::new_v4().to_string(), "buy", "0.1", amount, None).await,
+            Err("invalid_amount".into()),
+            "{amount}"
+        );
         // A purchase needs no whole kWh: 0.99 kWh of an ask is valid (bought below).
         if amount != "0.99" {
-            let expected = if amount == "100.01" || amount == "1e30" { "exceeds_available" } else { "invalid_amount" };
-            assert_eq!(db.buy_now(bob, &ask, amount, &Uuid::new_v4().to_string()).await, Err(expected.into()), "buy_now {amount}");
+            let expected = if amount == "100.01" || amount == "1e30" {
+                "exceeds_available"
+            } else {
+                "invalid_amount"
+            };
+            assert_eq!(
+                db.buy_now(bob, &ask, amount, &Uuid::new_v4().to_string()).await,
+                Err(expected.into()),
+                "buy_now {amount}"
+            );
         }
     }
-    assert_eq!(db.place(bob, &Uuid::new_v4().to_string(), "hold", "0.1", "1", None).await, Err("invalid_side".into()));
-    assert_eq!(db.place(bob, &Uuid::new_v4().to_string(), "buy", "0.1", "1", Some("2001-01-01T00:00:00Z")).await, Err("invalid_expiry".into()));
+    assert_eq!(
+        db.place(bob, &Uuid::new_v4().to_string(), "hold", "0.1", "1", None).await,
+        Err("invalid_side".into())
+    );
+    assert_eq!(
+        db.place(bob, &Uuid::new_v4().to_string(), "buy", "0.1", "1", Some("2001-01-01T00:00:00Z"))
+            .await,
+        Err("invalid_expiry".into())
+    );
     assert_eq!(db.buy_now(alice, &ask, "1", &Uuid::new_v4().to_string()).await, Err("self_trade".into()));
     assert_eq!(db.cancel(alice, &closed).await, Err("not_open".into()));
     assert_eq!(db.cancel(alice, &Uuid::new_v4().to_string()).await, Err("unknown_order".into()));
@@ -126,12 +197,18 @@ async fn attacks_are_refused_and_change_nothing() {
     assert_ne!(db.digest().await, bought_before);
 
     // The open-order cap.
-    sqlx::query("update public.market_settings set open_order_cap = 3").execute(&db.pool).await.unwrap();
+    sqlx::query("update public.market_settings set open_order_cap = 3")
+        .execute(&db.pool)
+        .await
+        .unwrap();
     for _ in 0..3 {
         db.place(bob, &Uuid::new_v4().to_string(), "buy", "0.10", "1", None).await.unwrap();
     }
     let capped = db.digest().await;
-    assert_eq!(db.place(bob, &Uuid::new_v4().to_string(), "buy", "0.10", "1", None).await, Err("too_many_open_orders".into()));
+    assert_eq!(
+        db.place(bob, &Uuid::new_v4().to_string(), "buy", "0.10", "1", None).await,
+        Err("too_many_open_orders".into())
+    );
     assert_eq!(db.digest().await, capped);
 }
 
@@ -164,9 +241,23 @@ async fn retries_are_idempotent_and_reuse_with_other_arguments_is_refused() {
 
 /// One command of the differential stream, as text for both sides.
 enum Command {
-    Place { user: usize, id: String, side: Side, price: String, amount: String, expires: Option<&'static str> },
-    Cancel { user: usize, id: String },
-    BuyNow { user: usize, order: String, amount: String },
+    Place {
+        user: usize,
+        id: String,
+        side: Side,
+        price: String,
+        amount: String,
+        expires: Option<&'static str>,
+    },
+    Cancel {
+        user: usize,
+        id: String,
+    },
+    BuyNow {
+        user: usize,
+        order: String,
+        amount: String,
+    },
 }
 
 fn generate(rng: &mut SmallRng, placed: &mut [String], users: usize) -> Command {
@@ -175,15 +266,32 @@ fn generate(rng: &mut SmallRng, placed: &mut [String], users: usize) -> Command 
     ];
     const AMOUNTS: [&str; 10] = ["1", "2", "2.5", "3", "5", "7.25", "0.99", "100.01", "1.005", "100"];
     const PURCHASES: [&str; 8] = ["0.5", "1", "1.25", "2", "0", "-1", "0.001", "50"];
-    const EXPIRIES: [Option<&str>; 8] = [None, None, None, None, None, None, Some("2099-01-01T00:00:00Z"), Some("2001-01-01T00:00:00Z")];
+    const EXPIRIES: [Option<&str>; 8] = [
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        Some("2099-01-01T00:00:00Z"),
+        Some("2001-01-01T00:00:00Z"),
+    ];
     let user = rng.random_range(0..users);
     let known = |rng: &mut SmallRng, placed: &[String]| {
-        if placed.is_empty() || rng.random_range(0..10) == 0 { Uuid::new_v4().to_string() } else { placed[rng.random_range(0..placed.len())].clone() }
+        if placed.is_empty() || rng.random_range(0..10) == 0 {
+            Uuid::new_v4().to_string()
+        } else {
+            placed[rng.random_range(0..placed.len())].clone()
+        }
     };
     match rng.random_range(0..100) {
         0..=59 => {
             // One in fifty reuses a stored id (always as another user: a different command).
-            let id = if rng.random_range(0..50) == 0 && !placed.is_empty() { known(rng, placed) } else { Uuid::new_v4().to_string() };
+            let id = if rng.random_range(0..50) == 0 && !placed.is_empty() {
+                known(rng, placed)
+            } else {
+                Uuid::new_v4().to_string()
+            };
             Command::Place {
                 user,
                 id,
@@ -193,8 +301,15 @@ fn generate(rng: &mut SmallRng, placed: &mut [String], users: usize) -> Command 
                 expires: EXPIRIES[rng.random_range(0..EXPIRIES.len())],
             }
         }
-        60..=79 => Command::Cancel { user, id: known(rng, placed) },
-        _ => Command::BuyNow { user, order: known(rng, placed), amount: PURCHASES[rng.random_range(0..PURCHASES.len())].into() },
+        60..=79 => Command::Cancel {
+            user,
+            id: known(rng, placed),
+        },
+        _ => Command::BuyNow {
+            user,
+            order: known(rng, placed),
+            amount: PURCHASES[rng.random_range(0..PURCHASES.len())].into(),
+        },
     }
 }
 
@@ -206,7 +321,10 @@ fn normal(text: &str) -> Decimal {
 async fn postgres_and_the_rust_engine_agree_on_random_streams() {
     let db = TestDb::new(4).await;
     // The cap is a Postgres-only rule; out of the way here.
-    sqlx::query("update public.market_settings set open_order_cap = 1000000").execute(&db.pool).await.unwrap();
+    sqlx::query("update public.market_settings set open_order_cap = 1000000")
+        .execute(&db.pool)
+        .await
+        .unwrap();
     let names = ["Alice", "Bob", "Charlie", "Diana"];
     let mut users = Vec::new();
     for name in names {
@@ -225,7 +343,14 @@ async fn postgres_and_the_rust_engine_agree_on_random_streams() {
         let command = generate(&mut rng, &mut placed, users.len());
         let mut events = Vec::new();
         let (rust, pg) = match &command {
-            Command::Place { user, id, side, price, amount, expires } => {
+            Command::Place {
+                user,
+                id,
+                side,
+                price,
+                amount,
+                expires,
+            } => {
                 // The same id again comes from another user, so it is never a retry.
                 let owner = engine.book().get(id).map(|order| order.user.as_str().to_string());
                 let user = match owner {
@@ -233,7 +358,14 @@ async fn postgres_and_the_rust_engine_agree_on_random_streams() {
                     _ => *user,
                 };
                 let expires_at = expires.map(|text| DateTime::parse_from_rfc3339(text).unwrap().with_timezone(&Utc));
-                let cmd = Place { id, user: &user_key[user], side: *side, price, amount, expires_at };
+                let cmd = Place {
+                    id,
+                    user: &user_key[user],
+                    side: *side,
+                    price,
+                    amount,
+                    expires_at,
+                };
                 let rust = engine.place(now, &cmd, &mut events).map_err(|reason| reason.code().to_string());
                 if rust.is_ok() {
                     placed.push(id.clone());
@@ -242,12 +374,23 @@ async fn postgres_and_the_rust_engine_agree_on_random_streams() {
                 (rust, db.place(users[user], id, side, price, amount, *expires).await)
             }
             Command::Cancel { user, id } => (
-                engine.cancel(now, &Cancel { id, user: &user_key[*user] }, &mut events).map_err(|r| r.code().to_string()),
+                engine
+                    .cancel(now, &Cancel { id, user: &user_key[*user] }, &mut events)
+                    .map_err(|r| r.code().to_string()),
                 db.cancel(users[*user], id).await,
             ),
             Command::BuyNow { user, order, amount } => (
                 engine
-                    .buy_now(now, &BuyNow { order, user: &user_key[*user], amount, headroom: None }, &mut events)
+                    .buy_now(
+                        now,
+                        &BuyNow {
+                            order,
+                            user: &user_key[*user],
+                            amount,
+                            headroom: None,
+                        },
+                        &mut events,
+                    )
                     .map_err(|r| r.code().to_string()),
                 db.buy_now(users[*user], order, amount, &Uuid::new_v4().to_string()).await,
             ),
@@ -296,7 +439,10 @@ async fn postgres_and_the_rust_engine_agree_on_random_streams() {
     }
 
     // Every order ends alike: fill and status.
-    let rows = sqlx::query("select id::text, filled_amount::text, status from public.market_orders").fetch_all(&db.pool).await.unwrap();
+    let rows = sqlx::query("select id::text, filled_amount::text, status from public.market_orders")
+        .fetch_all(&db.pool)
+        .await
+        .unwrap();
     assert_eq!(rows.len(), engine.book().orders().count());
     for row in rows {
         let id: String = row.get(0);
@@ -306,7 +452,10 @@ async fn postgres_and_the_rust_engine_agree_on_random_streams() {
     }
     assert_consistent(&db).await;
     println!("differential: {commands} commands, {trades} trades, {refusals} refusals, all alike");
-    assert!(trades > 100 && refusals > 100, "the stream exercised too little: {trades} trades, {refusals} refusals");
+    assert!(
+        trades > 100 && refusals > 100,
+        "the stream exercised too little: {trades} trades, {refusals} refusals"
+    );
 }
 
 /// The book's invariants, checked on the stored rows after concurrent work.
@@ -389,7 +538,10 @@ async fn concurrent_run(communities: usize) {
     let mut users = Vec::new();
     for task in 0..TASKS {
         let community = format!("c{}", task % communities);
-        users.push(db.sign_up(serde_json::json!({ "username": format!("User {task}"), "community_id": community })).await);
+        users.push(
+            db.sign_up(serde_json::json!({ "username": format!("User {task}"), "community_id": community }))
+                .await,
+        );
     }
     let mut handles = Vec::new();
     for (task, user) in users.into_iter().enumerate() {
@@ -422,7 +574,11 @@ async fn concurrent_run(communities: usize) {
                     }
                     _ => {
                         // The upkeep, as pg_cron's job runs it (the service, one community).
-                        sqlx::query("select public.match_orders($1)").bind(&community).execute(&db.pool).await.unwrap();
+                        sqlx::query("select public.match_orders($1)")
+                            .bind(&community)
+                            .execute(&db.pool)
+                            .await
+                            .unwrap();
                     }
                 }
             }
@@ -441,13 +597,18 @@ async fn concurrent_run(communities: usize) {
         expected_orders += accepted;
     }
     assert_consistent(&db).await;
-    let trades: i64 = sqlx::query_scalar("select count(*) from public.trades").fetch_one(&db.pool).await.unwrap();
-    println!("concurrency, {communities} communities: {expected_orders} orders, {trades} trades from {TASKS} connections");
-    assert!(trades > 50, "too few trades to test anything: {trades}");
-    let leftover: i32 = sqlx::query_scalar("select coalesce(sum(public.match_orders(c.id)), 0)::int4 from (select distinct community_id as id from public.profiles) c")
+    let trades: i64 = sqlx::query_scalar("select count(*) from public.trades")
         .fetch_one(&db.pool)
         .await
         .unwrap();
+    println!("concurrency, {communities} communities: {expected_orders} orders, {trades} trades from {TASKS} connections");
+    assert!(trades > 50, "too few trades to test anything: {trades}");
+    let leftover: i32 = sqlx::query_scalar(
+        "select coalesce(sum(public.match_orders(c.id)), 0)::int4 from (select distinct community_id as id from public.profiles) c",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
     assert_eq!(leftover, 0, "match_orders found a crossed book after atomic placing");
 }
 
@@ -464,7 +625,10 @@ async fn thirty_two_connections_on_eight_communities_never_overfill_or_cross() {
 #[tokio::test]
 async fn the_seed_applies_through_the_market_functions() {
     let db = TestDb::new(2).await;
-    sqlx::raw_sql(include_str!("../supabase/seed.sql")).execute(&db.pool).await.expect("the seed applies");
+    sqlx::raw_sql(include_str!("../supabase/seed.sql"))
+        .execute(&db.pool)
+        .await
+        .expect("the seed applies");
     let book: Vec<(String, String, String)> =
         sqlx::query_as("select username, type, price::text from public.market_orders where status = 'active' order by seq")
             .fetch_all(&db.pool)
@@ -472,8 +636,13 @@ async fn the_seed_applies_through_the_market_functions() {
             .unwrap();
     assert_eq!(
         book,
-        [("Bob", "sell", "0.1700"), ("Charlie", "sell", "0.1750"), ("Diana", "buy", "0.1500"), ("Alice", "buy", "0.1400")]
-            .map(|(name, side, price)| (name.into(), side.into(), price.into()))
+        [
+            ("Bob", "sell", "0.1700"),
+            ("Charlie", "sell", "0.1750"),
+            ("Diana", "buy", "0.1500"),
+            ("Alice", "buy", "0.1400")
+        ]
+        .map(|(name, side, price)| (name.into(), side.into(), price.into()))
     );
 }
 
@@ -507,10 +676,21 @@ async fn due_orders_expire_before_anything_else_happens() {
         .await
         .unwrap();
     // (The service's, one community at a time: a user may not.)
-    assert!(db.as_user(Some(bob), "select public.expire_orders('default')", &[]).await.unwrap_err().contains("permission denied"));
-    let expired: i32 = sqlx::query_scalar("select public.expire_orders('default')").fetch_one(&db.pool).await.unwrap();
+    assert!(
+        db.as_user(Some(bob), "select public.expire_orders('default')", &[])
+            .await
+            .unwrap_err()
+            .contains("permission denied")
+    );
+    let expired: i32 = sqlx::query_scalar("select public.expire_orders('default')")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
     assert_eq!(expired, 1);
-    let again: i32 = sqlx::query_scalar("select public.expire_orders('default')").fetch_one(&db.pool).await.unwrap();
+    let again: i32 = sqlx::query_scalar("select public.expire_orders('default')")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
     assert_eq!(again, 0);
 }
 
@@ -543,8 +723,16 @@ async fn match_orders_clears_a_crossed_book_by_price_time_priority() {
         .unwrap();
         ids.push(id);
     }
-    assert!(db.as_user(Some(alice), "select public.match_orders('default')", &[]).await.unwrap_err().contains("permission denied"));
-    let made: i32 = sqlx::query_scalar("select public.match_orders('default')").fetch_one(&db.pool).await.unwrap();
+    assert!(
+        db.as_user(Some(alice), "select public.match_orders('default')", &[])
+            .await
+            .unwrap_err()
+            .contains("permission denied")
+    );
+    let made: i32 = sqlx::query_scalar("select public.match_orders('default')")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
     assert_eq!(made, 2);
     // Alice's 0.19 bid first takes Bob's 0.16 ask (her own 0.15 ask is skipped); then Bob's 0.17
     // bid takes Alice's 0.15 ask. Each at the ask's price.
@@ -555,10 +743,19 @@ async fn match_orders_clears_a_crossed_book_by_price_time_priority() {
             .unwrap();
     assert_eq!(
         trades,
-        [(ids[1], ids[3], "0.1600".to_string(), "2.00".to_string()), (ids[2], ids[0], "0.1500".to_string(), "3.00".to_string())]
+        [
+            (ids[1], ids[3], "0.1600".to_string(), "2.00".to_string()),
+            (ids[2], ids[0], "0.1500".to_string(), "3.00".to_string())
+        ]
     );
-    let statuses: Vec<String> = sqlx::query_scalar("select status from public.market_orders order by seq").fetch_all(&db.pool).await.unwrap();
+    let statuses: Vec<String> = sqlx::query_scalar("select status from public.market_orders order by seq")
+        .fetch_all(&db.pool)
+        .await
+        .unwrap();
     assert_eq!(statuses, ["filled", "partial", "partial", "filled"]);
-    let again: i32 = sqlx::query_scalar("select public.match_orders('default')").fetch_one(&db.pool).await.unwrap();
+    let again: i32 = sqlx::query_scalar("select public.match_orders('default')")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
     assert_eq!(again, 0);
 }

@@ -6,8 +6,8 @@ use std::borrow::Cow;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use lumea::check::Differential;
-use lumea_market::Side;
 use lumea::replay::{Command, Line};
+use lumea_market::Side;
 use proptest::prelude::*;
 use proptest::sample::select;
 use rust_decimal::Decimal;
@@ -23,14 +23,30 @@ struct Step {
 
 #[derive(Clone, Debug)]
 enum Cmd {
-    Place { id: u8, user: u8, side: Side, price: &'static str, amount: &'static str, expires_in: Option<i64> },
-    Cancel { id: u8, user: u8 },
-    Buy { id: u8, user: u8, amount: &'static str, headroom: Option<&'static str> },
+    Place {
+        id: u8,
+        user: u8,
+        side: Side,
+        price: &'static str,
+        amount: &'static str,
+        expires_in: Option<i64>,
+    },
+    Cancel {
+        id: u8,
+        user: u8,
+    },
+    Buy {
+        id: u8,
+        user: u8,
+        amount: &'static str,
+        headroom: Option<&'static str>,
+    },
     Expire,
 }
 
-const PRICES: [&str; 16] =
-    ["0.15", "0.15", "0.16", "0.16", "0.17", "0.18", "0.14", "0.05", "1.00", "0.1234", "0.0499", "1.0001", "0.12345", "abc", "", "-"];
+const PRICES: [&str; 16] = [
+    "0.15", "0.15", "0.16", "0.16", "0.17", "0.18", "0.14", "0.05", "1.00", "0.1234", "0.0499", "1.0001", "0.12345", "abc", "", "-",
+];
 const AMOUNTS: [&str; 12] = ["1", "2.5", "5", "5", "10", "20", "100", "0.99", "100.01", "1.234", "-5", "x"];
 const PURCHASES: [&str; 10] = ["0.01", "1", "2.5", "5", "10", "25", "0", "-1", "1.001", "NaN"];
 const HEADROOMS: [&str; 4] = ["0", "3", "10", "100"];
@@ -53,7 +69,14 @@ fn step() -> impl Strategy<Value = Step> {
 fn line(step: &Step, now: DateTime<Utc>) -> Line<'static> {
     let text = |s: String| Cow::Owned(s);
     let command = match step.command.clone() {
-        Cmd::Place { id, user, side, price, amount, expires_in } => Command::Place {
+        Cmd::Place {
+            id,
+            user,
+            side,
+            price,
+            amount,
+            expires_in,
+        } => Command::Place {
             id: text(format!("o{id}")),
             user: text(format!("u{user}")),
             side,
@@ -61,7 +84,10 @@ fn line(step: &Step, now: DateTime<Utc>) -> Line<'static> {
             amount: amount.into(),
             expires_at: expires_in.map(|m| now + Duration::minutes(m)),
         },
-        Cmd::Cancel { id, user } => Command::Cancel { id: text(format!("o{id}")), user: text(format!("u{user}")) },
+        Cmd::Cancel { id, user } => Command::Cancel {
+            id: text(format!("o{id}")),
+            user: text(format!("u{user}")),
+        },
         Cmd::Buy { id, user, amount, headroom } => Command::Buy {
             reference: text(format!("r{id}")),
             order: text(format!("o{id}")),
@@ -71,7 +97,10 @@ fn line(step: &Step, now: DateTime<Utc>) -> Line<'static> {
         },
         Cmd::Expire => Command::Expire,
     };
-    Line { at: step.clock.map(|m| now + Duration::minutes(m)), command }
+    Line {
+        at: step.clock.map(|m| now + Duration::minutes(m)),
+        command,
+    }
 }
 
 proptest! {

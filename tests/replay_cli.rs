@@ -62,7 +62,11 @@ fn a_malformed_line_stops_with_exit_2_and_names_the_line() {
 fn a_missing_file_is_a_clear_error() {
     let output = lumea(&["replay", "/nonexistent/commands.jsonl"], "");
     assert_eq!(output.status.code(), Some(2));
-    assert!(String::from_utf8(output.stderr).unwrap().contains("cannot open /nonexistent/commands.jsonl"));
+    assert!(
+        String::from_utf8(output.stderr)
+            .unwrap()
+            .contains("cannot open /nonexistent/commands.jsonl")
+    );
 }
 
 #[test]

@@ -85,7 +85,14 @@ fn now() -> DateTime<Utc> {
 
 /// A place command as the UI sends what the household typed (trimmed).
 fn place(side: Side, price: &str, amount: &str) -> Result<rules::ValidPlace, Reason> {
-    let cmd = Place { id: "case", user: "household", side, price: price.trim(), amount: amount.trim(), expires_at: None };
+    let cmd = Place {
+        id: "case",
+        user: "household",
+        side,
+        price: price.trim(),
+        amount: amount.trim(),
+        expires_at: None,
+    };
     rules::check_place(&cmd, None, now())
 }
 
@@ -104,7 +111,9 @@ fn price(text: &str) -> Price {
 #[test]
 fn prices() {
     for case in cases().price {
-        let got = place(Side::Sell, &case.input.input, "1").map(|valid| u64::from(valid.price.ticks())).map_err(code);
+        let got = place(Side::Sell, &case.input.input, "1")
+            .map(|valid| u64::from(valid.price.ticks()))
+            .map_err(code);
         assert_eq!(got, case.expected(), "{:?}", case.input);
     }
 }
@@ -145,7 +154,12 @@ fn purchases_of_an_offer() {
             seq: 1,
             expires_at: None,
         };
-        let cmd = BuyNow { order: "offer", user: "household", amount: input.trim(), headroom: Some(steps(headroom).to_decimal()) };
+        let cmd = BuyNow {
+            order: "offer",
+            user: "household",
+            amount: input.trim(),
+            headroom: Some(steps(headroom).to_decimal()),
+        };
         let got = rules::check_buy_now(&cmd, Some(&offer)).map(|amount| amount.centi_kwh()).map_err(code);
         assert_eq!(got, case.expected(), "{:?}", case.input);
     }
@@ -154,7 +168,10 @@ fn purchases_of_an_offer() {
 #[test]
 fn purchase_quotes() {
     for case in cases().purchase_quote {
-        let grid = GridPrices { buy: price(&case.grid_buy), ..GridPrices::default() };
+        let grid = GridPrices {
+            buy: price(&case.grid_buy),
+            ..GridPrices::default()
+        };
         let quote = PurchaseQuote::new(price(&case.price), Energy::parse(&case.amount).unwrap(), grid);
         let got = (quote.total_cost.to_decimal().to_string(), quote.savings_vs_grid.to_decimal().to_string());
         assert_eq!(got, (case.total_cost.clone(), case.savings_vs_grid.clone()), "{case:?}");
@@ -164,9 +181,20 @@ fn purchase_quotes() {
 #[test]
 fn sale_quotes() {
     for case in cases().sale_quote {
-        let grid = GridPrices { sell: price(&case.grid_sell), ..GridPrices::default() };
+        let grid = GridPrices {
+            sell: price(&case.grid_sell),
+            ..GridPrices::default()
+        };
         let quote = SaleQuote::new(price(&case.price), Energy::parse(&case.amount).unwrap(), grid);
-        let got = (quote.expected_revenue.to_decimal().to_string(), quote.gain_vs_grid.to_decimal().to_string(), quote.margin_percent.to_string());
-        assert_eq!(got, (case.expected_revenue.clone(), case.gain_vs_grid.clone(), case.margin_percent.clone()), "{case:?}");
+        let got = (
+            quote.expected_revenue.to_decimal().to_string(),
+            quote.gain_vs_grid.to_decimal().to_string(),
+            quote.margin_percent.to_string(),
+        );
+        assert_eq!(
+            got,
+            (case.expected_revenue.clone(), case.gain_vs_grid.clone(), case.margin_percent.clone()),
+            "{case:?}"
+        );
     }
 }

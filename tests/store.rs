@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use chrono::{Duration, TimeZone, Utc};
-use lumea_store::clock::ManualClock;
 use lumea_market::{Side, Status};
+use lumea_store::clock::ManualClock;
 use lumea_store::simulator::{self, Simulator};
 use lumea_store::{Durability, Error, LocalMarket, OpenOptions, OrderFilter, Page, PlaceRequest};
 use sqlx::{Connection, Row, SqliteConnection};
@@ -27,7 +27,13 @@ fn file() -> (tempfile::TempDir, PathBuf) {
 }
 
 fn place(side: Side, price: &str, amount: &str) -> PlaceRequest {
-    PlaceRequest { id: Uuid::new_v4(), side, price: price.into(), amount: amount.into(), expires_at: None }
+    PlaceRequest {
+        id: Uuid::new_v4(),
+        side,
+        price: price.into(),
+        amount: amount.into(),
+        expires_at: None,
+    }
 }
 
 fn code<T>(result: Result<T, Error>) -> String {
@@ -76,7 +82,11 @@ async fn a_new_file_opens_on_the_demo_neighbourhood_with_the_guide_book() {
     let (_dir, path) = file();
     let market = open(&path, &clock()).await;
     let book = market.book().await.unwrap();
-    let asks: Vec<_> = book.asks.iter().map(|o| (o.username.as_str(), o.price.to_string(), o.remaining.to_string())).collect();
+    let asks: Vec<_> = book
+        .asks
+        .iter()
+        .map(|o| (o.username.as_str(), o.price.to_string(), o.remaining.to_string()))
+        .collect();
     assert_eq!(
         asks,
         [
@@ -96,7 +106,10 @@ async fn a_new_file_opens_on_the_demo_neighbourhood_with_the_guide_book() {
     let trades = charlie.trades(Page::first(10)).await.unwrap();
     assert_eq!(trades.len(), 2);
     let energy = market.household().energy().await.unwrap();
-    assert_eq!((energy.capacity.to_string(), energy.level.to_string(), energy.headroom.to_string()), ("13.5".into(), "8.5".into(), "5".into()));
+    assert_eq!(
+        (energy.capacity.to_string(), energy.level.to_string(), energy.headroom.to_string()),
+        ("13.5".into(), "8.5".into(), "5".into())
+    );
     market.verify().await.unwrap();
 }
 
@@ -109,14 +122,25 @@ async fn buying_part_of_an_ask_moves_energy_money_and_tokens() {
     let me = market.household();
     let outcome = me.buy_now(bob, "3").await.unwrap();
     let trade = &outcome.trades[0];
-    assert_eq!((trade.seller.as_str(), trade.price.to_string(), trade.amount.to_string(), trade.total.to_string()), ("Bob", "0.17".into(), "3".into(), "0.51".into()));
+    assert_eq!(
+        (
+            trade.seller.as_str(),
+            trade.price.to_string(),
+            trade.amount.to_string(),
+            trade.total.to_string()
+        ),
+        ("Bob", "0.17".into(), "3".into(), "0.51".into())
+    );
     assert_eq!(trade.buy_order, None);
     let energy = me.energy().await.unwrap();
     assert_eq!((energy.level.to_string(), energy.headroom.to_string()), ("11.5".into(), "2".into()));
     // 3 kWh × 0.367 kg CO2/kWh displaced.
     assert_eq!(energy.co2_tokens.to_string(), "1.101");
     let bob_energy = market.trader("Bob").await.unwrap().energy().await.unwrap();
-    assert_eq!((bob_energy.level.to_string(), bob_energy.reserved_for_asks.to_string()), ("5".into(), "2".into()));
+    assert_eq!(
+        (bob_energy.level.to_string(), bob_energy.reserved_for_asks.to_string()),
+        ("5".into(), "2".into())
+    );
     assert_eq!(code(me.buy_now(bob, "2.01").await), "exceeds_available");
     let erin = ask_of(&market, "Erin").await;
     assert_eq!(code(me.buy_now(erin, "2.01").await), "exceeds_battery");
@@ -125,14 +149,20 @@ async fn buying_part_of_an_ask_moves_energy_money_and_tokens() {
     // The view sent as the trade happened is the one read back from the file.
     assert_eq!(mine[0], outcome.trades[0]);
     assert_eq!((format!("{:?}", mine[0].role), mine[0].taker), ("Bought".into(), Side::Buy));
-    assert!(!mine[0].filled_resting_order_of_viewer(), "my own purchase is no fill of a waiting order of mine");
+    assert!(
+        !mine[0].filled_resting_order_of_viewer(),
+        "my own purchase is no fill of a waiting order of mine"
+    );
     let bobs = market.trader("Bob").await.unwrap().trades(Page::first(10)).await.unwrap();
     assert!(bobs[0].filled_resting_order_of_viewer(), "for Bob it is");
     let mut seen = Vec::new();
     while let Ok(event) = events.try_recv() {
         seen.push(serde_json::to_value(&event).unwrap()["type"].as_str().unwrap().to_string());
     }
-    assert!(seen.contains(&"trade_executed".into()) && seen.contains(&"energy_changed".into()) && seen.contains(&"book_changed".into()), "{seen:?}");
+    assert!(
+        seen.contains(&"trade_executed".into()) && seen.contains(&"energy_changed".into()) && seen.contains(&"book_changed".into()),
+        "{seen:?}"
+    );
     assert!(seen.contains(&"order_updated".into()));
     market.verify().await.unwrap();
 }
@@ -165,13 +195,33 @@ async fn a_crossing_bid_trades_at_the_ask_price_and_fills_the_battery() {
     let me = market.household();
     assert_eq!(code(me.place(&place(Side::Buy, "0.18", "5.01")).await), "exceeds_battery");
     let outcome = me.place(&place(Side::Buy, "0.18", "5")).await.unwrap();
-    let fills: Vec<_> = outcome.trades.iter().map(|t| (t.seller.as_str(), t.price.to_string(), t.amount.to_string(), t.taker)).collect();
+    let fills: Vec<_> = outcome
+        .trades
+        .iter()
+        .map(|t| (t.seller.as_str(), t.price.to_string(), t.amount.to_string(), t.taker))
+        .collect();
     assert_eq!(fills, [("Bob", "0.17".into(), "5".into(), Side::Buy)]);
     assert_eq!(me.trades(Page::first(10)).await.unwrap(), outcome.trades);
     assert_eq!(outcome.orders[0].status, Status::Filled);
     let energy = me.energy().await.unwrap();
-    assert_eq!((energy.level.to_string(), energy.reserved_for_bids.to_string(), energy.headroom.to_string()), ("13.5".into(), "0".into(), "0".into()));
-    let orders = me.orders(&OrderFilter { open: Some(false), side: None }, Page::first(10)).await.unwrap();
+    assert_eq!(
+        (
+            energy.level.to_string(),
+            energy.reserved_for_bids.to_string(),
+            energy.headroom.to_string()
+        ),
+        ("13.5".into(), "0".into(), "0".into())
+    );
+    let orders = me
+        .orders(
+            &OrderFilter {
+                open: Some(false),
+                side: None,
+            },
+            Page::first(10),
+        )
+        .await
+        .unwrap();
     assert_eq!(orders.len(), 1);
     market.verify().await.unwrap();
 }
@@ -192,7 +242,16 @@ async fn expiry_closes_orders_and_releases_their_reservations() {
     clock.advance(Duration::minutes(30));
     assert_eq!(market.expire_due().await.unwrap(), 1);
     assert_eq!(me.energy().await.unwrap().headroom.to_string(), "5");
-    let closed = me.orders(&OrderFilter { open: Some(false), side: Some(Side::Buy) }, Page::first(10)).await.unwrap();
+    let closed = me
+        .orders(
+            &OrderFilter {
+                open: Some(false),
+                side: Some(Side::Buy),
+            },
+            Page::first(10),
+        )
+        .await
+        .unwrap();
     assert_eq!(closed[0].status, Status::Expired);
     market.verify().await.unwrap();
 }
@@ -234,12 +293,20 @@ async fn close_and_reopen_gives_the_same_book_balances_and_history() {
     me.buy_now(ask_of(&market, "Bob").await, "2").await.unwrap();
     me.place(&place(Side::Sell, "0.3", "3")).await.unwrap();
     market.set_setting("co2_kg_per_kwh", "0.4").await.unwrap();
-    let before = (market.book().await.unwrap(), me.energy().await.unwrap(), me.trades(Page::first(50)).await.unwrap());
+    let before = (
+        market.book().await.unwrap(),
+        me.energy().await.unwrap(),
+        me.trades(Page::first(50)).await.unwrap(),
+    );
     let stats_before = market.stats(clock.now_plus(-60)).await.unwrap();
     market.close().await;
     let market = open(&path, &clock).await;
     let me = market.household();
-    let after = (market.book().await.unwrap(), me.energy().await.unwrap(), me.trades(Page::first(50)).await.unwrap());
+    let after = (
+        market.book().await.unwrap(),
+        me.energy().await.unwrap(),
+        me.trades(Page::first(50)).await.unwrap(),
+    );
     assert_eq!(before, after);
     assert_eq!(stats_before, market.stats(clock.now_plus(-60)).await.unwrap());
     assert_eq!(market.co2_intensity().await.kg_per_kwh().to_string(), "0.4");
@@ -307,7 +374,16 @@ async fn a_hostile_but_valid_name_is_stored_as_text() {
 async fn many_tasks_trading_at_once_never_double_fill_or_lose_an_update() {
     let (_dir, path) = file();
     let market = Arc::new(
-        LocalMarket::open(&path, Arc::new(clock()), OpenOptions { durability: Durability::Normal, seed_demo: false }).await.unwrap(),
+        LocalMarket::open(
+            &path,
+            Arc::new(clock()),
+            OpenOptions {
+                durability: Durability::Normal,
+                seed_demo: false,
+            },
+        )
+        .await
+        .unwrap(),
     );
     let mut names = Vec::new();
     for n in 0..8 {
@@ -348,7 +424,14 @@ async fn many_tasks_trading_at_once_never_double_fill_or_lose_an_update() {
     market.verify().await.unwrap();
     let mut stored = 0;
     for name in &names {
-        stored += market.trader(name).await.unwrap().orders(&OrderFilter::default(), Page::first(200)).await.unwrap().len();
+        stored += market
+            .trader(name)
+            .await
+            .unwrap()
+            .orders(&OrderFilter::default(), Page::first(200))
+            .await
+            .unwrap()
+            .len();
     }
     assert_eq!(stored, all.len(), "every acknowledged order is stored once");
     let trades: usize = {
@@ -368,7 +451,9 @@ async fn the_demo_neighbourhood_trades_through_a_simulated_day() {
     for _ in 0..(24 * 12 * 2) {
         clock.advance(Duration::minutes(5));
         for action in simulator::step(&market, &mut sim).await.unwrap() {
-            *kinds.entry(serde_json::to_value(&action).unwrap()["action"].as_str().unwrap().into()).or_default() += 1;
+            *kinds
+                .entry(serde_json::to_value(&action).unwrap()["action"].as_str().unwrap().into())
+                .or_default() += 1;
         }
         market.verify().await.unwrap();
     }
@@ -390,11 +475,17 @@ async fn migrations_upgrade_a_file_from_the_previous_version() {
     let market = LocalMarket::open(&path, Arc::new(clock()), OpenOptions::default()).await.unwrap();
     let book = market.book().await.unwrap();
     assert_eq!(book.asks.len(), 1, "the v1 order survives");
-    assert_eq!((book.asks[0].username.as_str(), book.asks[0].remaining.to_string()), ("Old Timer", "2".into()));
+    assert_eq!(
+        (book.asks[0].username.as_str(), book.asks[0].remaining.to_string()),
+        ("Old Timer", "2".into())
+    );
     assert_eq!(market.grid_prices().await.buy.to_string(), "0.22");
     // The household's new battery holds exactly what its open ask promises.
     let energy = market.household().energy().await.unwrap();
-    assert_eq!((energy.capacity.to_string(), energy.level.to_string(), energy.sellable.to_string()), ("13.5".into(), "2".into(), "0".into()));
+    assert_eq!(
+        (energy.capacity.to_string(), energy.level.to_string(), energy.sellable.to_string()),
+        ("13.5".into(), "2".into(), "0".into())
+    );
     // The old trade earned its buyer the tokens: 1 kWh × 0.367.
     let bee = market.trader("Buyer Bee").await.unwrap().energy().await.unwrap();
     assert_eq!(bee.co2_tokens.to_string(), "0.367");

@@ -82,11 +82,15 @@ impl TestDb {
 
     pub async fn place(&self, user: Uuid, id: &str, side: &str, price: &str, amount: &str, expires: Option<&str>) -> Result<(), String> {
         let sql = "select id from public.place_order($1::uuid, $2, $3::numeric, $4::numeric, nullif($5, '')::timestamptz)";
-        self.as_user(Some(user), sql, &[id, side, price, amount, expires.unwrap_or("")]).await.map(drop)
+        self.as_user(Some(user), sql, &[id, side, price, amount, expires.unwrap_or("")])
+            .await
+            .map(drop)
     }
 
     pub async fn cancel(&self, user: Uuid, id: &str) -> Result<(), String> {
-        self.as_user(Some(user), "select id from public.cancel_order($1::uuid)", &[id]).await.map(drop)
+        self.as_user(Some(user), "select id from public.cancel_order($1::uuid)", &[id])
+            .await
+            .map(drop)
     }
 
     pub async fn buy_now(&self, user: Uuid, order: &str, amount: &str, reference: &str) -> Result<(), String> {

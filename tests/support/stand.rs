@@ -11,10 +11,10 @@ use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
 
-use lumea_store::clock::SystemClock;
 use lumea_community::{Api, CommunityMarket, Paths, Project, Session, SignUp};
-use lumea_market::energy::Battery;
 use lumea_market::Energy;
+use lumea_market::energy::Battery;
+use lumea_store::clock::SystemClock;
 use serde::Deserialize;
 use sqlx::{Connection, PgConnection};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
@@ -51,7 +51,12 @@ impl Stand {
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
         let first = lines.next_line().await.unwrap().expect("the test backend prints its endpoints");
         let endpoints: Endpoints = serde_json::from_str(&first).expect("endpoints as JSON");
-        Stand { child, control: tokio::sync::Mutex::new((stdin, lines)), endpoints, dir: tempfile::tempdir().unwrap() }
+        Stand {
+            child,
+            control: tokio::sync::Mutex::new((stdin, lines)),
+            endpoints,
+            dir: tempfile::tempdir().unwrap(),
+        }
     }
 
     /// Asks for a fault (`stop-rest`, `start-rest`, `restart-postgres`, `drop-realtime`) and waits until done.
@@ -73,19 +78,33 @@ impl Stand {
 
     pub async fn sign_up(&self, name: &str, community: &str) -> Session {
         let email = format!("{}@example.com", name.to_lowercase());
-        let form = SignUp { email: &email, password: "correct-horse-battery", username: name, community, home: Some((51.5, -0.12)) };
+        let form = SignUp {
+            email: &email,
+            password: "correct-horse-battery",
+            username: name,
+            community,
+            home: Some((51.5, -0.12)),
+        };
         self.api().sign_up(&form, chrono::Utc::now()).await.expect("sign-up")
     }
 
     /// A household's app core, with its own cache file, a 40 kWh battery holding 30 kWh.
     pub async fn household(&self, name: &str, session: Session) -> Arc<CommunityMarket> {
-        self.open(name, session, Battery::new(Energy::parse("40").unwrap(), Energy::parse("30").unwrap()).unwrap()).await
+        self.open(
+            name,
+            session,
+            Battery::new(Energy::parse("40").unwrap(), Energy::parse("30").unwrap()).unwrap(),
+        )
+        .await
     }
 
     pub async fn open(&self, file: &str, session: Session, battery: Battery) -> Arc<CommunityMarket> {
         let cache = self.dir.path().join(format!("{file}.sqlite"));
         let session_file = self.dir.path().join(format!("{file}.session.json"));
-        let paths = Paths { cache: &cache, session: &session_file };
+        let paths = Paths {
+            cache: &cache,
+            session: &session_file,
+        };
         CommunityMarket::open(self.api(), session, paths, battery, Arc::new(SystemClock))
             .await
             .unwrap_or_else(|err| panic!("the community market of {file} opens: {err}"))

@@ -41,7 +41,12 @@ impl Project {
     /// Checks what the household typed in the settings screen.
     pub fn new(url: &str, anon_key: &str, realtime_url: Option<&str>) -> Result<Project, RemoteError> {
         let url = url.trim().trim_end_matches('/');
-        let web = |u: &str, schemes: [&str; 2]| schemes.iter().any(|s| u.strip_prefix(s).is_some_and(|rest| !rest.is_empty() && !rest.contains(char::is_whitespace)));
+        let web = |u: &str, schemes: [&str; 2]| {
+            schemes.iter().any(|s| {
+                u.strip_prefix(s)
+                    .is_some_and(|rest| !rest.is_empty() && !rest.contains(char::is_whitespace))
+            })
+        };
         if !web(url, ["https://", "http://"]) {
             return Err(RemoteError::Settings("project_url"));
         }
@@ -53,7 +58,11 @@ impl Project {
         if realtime_url.is_some_and(|u| !web(u, ["wss://", "ws://"])) {
             return Err(RemoteError::Settings("realtime_url"));
         }
-        Ok(Project { url: url.to_string(), anon_key: anon_key.to_string(), realtime_url: realtime_url.map(str::to_string) })
+        Ok(Project {
+            url: url.to_string(),
+            anon_key: anon_key.to_string(),
+            realtime_url: realtime_url.map(str::to_string),
+        })
     }
 
     /// The Realtime websocket, as the official clients address it.
@@ -79,7 +88,10 @@ pub struct Session {
 
 impl std::fmt::Debug for Session {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Session").field("user_id", &self.user_id).field("expires_at", &self.expires_at).finish_non_exhaustive()
+        f.debug_struct("Session")
+            .field("user_id", &self.user_id)
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
     }
 }
 
@@ -119,7 +131,11 @@ pub struct Api {
 
 impl Api {
     pub fn new(project: Project, timeout: Duration) -> Api {
-        Api { project, http: client(), timeout }
+        Api {
+            project,
+            http: client(),
+            timeout,
+        }
     }
 
     pub fn project(&self) -> &Project {
@@ -147,7 +163,10 @@ impl Api {
     }
 
     pub async fn sign_in(&self, email: &str, password: &str, now: DateTime<Utc>) -> Result<Session, RemoteError> {
-        match self.auth_call("token?grant_type=password", &json!({ "email": email, "password": password })).await {
+        match self
+            .auth_call("token?grant_type=password", &json!({ "email": email, "password": password }))
+            .await
+        {
             Ok(bytes) => Ok(session(parse(&bytes)?, email, now)),
             Err(RemoteError::Refused(_)) => Err(RemoteError::Auth(ErrorCode::InvalidCredentials)),
             Err(other) => Err(other),
@@ -156,7 +175,10 @@ impl Api {
 
     /// New tokens for the session; a refused refresh means signing in again.
     pub async fn refresh(&self, session: &Session, now: DateTime<Utc>) -> Result<Session, RemoteError> {
-        match self.auth_call("token?grant_type=refresh_token", &json!({ "refresh_token": session.refresh_token })).await {
+        match self
+            .auth_call("token?grant_type=refresh_token", &json!({ "refresh_token": session.refresh_token }))
+            .await
+        {
             Ok(bytes) => Ok(session_with_email(parse(&bytes)?, &session.email, now)),
             Err(RemoteError::Refused(_)) => Err(RemoteError::SignedOut),
             Err(other) => Err(other),
@@ -187,20 +209,31 @@ impl Api {
     // REST ----------------------------------------------------------------
 
     pub async fn profile(&self, session: &Session) -> Result<ProfileRow, RemoteError> {
-        let filters = [("select", "id,username,community_id,location_lat,location_lng".into()), ("id", format!("eq.{}", session.user_id))];
+        let filters = [
+            ("select", "id,username,community_id,location_lat,location_lng".into()),
+            ("id", format!("eq.{}", session.user_id)),
+        ];
         let rows: Vec<ProfileRow> = self.fetch(session, "profiles", &filters).await?;
         rows.into_iter().next().ok_or(RemoteError::SignedOut)
     }
 
     /// One page of the community's open book, in arrival order after `after_seq`.
     pub async fn open_orders(&self, session: &Session, community: &str, after_seq: i64) -> Result<Vec<OrderRow>, RemoteError> {
-        let filters = [("select", ORDER_SELECT.into()), ("community_id", format!("eq.{community}")), ("seq", format!("gt.{after_seq}"))];
+        let filters = [
+            ("select", ORDER_SELECT.into()),
+            ("community_id", format!("eq.{community}")),
+            ("seq", format!("gt.{after_seq}")),
+        ];
         self.fetch(session, "open_orders", &page(filters)).await
     }
 
     /// One page of my orders, all statuses, in arrival order after `after_seq`.
     pub async fn my_orders(&self, session: &Session, after_seq: i64) -> Result<Vec<OrderRow>, RemoteError> {
-        let filters = [("select", ORDER_SELECT.into()), ("user_id", format!("eq.{}", session.user_id)), ("seq", format!("gt.{after_seq}"))];
+        let filters = [
+            ("select", ORDER_SELECT.into()),
+            ("user_id", format!("eq.{}", session.user_id)),
+            ("seq", format!("gt.{after_seq}")),
+        ];
         self.fetch(session, "market_orders", &page(filters)).await
     }
 
@@ -221,7 +254,12 @@ impl Api {
 
     /// Buys from an ask; `reference` makes a resend return the same trade.
     pub async fn buy_now(&self, session: &Session, order: Uuid, amount: &str, reference: Uuid) -> Result<TradeRow, RemoteError> {
-        self.call(session, "buy_now", &json!({ "p_order_id": order, "p_amount": amount, "p_ref": reference })).await
+        self.call(
+            session,
+            "buy_now",
+            &json!({ "p_order_id": order, "p_amount": amount, "p_ref": reference }),
+        )
+        .await
     }
 
     /// Calls a database function (`POST /rest/v1/rpc/NAME`).
@@ -235,14 +273,17 @@ impl Api {
 
     /// Reads rows of a table or view, with PostgREST's query parameters (`column=op.value`, `select`, `order`, `limit`).
     async fn fetch<T: DeserializeOwned>(&self, session: &Session, table: &str, query: &[(&str, String)]) -> Result<Vec<T>, RemoteError> {
-        let url = Url::parse_with_params(&format!("{}/rest/v1/{table}", self.project.url), query)
-            .map_err(|_| RemoteError::Settings("project_url"))?;
+        let url =
+            Url::parse_with_params(&format!("{}/rest/v1/{table}", self.project.url), query).map_err(|_| RemoteError::Settings("project_url"))?;
         parse(&read(self.rest(self.http.get(url), session).send().await).await?)
     }
 
     /// The project's key and the household's token, with the call's deadline.
     fn rest(&self, request: reqwest::RequestBuilder, session: &Session) -> reqwest::RequestBuilder {
-        request.header("apikey", &self.project.anon_key).bearer_auth(&session.access_token).timeout(self.timeout)
+        request
+            .header("apikey", &self.project.anon_key)
+            .bearer_auth(&session.access_token)
+            .timeout(self.timeout)
     }
 }
 
@@ -260,13 +301,18 @@ fn client() -> reqwest::Client {
     static CLIENT: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
     CLIENT
         .get_or_init(|| {
-            let roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
+            let roots = rustls::RootCertStore {
+                roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+            };
             let tls = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
                 .with_safe_default_protocol_versions()
                 .expect("ring supports TLS 1.2 and 1.3")
                 .with_root_certificates(roots)
                 .with_no_client_auth();
-            reqwest::Client::builder().use_preconfigured_tls(tls).build().expect("the HTTP client builds")
+            reqwest::Client::builder()
+                .use_preconfigured_tls(tls)
+                .build()
+                .expect("the HTTP client builds")
         })
         .clone()
 }
@@ -296,7 +342,9 @@ fn session_with_email(tokens: TokenAnswer, email: &str, now: DateTime<Utc>) -> S
 /// neither, so its message is read as the last resort.
 fn sign_up_refusal(body: &str) -> ErrorCode {
     let answer: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
-    let code = ["error_code", "code"].into_iter().find_map(|key| answer.get(key).and_then(|value| value.as_str()));
+    let code = ["error_code", "code"]
+        .into_iter()
+        .find_map(|key| answer.get(key).and_then(|value| value.as_str()));
     match code {
         Some("user_already_exists" | "email_exists") => ErrorCode::EmailTaken,
         Some("weak_password") => ErrorCode::WeakPassword,
@@ -385,13 +433,19 @@ mod tests {
         assert_eq!(Project::new("abc.supabase.co", "k", None), Err(RemoteError::Settings("project_url")));
         assert_eq!(Project::new("https://", "k", None), Err(RemoteError::Settings("project_url")));
         assert_eq!(Project::new("https://a.co", " ", None), Err(RemoteError::Settings("anon_key")));
-        assert_eq!(Project::new("https://a.co", "k", Some("http://x")), Err(RemoteError::Settings("realtime_url")));
+        assert_eq!(
+            Project::new("https://a.co", "k", Some("http://x")),
+            Err(RemoteError::Settings("realtime_url"))
+        );
     }
 
     #[test]
     fn realtime_is_at_the_projects_websocket_with_the_key_and_protocol_version() {
         let project = Project::new("https://abc.supabase.co", "key", None).unwrap();
-        assert_eq!(project.realtime_endpoint(), "wss://abc.supabase.co/realtime/v1/websocket?apikey=key&vsn=1.0.0");
+        assert_eq!(
+            project.realtime_endpoint(),
+            "wss://abc.supabase.co/realtime/v1/websocket?apikey=key&vsn=1.0.0"
+        );
         let local = Project::new("http://127.0.0.1:1", "key", Some("ws://127.0.0.1:2/realtime/v1/websocket")).unwrap();
         assert_eq!(local.realtime_endpoint(), "ws://127.0.0.1:2/realtime/v1/websocket?apikey=key&vsn=1.0.0");
     }
@@ -400,14 +454,32 @@ mod tests {
     fn sign_up_refusals_are_read_from_gotrue_codes() {
         let cases = [
             // GoTrue 2.x: `error_code` beside the HTTP status in `code`.
-            (r#"{"code":422,"error_code":"user_already_exists","msg":"User already registered"}"#, ErrorCode::EmailTaken),
-            (r#"{"code":422,"error_code":"email_exists","msg":"Email address already exists"}"#, ErrorCode::EmailTaken),
-            (r#"{"code":422,"error_code":"weak_password","msg":"Password should be at least 8 characters.","weak_password":{"reasons":["length"]}}"#, ErrorCode::WeakPassword),
-            (r#"{"code":400,"error_code":"email_address_invalid","msg":"Email address is invalid"}"#, ErrorCode::InvalidEmail),
-            (r#"{"code":429,"error_code":"over_email_send_rate_limit","msg":"email rate limit exceeded"}"#, ErrorCode::SignUpRefused),
+            (
+                r#"{"code":422,"error_code":"user_already_exists","msg":"User already registered"}"#,
+                ErrorCode::EmailTaken,
+            ),
+            (
+                r#"{"code":422,"error_code":"email_exists","msg":"Email address already exists"}"#,
+                ErrorCode::EmailTaken,
+            ),
+            (
+                r#"{"code":422,"error_code":"weak_password","msg":"Password should be at least 8 characters.","weak_password":{"reasons":["length"]}}"#,
+                ErrorCode::WeakPassword,
+            ),
+            (
+                r#"{"code":400,"error_code":"email_address_invalid","msg":"Email address is invalid"}"#,
+                ErrorCode::InvalidEmail,
+            ),
+            (
+                r#"{"code":429,"error_code":"over_email_send_rate_limit","msg":"email rate limit exceeded"}"#,
+                ErrorCode::SignUpRefused,
+            ),
             // The API version that names the code `code`, whatever its words say.
             (r#"{"code":"email_exists","message":"password and email"}"#, ErrorCode::EmailTaken),
-            (r#"{"code":"signup_disabled","message":"Signups not allowed for this instance"}"#, ErrorCode::SignUpRefused),
+            (
+                r#"{"code":"signup_disabled","message":"Signups not allowed for this instance"}"#,
+                ErrorCode::SignUpRefused,
+            ),
             // @supabase/lite sends words only.
             (r#"{"error":"User already registered"}"#, ErrorCode::EmailTaken),
             (r#"{"error":"Password should be at least 6 characters"}"#, ErrorCode::WeakPassword),
@@ -420,8 +492,14 @@ mod tests {
 
     #[test]
     fn refusals_carry_the_functions_reason_codes() {
-        assert_eq!(reason_code(br#"{"message":"PostgresError: invalid_price"}"#).as_deref(), Some("invalid_price"));
-        assert_eq!(reason_code(br#"{"code":"P0001","message":"exceeds_available"}"#).as_deref(), Some("exceeds_available"));
+        assert_eq!(
+            reason_code(br#"{"message":"PostgresError: invalid_price"}"#).as_deref(),
+            Some("invalid_price")
+        );
+        assert_eq!(
+            reason_code(br#"{"code":"P0001","message":"exceeds_available"}"#).as_deref(),
+            Some("exceeds_available")
+        );
         assert_eq!(reason_code(br#"{"message":"JWT expired"}"#), None);
         assert_eq!(reason_code(b"<html>"), None);
     }

@@ -85,7 +85,11 @@ pub async fn open(path: &Path) -> Result<SqlitePool> {
         .locking_mode(SqliteLockingMode::Exclusive)
         .busy_timeout(Duration::from_secs(2))
         .foreign_keys(true);
-    let pool = SqlitePoolOptions::new().max_connections(1).test_before_acquire(false).connect_with(connect).await?;
+    let pool = SqlitePoolOptions::new()
+        .max_connections(1)
+        .test_before_acquire(false)
+        .connect_with(connect)
+        .await?;
     MIGRATOR.run(&pool).await?;
     Ok(pool)
 }
@@ -95,7 +99,9 @@ fn energy_of(value: i64) -> Energy {
 }
 
 pub async fn account(pool: &SqlitePool) -> Result<Option<Account>> {
-    let Some(row) = sqlx::query("SELECT * FROM account").fetch_optional(pool).await? else { return Ok(None) };
+    let Some(row) = sqlx::query("SELECT * FROM account").fetch_optional(pool).await? else {
+        return Ok(None);
+    };
     let user: String = row.try_get("user_id")?;
     let lat: Option<i64> = row.try_get("lat_e3")?;
     let lng: Option<i64> = row.try_get("lng_e3")?;
@@ -174,7 +180,11 @@ pub async fn upsert_orders(tx: &mut Tx, orders: &[CachedOrder]) -> Result<()> {
 
 /// A neighbour's order left the book; mine stay, as my history.
 pub async fn remove_from_book(tx: &mut Tx, id: Uuid, me: Uuid) -> Result<bool> {
-    let deleted = sqlx::query("DELETE FROM orders WHERE id = ? AND user_id <> ?").bind(id.to_string()).bind(me.to_string()).execute(&mut **tx).await?;
+    let deleted = sqlx::query("DELETE FROM orders WHERE id = ? AND user_id <> ?")
+        .bind(id.to_string())
+        .bind(me.to_string())
+        .execute(&mut **tx)
+        .await?;
     Ok(deleted.rows_affected() > 0)
 }
 
@@ -217,7 +227,11 @@ pub async fn insert_trades(tx: &mut Tx, trades: &[CachedTrade], me: Uuid) -> Res
             continue;
         }
         let amount = trade.amount.centi_kwh() as i64;
-        let (kind, delta) = if trade.buyer_id == me { ("trade_in", amount) } else { ("trade_out", -amount) };
+        let (kind, delta) = if trade.buyer_id == me {
+            ("trade_in", amount)
+        } else {
+            ("trade_out", -amount)
+        };
         move_energy(tx, &trade.id.to_string(), kind, delta, Some(trade.price), trade.created_at).await?;
         new.push(trade.clone());
     }
@@ -283,18 +297,19 @@ pub async fn trades(pool: &SqlitePool, me: Uuid, page: Page) -> Result<Vec<Trade
 }
 
 pub async fn trade(pool: &SqlitePool, id: Uuid, me: Uuid) -> Result<Option<TradeView>> {
-    let row = sqlx::query("SELECT * FROM trades WHERE id = ?").bind(id.to_string()).fetch_optional(pool).await?;
+    let row = sqlx::query("SELECT * FROM trades WHERE id = ?")
+        .bind(id.to_string())
+        .fetch_optional(pool)
+        .await?;
     row.map(|row| trade_view(&row, &me.to_string())).transpose()
 }
 
 pub async fn grid_transactions(pool: &SqlitePool, page: Page) -> Result<Vec<GridTransactionView>> {
-    let rows = sqlx::query(
-        "SELECT * FROM movements WHERE kind IN ('grid_in', 'grid_out') ORDER BY created_at DESC, reference LIMIT ? OFFSET ?",
-    )
-    .bind(i64::from(page.limit.clamp(1, Page::MAX_LIMIT)))
-    .bind(i64::from(page.offset))
-    .fetch_all(pool)
-    .await?;
+    let rows = sqlx::query("SELECT * FROM movements WHERE kind IN ('grid_in', 'grid_out') ORDER BY created_at DESC, reference LIMIT ? OFFSET ?")
+        .bind(i64::from(page.limit.clamp(1, Page::MAX_LIMIT)))
+        .bind(i64::from(page.offset))
+        .fetch_all(pool)
+        .await?;
     rows.iter()
         .map(|row| {
             let price = Price::from_ticks(u32::try_from(row.try_get::<i64, _>("price_ticks")?).unwrap_or(0));
@@ -354,10 +369,16 @@ pub async fn outbox(pool: &SqlitePool) -> Result<Vec<Queued>> {
 
 /// The command is settled (confirmed or refused): out of the outbox, its order no longer pending.
 pub async fn settle(tx: &mut Tx, queued: &Queued) -> Result<()> {
-    sqlx::query("DELETE FROM outbox WHERE id = ?").bind(queued.id.to_string()).execute(&mut **tx).await?;
+    sqlx::query("DELETE FROM outbox WHERE id = ?")
+        .bind(queued.id.to_string())
+        .execute(&mut **tx)
+        .await?;
     if let Command::Place { id, .. } = queued.command {
         // A refused order never existed; a confirmed one is stored with its server row first.
-        sqlx::query("DELETE FROM orders WHERE id = ? AND seq < 0").bind(id.to_string()).execute(&mut **tx).await?;
+        sqlx::query("DELETE FROM orders WHERE id = ? AND seq < 0")
+            .bind(id.to_string())
+            .execute(&mut **tx)
+            .await?;
     }
     mark_pending(tx, queued.command.order()).await
 }
@@ -372,6 +393,8 @@ async fn mark_pending(tx: &mut Tx, order: Uuid) -> Result<()> {
 
 /// My order as it stands before the server has it: pending, with a temporary negative seq.
 pub async fn insert_pending_order(tx: &mut Tx, order: &CachedOrder) -> Result<()> {
-    let seq: i64 = sqlx::query_scalar("SELECT MIN(0, COALESCE(MIN(seq), 0)) - 1 FROM orders").fetch_one(&mut **tx).await?;
+    let seq: i64 = sqlx::query_scalar("SELECT MIN(0, COALESCE(MIN(seq), 0)) - 1 FROM orders")
+        .fetch_one(&mut **tx)
+        .await?;
     upsert_orders(tx, &[CachedOrder { seq, ..order.clone() }]).await
 }

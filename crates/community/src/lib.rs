@@ -26,15 +26,17 @@ use tokio::sync::{Mutex, broadcast, mpsc, watch};
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 
-use lumea_store::clock::Clock;
+pub use api::{Api, Project, Session, SignUp};
+use cache::{Account, Command, Queued};
 use lumea_market::energy::{Battery, GridPrices};
 use lumea_market::rules::{self, BuyNow, Cancel, Place};
 use lumea_market::stats::{MarketStats, TradePrint};
 use lumea_market::{Energy, ErrorCode, FastBook, Market, Money, Reason, Side, Status};
+use lumea_store::clock::Clock;
 use lumea_store::rows::{self, Page};
-use lumea_store::{BookView, Connection, EnergyView, GridTransactionView, MarketEvent, OrderFilter, OrderUpdate, OrderView, Outcome, PlaceRequest, TradeView};
-pub use api::{Api, Project, Session, SignUp};
-use cache::{Account, Command, Queued};
+use lumea_store::{
+    BookView, Connection, EnergyView, GridTransactionView, MarketEvent, OrderFilter, OrderUpdate, OrderView, Outcome, PlaceRequest, TradeView,
+};
 use realtime::{Change, ChangeKind, Feed, Subscription};
 use wire::{CachedOrder, CachedTrade, OrderRow, TradeRow};
 
@@ -59,8 +61,13 @@ pub enum RemoteError {
 }
 
 /// Refusals only the community market gives (its rules beyond the engine's).
-const SERVER_REASONS: [ErrorCode; 5] =
-    [ErrorCode::TooManyOpenOrders, ErrorCode::InvalidSide, ErrorCode::InvalidOrderId, ErrorCode::InvalidRef, ErrorCode::NotAuthenticated];
+const SERVER_REASONS: [ErrorCode; 5] = [
+    ErrorCode::TooManyOpenOrders,
+    ErrorCode::InvalidSide,
+    ErrorCode::InvalidOrderId,
+    ErrorCode::InvalidRef,
+    ErrorCode::NotAuthenticated,
+];
 
 impl RemoteError {
     pub fn code(&self) -> ErrorCode {
@@ -68,7 +75,10 @@ impl RemoteError {
             RemoteError::Offline(_) => ErrorCode::Offline,
             RemoteError::Server(_) => ErrorCode::ServerError,
             RemoteError::BadAnswer(_) => ErrorCode::BadServerAnswer,
-            RemoteError::Refused(code) => SERVER_REASONS.into_iter().find(|known| known.as_str() == code).unwrap_or(ErrorCode::Refused),
+            RemoteError::Refused(code) => SERVER_REASONS
+                .into_iter()
+                .find(|known| known.as_str() == code)
+                .unwrap_or(ErrorCode::Refused),
             RemoteError::SignedOut => ErrorCode::SignedOut,
             RemoteError::Auth(code) => *code,
             RemoteError::Settings(_) => ErrorCode::InvalidProject,
@@ -188,7 +198,9 @@ impl CommunityMarket {
     pub async fn open(api: Api, session: Session, paths: Paths<'_>, battery: Battery, clock: Arc<dyn Clock>) -> Result<Arc<CommunityMarket>> {
         let pool = cache::open(paths.cache).await?;
         let (tokens, _) = watch::channel(session.access_token.clone());
-        let cached = cache::account(&pool).await?.filter(|a| a.user_id == session.user_id && a.project_url == api.project().url);
+        let cached = cache::account(&pool)
+            .await?
+            .filter(|a| a.user_id == session.user_id && a.project_url == api.project().url);
         let placeholder = Account {
             project_url: api.project().url.clone(),
             user_id: session.user_id,
@@ -220,7 +232,12 @@ impl CommunityMarket {
         match market.authorized(|s| async move { api.profile(&s).await }).await {
             Ok(profile) => {
                 let home = profile.location();
-                market.account = Account { username: profile.username, community: profile.community_id, home, ..market.account };
+                market.account = Account {
+                    username: profile.username,
+                    community: profile.community_id,
+                    home,
+                    ..market.account
+                };
                 cache::save_account(&market.pool, &market.account).await?;
             }
             Err(RemoteError::Offline(_) | RemoteError::Server(_)) if cached.is_some() => {}
@@ -235,9 +252,21 @@ impl CommunityMarket {
 
     fn start(self: &Arc<Self>) {
         let subscriptions = vec![
-            Subscription { table: "open_orders", event: "*", filter: Some(format!("community_id=eq.{}", self.account.community)) },
-            Subscription { table: "market_orders", event: "*", filter: Some(format!("user_id=eq.{}", self.account.user_id)) },
-            Subscription { table: "trades", event: "INSERT", filter: None },
+            Subscription {
+                table: "open_orders",
+                event: "*",
+                filter: Some(format!("community_id=eq.{}", self.account.community)),
+            },
+            Subscription {
+                table: "market_orders",
+                event: "*",
+                filter: Some(format!("user_id=eq.{}", self.account.user_id)),
+            },
+            Subscription {
+                table: "trades",
+                event: "INSERT",
+                filter: None,
+            },
         ];
         let (feed_in, feed_out) = mpsc::channel(4096);
         let endpoint = self.api.project().realtime_endpoint();
@@ -361,7 +390,10 @@ impl CommunityMarket {
                 }
             }
             if !behind || !joined {
-                let sent = self.flush().await.is_ok_and(|results| results.values().all(|sent| !matches!(sent, Sent::Pending)));
+                let sent = self
+                    .flush()
+                    .await
+                    .is_ok_and(|results| results.values().all(|sent| !matches!(sent, Sent::Pending)));
                 match (sent, joined && !behind) {
                     (true, true) => self.set_connection(Connection::Online),
                     (false, _) if self.connection() == Connection::Online => self.set_connection(Connection::Offline),
@@ -374,7 +406,10 @@ impl CommunityMarket {
     /// Time until the access token should be renewed (a minute before it expires).
     async fn refresh_due_in(&self) -> Duration {
         let expires_at = self.session.lock().await.expires_at;
-        (expires_at - chrono::Duration::seconds(60) - self.clock.now()).to_std().unwrap_or(Duration::ZERO).max(Duration::from_secs(1))
+        (expires_at - chrono::Duration::seconds(60) - self.clock.now())
+            .to_std()
+            .unwrap_or(Duration::ZERO)
+            .max(Duration::from_secs(1))
     }
 
     /// The session, renewed first if it is about to expire (or `force`).
@@ -414,11 +449,24 @@ impl CommunityMarket {
     pub async fn resync(&self) -> Result<()> {
         let api = &self.api;
         let community = self.account.community.as_str();
-        let book = self.pages(0, |s, after| async move { api.open_orders(&s, community, after).await }, |row: &OrderRow| row.seq.0).await?;
-        let mine = self.pages(0, |s, after| async move { api.my_orders(&s, after).await }, |row: &OrderRow| row.seq.0).await?;
+        let book = self
+            .pages(
+                0,
+                |s, after| async move { api.open_orders(&s, community, after).await },
+                |row: &OrderRow| row.seq.0,
+            )
+            .await?;
+        let mine = self
+            .pages(0, |s, after| async move { api.my_orders(&s, after).await }, |row: &OrderRow| row.seq.0)
+            .await?;
         let latest = cache::latest_trade_seq(&self.pool).await?;
         let trades = self.trades_after(latest).await?;
-        let orders: Vec<CachedOrder> = book.into_iter().chain(mine).map(OrderRow::check).collect::<Result<_, _>>().map_err(RemoteError::BadAnswer)?;
+        let orders: Vec<CachedOrder> = book
+            .into_iter()
+            .chain(mine)
+            .map(OrderRow::check)
+            .collect::<Result<_, _>>()
+            .map_err(RemoteError::BadAnswer)?;
         let shown: HashSet<Uuid> = orders.iter().map(|o| o.id).collect();
 
         let _writer = self.writer.lock().await;
@@ -459,8 +507,18 @@ impl CommunityMarket {
 
     async fn trades_after(&self, latest: i64) -> Result<Vec<CachedTrade>> {
         let api = &self.api;
-        let rows = self.pages(latest, |s, after| async move { api.my_trades(&s, after).await }, |row: &TradeRow| row.seq.0).await?;
-        Ok(rows.into_iter().map(TradeRow::check).collect::<Result<_, _>>().map_err(RemoteError::BadAnswer)?)
+        let rows = self
+            .pages(
+                latest,
+                |s, after| async move { api.my_trades(&s, after).await },
+                |row: &TradeRow| row.seq.0,
+            )
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(TradeRow::check)
+            .collect::<Result<_, _>>()
+            .map_err(RemoteError::BadAnswer)?)
     }
 
     /// Applies one change Realtime reported; a row that fails its checks changes nothing.
@@ -472,9 +530,12 @@ impl CommunityMarket {
         }
         let bad = |e: serde_json::Error| Error::from(RemoteError::BadAnswer(e.to_string()));
         let write = match (change.table.as_str(), change.kind) {
-            ("open_orders" | "market_orders", ChangeKind::Insert | ChangeKind::Update) => {
-                Write::Order(serde_json::from_value::<OrderRow>(change.row.clone()).map_err(bad)?.check().map_err(RemoteError::BadAnswer)?)
-            }
+            ("open_orders" | "market_orders", ChangeKind::Insert | ChangeKind::Update) => Write::Order(
+                serde_json::from_value::<OrderRow>(change.row.clone())
+                    .map_err(bad)?
+                    .check()
+                    .map_err(RemoteError::BadAnswer)?,
+            ),
             ("open_orders", ChangeKind::Delete) => {
                 #[derive(serde::Deserialize)]
                 struct Key {
@@ -482,9 +543,12 @@ impl CommunityMarket {
                 }
                 Write::LeftBook(serde_json::from_value::<Key>(change.row.clone()).map_err(bad)?.id)
             }
-            ("trades", ChangeKind::Insert) => {
-                Write::Trade(serde_json::from_value::<TradeRow>(change.row.clone()).map_err(bad)?.check().map_err(RemoteError::BadAnswer)?)
-            }
+            ("trades", ChangeKind::Insert) => Write::Trade(
+                serde_json::from_value::<TradeRow>(change.row.clone())
+                    .map_err(bad)?
+                    .check()
+                    .map_err(RemoteError::BadAnswer)?,
+            ),
             _ => return Ok(()),
         };
         // The orders of mine this change may touch; a neighbour's book entry touches none.
@@ -526,17 +590,28 @@ impl CommunityMarket {
     }
 
     /// The events of a cache change: my orders that changed, my new trades, my battery.
-    async fn announce_changes(&self, before: &HashMap<String, OrderUpdate>, after: &HashMap<String, OrderUpdate>, trades: &[CachedTrade]) -> Result<()> {
+    async fn announce_changes(
+        &self,
+        before: &HashMap<String, OrderUpdate>,
+        after: &HashMap<String, OrderUpdate>,
+        trades: &[CachedTrade],
+    ) -> Result<()> {
         let mut events = Vec::new();
         for trade in trades {
             if let Some(view) = cache::trade(&self.pool, trade.id, self.account.user_id).await? {
                 events.push(MarketEvent::TradeExecuted { trade: view });
             }
         }
-        let changed: Vec<&OrderUpdate> = after.iter().filter(|(id, now)| before.get(*id) != Some(*now)).map(|(_, now)| now).collect();
+        let changed: Vec<&OrderUpdate> = after
+            .iter()
+            .filter(|(id, now)| before.get(*id) != Some(*now))
+            .map(|(_, now)| now)
+            .collect();
         events.extend(changed.iter().map(|update| MarketEvent::OrderUpdated((*update).clone())));
         if !trades.is_empty() || !changed.is_empty() || before.len() != after.len() {
-            events.push(MarketEvent::EnergyChanged { user_id: self.household_id() });
+            events.push(MarketEvent::EnergyChanged {
+                user_id: self.household_id(),
+            });
         }
         self.announce(events);
         Ok(())
@@ -548,11 +623,23 @@ impl CommunityMarket {
     pub async fn place(&self, request: &PlaceRequest) -> Result<Outcome> {
         let id = request.id.to_string();
         let me = self.household_id();
-        let place = Place { id: &id, user: &me, side: request.side, price: &request.price, amount: &request.amount, expires_at: request.expires_at };
+        let place = Place {
+            id: &id,
+            user: &me,
+            side: request.side,
+            price: &request.price,
+            amount: &request.amount,
+            expires_at: request.expires_at,
+        };
         let existing = rows::order_by_id(&self.pool, &id).await?;
         let now = self.clock.now();
         let valid = rules::check_place(&place, existing.as_ref(), now)?;
-        let command = Command::Place { id: request.id, side: request.side, price: valid.price.to_string(), amount: valid.amount.to_string() };
+        let command = Command::Place {
+            id: request.id,
+            side: request.side,
+            price: valid.price.to_string(),
+            amount: valid.amount.to_string(),
+        };
         let pending = CachedOrder {
             id: request.id,
             user_id: self.account.user_id,
@@ -574,7 +661,13 @@ impl CommunityMarket {
     pub async fn cancel(&self, id: Uuid) -> Result<Outcome> {
         let order = rows::order_by_id(&self.pool, &id.to_string()).await?;
         let me = self.household_id();
-        rules::check_cancel(&Cancel { id: &id.to_string(), user: &me }, order.as_ref())?;
+        rules::check_cancel(
+            &Cancel {
+                id: &id.to_string(),
+                user: &me,
+            },
+            order.as_ref(),
+        )?;
         self.submit(Command::Cancel { id }, None, None).await
     }
 
@@ -583,9 +676,23 @@ impl CommunityMarket {
         let ask = rows::order_by_id(&self.pool, &order.to_string()).await?;
         let battery = cache::battery(&self.pool, &self.account).await?;
         let me = self.household_id();
-        let cmd = BuyNow { order: &order.to_string(), user: &me, amount, headroom: Some(battery.headroom().to_decimal()) };
+        let cmd = BuyNow {
+            order: &order.to_string(),
+            user: &me,
+            amount,
+            headroom: Some(battery.headroom().to_decimal()),
+        };
         let amount = rules::check_buy_now(&cmd, ask.as_ref())?;
-        self.submit(Command::Buy { reference: Uuid::new_v4(), order, amount: amount.to_string() }, None, Some((Side::Buy, amount))).await
+        self.submit(
+            Command::Buy {
+                reference: Uuid::new_v4(),
+                order,
+                amount: amount.to_string(),
+            },
+            None,
+            Some((Side::Buy, amount)),
+        )
+        .await
     }
 
     /// Stores the command (and its pending order), then sends the outbox.
@@ -604,15 +711,28 @@ impl CommunityMarket {
             tx.commit().await?;
             id
         };
-        self.announce([MarketEvent::EnergyChanged { user_id: self.household_id() }, MarketEvent::BookChanged]);
+        self.announce([
+            MarketEvent::EnergyChanged {
+                user_id: self.household_id(),
+            },
+            MarketEvent::BookChanged,
+        ]);
         match self.flush().await?.remove(&id) {
             Some(Sent::Confirmed(outcome)) => Ok(outcome),
             Some(Sent::Refused(err)) => Err(err),
             Some(Sent::Pending) | None => {
                 self.queued.notify_one();
                 let order = rows::order_by_id(&self.pool, &command.order().to_string()).await?;
-                let orders = order.filter(|o| o.user.as_str() == self.household_id()).map(|o| OrderUpdate::of(&o)).into_iter().collect();
-                Ok(Outcome { trades: Vec::new(), orders, pending: true })
+                let orders = order
+                    .filter(|o| o.user.as_str() == self.household_id())
+                    .map(|o| OrderUpdate::of(&o))
+                    .into_iter()
+                    .collect();
+                Ok(Outcome {
+                    trades: Vec::new(),
+                    orders,
+                    pending: true,
+                })
             }
         }
     }
@@ -676,9 +796,14 @@ impl CommunityMarket {
                 }
                 let err = Error::from(err);
                 self.announce([
-                    MarketEvent::CommandRefused { id: queued.id.to_string(), code: err.code() },
+                    MarketEvent::CommandRefused {
+                        id: queued.id.to_string(),
+                        code: err.code(),
+                    },
                     MarketEvent::BookChanged,
-                    MarketEvent::EnergyChanged { user_id: self.household_id() },
+                    MarketEvent::EnergyChanged {
+                        user_id: self.household_id(),
+                    },
                 ]);
                 Sent::Refused(err)
             }
@@ -747,7 +872,12 @@ impl CommunityMarket {
         let now = self.clock.now();
         let open = rows::all_orders(&self.pool).await?.into_iter().filter(|o| o.status.is_open());
         let market: Market<FastBook> = Market::restore(open, now);
-        Ok(MarketStats::compute(market.book(), &rows::trade_prints(&self.pool, since, now).await?, since, now))
+        Ok(MarketStats::compute(
+            market.book(),
+            &rows::trade_prints(&self.pool, since, now).await?,
+            since,
+            now,
+        ))
     }
 
     /// My trades since `since`, oldest first (the cache's trades table has the local one's columns).
@@ -777,8 +907,17 @@ impl CommunityMarket {
         let mut tx = self.pool.begin().await?;
         cache::move_energy(&mut tx, &id, kind, delta, Some(price), now).await?;
         tx.commit().await?;
-        self.announce([MarketEvent::EnergyChanged { user_id: self.household_id() }]);
-        Ok(GridTransactionView { id, direction, amount, price, total: Money::of(price, amount), created_at: now })
+        self.announce([MarketEvent::EnergyChanged {
+            user_id: self.household_id(),
+        }]);
+        Ok(GridTransactionView {
+            id,
+            direction,
+            amount,
+            price,
+            total: Money::of(price, amount),
+            created_at: now,
+        })
     }
 
     /// An order as the cache holds it (the book or my history).

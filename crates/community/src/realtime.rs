@@ -78,7 +78,9 @@ pub async fn run(endpoint: String, subscriptions: Vec<Subscription>, mut tokens:
 /// 0.5 s doubling up to 30 s, each wait a random 50–100% of that, so that a
 /// community's apps do not all come back at the same instant.
 pub fn backoff(failures: u32) -> Duration {
-    let ceiling = Duration::from_millis(500).saturating_mul(1 << failures.min(6)).min(Duration::from_secs(30));
+    let ceiling = Duration::from_millis(500)
+        .saturating_mul(1 << failures.min(6))
+        .min(Duration::from_secs(30));
     let jitter = 0.5 + 0.5 * (Uuid::new_v4().as_u128() as u16 as f64 / f64::from(u16::MAX));
     ceiling.mul_f64(jitter)
 }
@@ -126,7 +128,11 @@ fn change(payload: &Value) -> Option<Change> {
         ChangeKind::Delete => data.get("old_record").or_else(|| data.get("old")),
         ChangeKind::Insert | ChangeKind::Update => data.get("record").or_else(|| data.get("new")),
     }?;
-    Some(Change { table, kind, row: row.clone() })
+    Some(Change {
+        table,
+        kind,
+        row: row.clone(),
+    })
 }
 
 /// One connection, from connecting to losing it: whether it joined, and why it ended.
@@ -145,7 +151,11 @@ async fn connection(
     let mut next_ref: u64 = 1;
     let join_ref = next_ref.to_string();
     let token = tokens.borrow_and_update().clone();
-    if sink.send(message(TOPIC, "phx_join", join_payload(subscriptions, &token), next_ref)).await.is_err() {
+    if sink
+        .send(message(TOPIC, "phx_join", join_payload(subscriptions, &token), next_ref))
+        .await
+        .is_err()
+    {
         return (false, "the connection closed".into());
     }
     let mut joined = false;
@@ -232,17 +242,39 @@ mod tests {
     fn changes_are_read_in_both_payload_shapes() {
         let wire = json!({ "ids": [1], "data": { "schema": "public", "table": "open_orders", "type": "INSERT",
                            "record": { "id": "x" }, "old_record": null, "commit_timestamp": "2026-11-24T09:00:00Z" } });
-        assert_eq!(change(&wire), Some(Change { table: "open_orders".into(), kind: ChangeKind::Insert, row: json!({ "id": "x" }) }));
+        assert_eq!(
+            change(&wire),
+            Some(Change {
+                table: "open_orders".into(),
+                kind: ChangeKind::Insert,
+                row: json!({ "id": "x" })
+            })
+        );
         let client = json!({ "data": { "table": "open_orders", "eventType": "DELETE", "new": {}, "old": { "id": "y" } } });
-        assert_eq!(change(&client), Some(Change { table: "open_orders".into(), kind: ChangeKind::Delete, row: json!({ "id": "y" }) }));
+        assert_eq!(
+            change(&client),
+            Some(Change {
+                table: "open_orders".into(),
+                kind: ChangeKind::Delete,
+                row: json!({ "id": "y" })
+            })
+        );
         assert_eq!(change(&json!({ "data": { "table": "t", "type": "TRUNCATE" } })), None);
     }
 
     #[test]
     fn the_join_asks_for_each_table_with_its_filter_and_the_token() {
         let subscriptions = [
-            Subscription { table: "open_orders", event: "*", filter: Some("community_id=eq.default".into()) },
-            Subscription { table: "trades", event: "INSERT", filter: None },
+            Subscription {
+                table: "open_orders",
+                event: "*",
+                filter: Some("community_id=eq.default".into()),
+            },
+            Subscription {
+                table: "trades",
+                event: "INSERT",
+                filter: None,
+            },
         ];
         let payload = join_payload(&subscriptions, "token");
         assert_eq!(payload["access_token"], "token");

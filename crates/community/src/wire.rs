@@ -31,7 +31,9 @@ impl<'de> Deserialize<'de> for Numeric {
             Raw::Number(number) if number.is_finite() => number.to_string(),
             Raw::Number(number) => return Err(serde::de::Error::custom(format!("not a number: {number}"))),
         };
-        Decimal::from_str(&text).map(Numeric).map_err(|_| serde::de::Error::custom(format!("not a decimal: {text:?}")))
+        Decimal::from_str(&text)
+            .map(Numeric)
+            .map_err(|_| serde::de::Error::custom(format!("not a decimal: {text:?}")))
     }
 }
 
@@ -53,7 +55,9 @@ impl Timestamp {
         };
         let (local, offset) = text.split_at(offset_at);
         let offset = if offset.len() == 3 { format!("{offset}:00") } else { offset.to_string() };
-        DateTime::parse_from_rfc3339(&format!("{local}{offset}")).ok().map(|at| Timestamp(at.with_timezone(&Utc)))
+        DateTime::parse_from_rfc3339(&format!("{local}{offset}"))
+            .ok()
+            .map(|at| Timestamp(at.with_timezone(&Utc)))
     }
 }
 
@@ -78,7 +82,10 @@ impl<'de> Deserialize<'de> for BigInt {
         }
         match Raw::deserialize(deserializer)? {
             Raw::Number(number) => Ok(BigInt(number)),
-            Raw::Text(text) => text.parse().map(BigInt).map_err(|_| serde::de::Error::custom(format!("not an integer: {text:?}"))),
+            Raw::Text(text) => text
+                .parse()
+                .map(BigInt)
+                .map_err(|_| serde::de::Error::custom(format!("not an integer: {text:?}"))),
         }
     }
 }
@@ -193,7 +200,9 @@ impl OrderRow {
             amount,
             filled,
             status: self.status,
-            location: degrees(self.location_lat).zip(degrees(self.location_lng)).and_then(|(lat, lng)| Location::coarse(lat, lng)),
+            location: degrees(self.location_lat)
+                .zip(degrees(self.location_lng))
+                .and_then(|(lat, lng)| Location::coarse(lat, lng)),
             seq: self.seq.0,
             expires_at: self.expires_at.map(|at| at.0),
             created_at: self.created_at.0,
@@ -229,7 +238,9 @@ impl TradeRow {
 
 impl ProfileRow {
     pub fn location(&self) -> Option<Location> {
-        degrees(self.location_lat).zip(degrees(self.location_lng)).and_then(|(lat, lng)| Location::coarse(lat, lng))
+        degrees(self.location_lat)
+            .zip(degrees(self.location_lng))
+            .and_then(|(lat, lng)| Location::coarse(lat, lng))
     }
 }
 
@@ -277,14 +288,21 @@ mod tests {
     fn an_order_row_becomes_market_units() {
         let row: OrderRow = serde_json::from_value(order("partial", "2")).unwrap();
         let cached = row.check().unwrap();
-        assert_eq!((cached.price.to_string(), cached.amount.to_string(), cached.filled.to_string()), ("0.16".into(), "5".into(), "2".into()));
+        assert_eq!(
+            (cached.price.to_string(), cached.amount.to_string(), cached.filled.to_string()),
+            ("0.16".into(), "5".into(), "2".into())
+        );
         assert_eq!(cached.seq, 42);
         assert!(cached.location.is_some());
     }
 
     #[test]
     fn an_order_row_that_breaks_the_rules_is_refused() {
-        let check = |value| serde_json::from_value::<OrderRow>(value).map_err(|e| e.to_string()).and_then(OrderRow::check);
+        let check = |value| {
+            serde_json::from_value::<OrderRow>(value)
+                .map_err(|e| e.to_string())
+                .and_then(OrderRow::check)
+        };
         assert!(check(order("filled", "2")).is_err(), "filled with a remainder");
         assert!(check(order("partial", "6")).is_err(), "overfilled");
         assert!(check(order("partial", "0.001")).is_err(), "a thousandth of a kWh");

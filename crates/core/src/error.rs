@@ -15,19 +15,28 @@ pub struct CommandError {
 impl CommandError {
     /// A file the app keeps beside the market could not be written.
     pub(crate) fn storage(err: std::io::Error) -> CommandError {
-        CommandError { code: ErrorCode::StorageFailure, message: format!("the app's settings could not be saved: {err}") }
+        CommandError {
+            code: ErrorCode::StorageFailure,
+            message: format!("the app's settings could not be saved: {err}"),
+        }
     }
 }
 
 impl From<lumea_store::Error> for CommandError {
     fn from(err: lumea_store::Error) -> Self {
-        CommandError { code: err.code(), message: err.to_string() }
+        CommandError {
+            code: err.code(),
+            message: err.to_string(),
+        }
     }
 }
 
 impl From<lumea_community::Error> for CommandError {
     fn from(err: lumea_community::Error) -> Self {
-        CommandError { code: err.code(), message: err.to_string() }
+        CommandError {
+            code: err.code(),
+            message: err.to_string(),
+        }
     }
 }
 
@@ -39,6 +48,9 @@ impl From<lumea_community::RemoteError> for CommandError {
 
 impl From<lumea_market::Reason> for CommandError {
     fn from(reason: lumea_market::Reason) -> Self {
-        CommandError { code: reason.into(), message: reason.to_string() }
+        CommandError {
+            code: reason.into(),
+            message: reason.to_string(),
+        }
     }
 }

@@ -7,7 +7,9 @@ use lumea_community::CommunityMarket;
 use lumea_market::Side;
 use lumea_market::energy::GridPrices;
 use lumea_market::stats::{MarketStats, TradePrint};
-use lumea_store::{BookView, EnergyView, GridTransactionView, LocalMarket, MarketEvent, OrderFilter, OrderView, Outcome, Page, PlaceRequest, TradeView};
+use lumea_store::{
+    BookView, EnergyView, GridTransactionView, LocalMarket, MarketEvent, OrderFilter, OrderView, Outcome, Page, PlaceRequest, TradeView,
+};
 use tokio::sync::broadcast;
 use uuid::Uuid;
 

@@ -27,7 +27,9 @@ pub use lumea_market::energy::GridPrices;
 pub use lumea_market::stats::{LevelDepth, MarketStats, TradePrint};
 pub use lumea_market::{ErrorCode, Side};
 pub use lumea_store::clock::SystemClock;
-pub use lumea_store::{BookView, Connection, EnergyView, GridTransactionView, MarketEvent, OrderFilter, OrderView, Outcome, Page, PlaceRequest, Role, TradeView};
+pub use lumea_store::{
+    BookView, Connection, EnergyView, GridTransactionView, MarketEvent, OrderFilter, OrderView, Outcome, Page, PlaceRequest, Role, TradeView,
+};
 
 pub type Result<T, E = CommandError> = std::result::Result<T, E>;
 
@@ -169,7 +171,9 @@ impl App {
     /// Signs in to a community market and switches to it.
     pub async fn sign_in(&self, url: &str, anon_key: &str, email: &str, password: &str) -> Result<ModeView> {
         let project = Project::new(url, anon_key, self.developer.realtime_url.as_deref())?;
-        let session = Api::new(project.clone(), REQUEST_TIMEOUT).sign_in(email.trim(), password, self.clock.now()).await?;
+        let session = Api::new(project.clone(), REQUEST_TIMEOUT)
+            .sign_in(email.trim(), password, self.clock.now())
+            .await?;
         self.enter(project, session).await?;
         Ok(self.mode().await)
     }
@@ -178,7 +182,13 @@ impl App {
     pub async fn sign_up(&self, url: &str, anon_key: &str, email: &str, password: &str, username: &str, community: &str) -> Result<ModeView> {
         let project = Project::new(url, anon_key, self.developer.realtime_url.as_deref())?;
         let home = self.local.household_home().await.map(|home| (home.lat(), home.lng()));
-        let form = SignUp { email: email.trim(), password, username: username.trim(), community: community.trim(), home };
+        let form = SignUp {
+            email: email.trim(),
+            password,
+            username: username.trim(),
+            community: community.trim(),
+            home,
+        };
         let session = Api::new(project.clone(), REQUEST_TIMEOUT).sign_up(&form, self.clock.now()).await?;
         self.enter(project, session).await?;
         Ok(self.mode().await)
@@ -198,7 +208,10 @@ impl App {
         let energy = self.local.household().energy().await?;
         let battery = Battery::new(energy.capacity, energy.level).ok_or(lumea_market::Reason::InvalidAmount)?;
         let cache = self.dir.join(format!("community-{}.sqlite", session.user_id));
-        let paths = Paths { cache: &cache, session: &self.session_file() };
+        let paths = Paths {
+            cache: &cache,
+            session: &self.session_file(),
+        };
         let market = CommunityMarket::open(Api::new(project.clone(), REQUEST_TIMEOUT), session, paths, battery, self.clock.clone()).await?;
         let chosen = serde_json::to_vec(&Chosen { project }).expect("settings serialise");
         std::fs::write(self.dir.join("community.json"), chosen).map_err(CommandError::storage)?;
@@ -232,7 +245,10 @@ impl App {
 
     /// Stops following the community and closes both markets' files.
     pub async fn close(&self) {
-        for task in [self.simulator.lock().await.take(), self.forwarder.lock().await.take()].into_iter().flatten() {
+        for task in [self.simulator.lock().await.take(), self.forwarder.lock().await.take()]
+            .into_iter()
+            .flatten()
+        {
             task.abort();
         }
         if let Backend::Community(market) = &*self.backend.read().await {

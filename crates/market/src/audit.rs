@@ -46,7 +46,10 @@ impl Audit {
                 Status::Cancelled | Status::Expired => fill_status != Status::Filled,
             };
             if !consistent {
-                return Err(format!("{}: status {:?} with {} of {} filled", order.id, order.status, order.filled, order.amount));
+                return Err(format!(
+                    "{}: status {:?} with {} of {} filled",
+                    order.id, order.status, order.filled, order.amount
+                ));
             }
             open += usize::from(order.status.is_open());
         }
@@ -56,9 +59,9 @@ impl Audit {
             return Err("the book does not hold exactly the open orders".into());
         }
         let in_priority = |orders: &[&crate::order::Order], better: fn(u32, u32) -> bool| {
-            orders.windows(2).all(|w| {
-                better(w[0].price.ticks(), w[1].price.ticks()) || (w[0].price == w[1].price && w[0].seq < w[1].seq)
-            })
+            orders
+                .windows(2)
+                .all(|w| better(w[0].price.ticks(), w[1].price.ticks()) || (w[0].price == w[1].price && w[0].seq < w[1].seq))
         };
         if !in_priority(&asks, |a, b| a < b) || !in_priority(&bids, |a, b| a > b) {
             return Err("the book is out of price-time order".into());
@@ -66,7 +69,10 @@ impl Audit {
         for bid in &bids {
             for ask in asks.iter().take_while(|ask| Side::crosses(bid.price, ask.price)) {
                 if ask.user != bid.user {
-                    return Err(format!("crossed book: bid {} at {} vs ask {} at {}", bid.id, bid.price, ask.id, ask.price));
+                    return Err(format!(
+                        "crossed book: bid {} at {} vs ask {} at {}",
+                        bid.id, bid.price, ask.id, ask.price
+                    ));
                 }
             }
         }
@@ -99,8 +105,8 @@ fn check_trade(trade: &Trade, book: &impl Book) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fast::FastBook;
     use crate::engine::Market;
+    use crate::fast::FastBook;
     use crate::rules::Place;
     use chrono::DateTime;
 
@@ -108,9 +114,23 @@ mod tests {
     fn a_fill_without_a_trade_is_caught() {
         let mut market = Market::<FastBook>::default();
         let mut events = Vec::new();
-        let ask = Place { id: "a", user: "alice", side: Side::Sell, price: "0.16", amount: "10", expires_at: None };
+        let ask = Place {
+            id: "a",
+            user: "alice",
+            side: Side::Sell,
+            price: "0.16",
+            amount: "10",
+            expires_at: None,
+        };
         market.place(DateTime::UNIX_EPOCH, &ask, &mut events).unwrap();
-        let bid = Place { id: "b", user: "bob", side: Side::Buy, price: "0.20", amount: "4", ..ask };
+        let bid = Place {
+            id: "b",
+            user: "bob",
+            side: Side::Buy,
+            price: "0.20",
+            amount: "4",
+            ..ask
+        };
         market.place(DateTime::UNIX_EPOCH, &bid, &mut events).unwrap();
         // An audit that never saw the trade must refuse the fills it finds.
         let blind = Audit::default();
@@ -124,7 +144,14 @@ mod tests {
     fn a_forged_trade_is_caught() {
         let mut market = Market::<FastBook>::default();
         let mut events = Vec::new();
-        let ask = Place { id: "a", user: "alice", side: Side::Sell, price: "0.16", amount: "10", expires_at: None };
+        let ask = Place {
+            id: "a",
+            user: "alice",
+            side: Side::Sell,
+            price: "0.16",
+            amount: "10",
+            expires_at: None,
+        };
         market.place(DateTime::UNIX_EPOCH, &ask, &mut events).unwrap();
         let order = market.book().get("a").unwrap();
         let forged = Trade {

@@ -7,9 +7,9 @@
 use rust_decimal::Decimal;
 use serde::Serialize;
 
+use crate::Side;
 use crate::rules::Reason;
 use crate::units::{Energy, Money, Price, parse_steps};
-use crate::Side;
 
 /// A home battery and the energy its open orders have spoken for.
 ///
@@ -114,7 +114,10 @@ pub struct GridPrices {
 
 impl Default for GridPrices {
     fn default() -> Self {
-        GridPrices { buy: Price::from_ticks(2000), sell: Price::from_ticks(1000) }
+        GridPrices {
+            buy: Price::from_ticks(2000),
+            sell: Price::from_ticks(1000),
+        }
     }
 }
 
@@ -129,7 +132,10 @@ pub struct PurchaseQuote {
 impl PurchaseQuote {
     pub fn new(price: Price, amount: Energy, grid: GridPrices) -> Self {
         let total_cost = Money::of(price, amount);
-        PurchaseQuote { total_cost, savings_vs_grid: Money::of(grid.buy, amount) - total_cost }
+        PurchaseQuote {
+            total_cost,
+            savings_vs_grid: Money::of(grid.buy, amount) - total_cost,
+        }
     }
 }
 
@@ -146,8 +152,7 @@ pub struct SaleQuote {
 impl SaleQuote {
     pub fn new(price: Price, amount: Energy, grid: GridPrices) -> Self {
         let expected_revenue = Money::of(price, amount);
-        let margin = Decimal::from(i64::from(price.ticks()) - i64::from(grid.sell.ticks())) * Decimal::from(100)
-            / Decimal::from(grid.sell.ticks());
+        let margin = Decimal::from(i64::from(price.ticks()) - i64::from(grid.sell.ticks())) * Decimal::from(100) / Decimal::from(grid.sell.ticks());
         SaleQuote {
             expected_revenue,
             gain_vs_grid: expected_revenue - Money::of(grid.sell, amount),
@@ -257,7 +262,10 @@ mod tests {
     #[test]
     fn purchase_quote_shows_cost_and_savings_against_the_grid() {
         let quote = PurchaseQuote::new(Price::from_ticks(1600), kwh("5"), GridPrices::default());
-        assert_eq!((quote.total_cost.to_string(), quote.savings_vs_grid.to_string()), ("0.8".into(), "0.2".into()));
+        assert_eq!(
+            (quote.total_cost.to_string(), quote.savings_vs_grid.to_string()),
+            ("0.8".into(), "0.2".into())
+        );
         let dear = PurchaseQuote::new(Price::from_ticks(2500), kwh("1"), GridPrices::default());
         assert_eq!(dear.savings_vs_grid.to_string(), "-0.05");
     }

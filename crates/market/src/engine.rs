@@ -21,7 +21,11 @@ pub struct Market<B = FastBook> {
 
 impl<B: Book + Default> Default for Market<B> {
     fn default() -> Self {
-        Market { book: B::default(), now: DateTime::UNIX_EPOCH, next_seq: 1 }
+        Market {
+            book: B::default(),
+            now: DateTime::UNIX_EPOCH,
+            next_seq: 1,
+        }
     }
 }
 
@@ -111,11 +115,21 @@ mod tests {
 
     impl<B: Book + Default> Run<B> {
         fn new() -> Self {
-            Run { market: Market::default(), events: Vec::new() }
+            Run {
+                market: Market::default(),
+                events: Vec::new(),
+            }
         }
 
         fn place(&mut self, id: &str, user: &str, side: Side, price: &str, amount: &str) -> Result<(), Reason> {
-            let cmd = Place { id, user, side, price, amount, expires_at: None };
+            let cmd = Place {
+                id,
+                user,
+                side,
+                price,
+                amount,
+                expires_at: None,
+            };
             self.market.place(t(0), &cmd, &mut self.events)
         }
 
@@ -127,12 +141,7 @@ mod tests {
             self.events
                 .iter()
                 .filter_map(|event| match event {
-                    Event::Trade(t) => Some((
-                        t.buyer.to_string(),
-                        t.seller.to_string(),
-                        t.price.ticks(),
-                        t.amount.centi_kwh(),
-                    )),
+                    Event::Trade(t) => Some((t.buyer.to_string(), t.seller.to_string(), t.price.ticks(), t.amount.centi_kwh())),
                     _ => None,
                 })
                 .collect()
@@ -159,7 +168,10 @@ mod tests {
         run.place("diana-1", "diana", Side::Buy, "0.15", "25").unwrap();
         assert_eq!(
             run.trades(),
-            [("charlie".into(), "alice".into(), 1600, 1000), ("charlie".into(), "bob".into(), 1700, 1000)]
+            [
+                ("charlie".into(), "alice".into(), 1600, 1000),
+                ("charlie".into(), "bob".into(), 1700, 1000)
+            ]
         );
         assert_eq!(run.order("alice-1").status, Status::Filled);
         assert_eq!(run.order("bob-1").status, Status::Partial);
@@ -229,33 +241,74 @@ mod tests {
 
     fn buy_now_full_and_partial<B: Book + Default>(mut run: Run<B>) {
         run.place("a", "alice", Side::Sell, "0.16", "10").unwrap();
-        let buy = |amount, headroom: &str| BuyNow { order: "a", user: "charlie", amount, headroom: headroom.parse().ok() };
+        let buy = |amount, headroom: &str| BuyNow {
+            order: "a",
+            user: "charlie",
+            amount,
+            headroom: headroom.parse().ok(),
+        };
         assert_eq!(run.market.buy_now(t(0), &buy("5.01", "5"), &mut run.events), Err(Reason::ExceedsBattery));
-        assert_eq!(run.market.buy_now(t(0), &buy("10.01", "50"), &mut run.events), Err(Reason::ExceedsAvailable));
+        assert_eq!(
+            run.market.buy_now(t(0), &buy("10.01", "50"), &mut run.events),
+            Err(Reason::ExceedsAvailable)
+        );
         run.market.buy_now(t(0), &buy("4.5", "5"), &mut run.events).unwrap();
         assert_eq!(run.order("a").status, Status::Partial);
         run.market.buy_now(t(0), &buy("5.5", "none"), &mut run.events).unwrap();
         assert_eq!(run.order("a").status, Status::Filled);
-        assert_eq!(run.trades(), [("charlie".into(), "alice".into(), 1600, 450), ("charlie".into(), "alice".into(), 1600, 550)]);
-        let Some(Event::Trade(trade)) = run.events.last() else { panic!("no trade") };
+        assert_eq!(
+            run.trades(),
+            [
+                ("charlie".into(), "alice".into(), 1600, 450),
+                ("charlie".into(), "alice".into(), 1600, 550)
+            ]
+        );
+        let Some(Event::Trade(trade)) = run.events.last() else {
+            panic!("no trade")
+        };
         assert_eq!(trade.buy_order, None);
         assert_eq!(run.market.buy_now(t(0), &buy("1", "5"), &mut run.events), Err(Reason::NotOpen));
     }
 
     fn due_orders_expire_before_the_command<B: Book + Default>(mut run: Run<B>) {
-        let ask = Place { id: "a", user: "alice", side: Side::Sell, price: "0.16", amount: "10", expires_at: Some(t(30)) };
+        let ask = Place {
+            id: "a",
+            user: "alice",
+            side: Side::Sell,
+            price: "0.16",
+            amount: "10",
+            expires_at: Some(t(30)),
+        };
         run.market.place(t(0), &ask, &mut run.events).unwrap();
-        let bid = Place { id: "b", user: "bob", side: Side::Buy, price: "0.20", amount: "10", expires_at: None };
+        let bid = Place {
+            id: "b",
+            user: "bob",
+            side: Side::Buy,
+            price: "0.20",
+            amount: "10",
+            expires_at: None,
+        };
         run.market.place(t(30), &bid, &mut run.events).unwrap();
         assert_eq!(run.events, [Event::Expired { order: "a".into() }]);
         assert_eq!(run.order("a").status, Status::Expired);
         assert_eq!(run.book(Side::Buy), [("b".into(), 1000)]);
-        let late = Place { id: "c", expires_at: Some(t(30)), ..ask };
+        let late = Place {
+            id: "c",
+            expires_at: Some(t(30)),
+            ..ask
+        };
         assert_eq!(run.market.place(t(30), &late, &mut run.events), Err(Reason::InvalidExpiry));
     }
 
     fn the_clock_never_runs_backwards<B: Book + Default>(mut run: Run<B>) {
-        let ask = Place { id: "a", user: "alice", side: Side::Sell, price: "0.16", amount: "10", expires_at: Some(t(30)) };
+        let ask = Place {
+            id: "a",
+            user: "alice",
+            side: Side::Sell,
+            price: "0.16",
+            amount: "10",
+            expires_at: Some(t(30)),
+        };
         run.market.advance(t(40), &mut run.events);
         assert_eq!(run.market.place(t(0), &ask, &mut run.events), Err(Reason::InvalidExpiry));
         assert_eq!(run.market.now(), t(40));
@@ -281,7 +334,10 @@ mod tests {
         run.place("c", "carol", Side::Buy, "0.16", "12").unwrap();
         run.place("d", "dave", Side::Buy, "0.12", "3").unwrap();
         let stored: Vec<Order> = run.market.book().orders().cloned().collect();
-        let mut restored = Run::<B> { market: Market::restore(stored.clone(), t(0)), events: Vec::new() };
+        let mut restored = Run::<B> {
+            market: Market::restore(stored.clone(), t(0)),
+            events: Vec::new(),
+        };
         assert!(restored.market.book().orders().eq(stored.iter()));
         assert_eq!(restored.book(Side::Sell), run.book(Side::Sell));
         assert_eq!(restored.book(Side::Buy), run.book(Side::Buy));

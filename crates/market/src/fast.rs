@@ -62,7 +62,13 @@ impl FastBook {
     }
 
     fn append(&mut self, slot: u32) {
-        let Order { side, price, expires_at, seq, .. } = self.slots[slot as usize].order;
+        let Order {
+            side,
+            price,
+            expires_at,
+            seq,
+            ..
+        } = self.slots[slot as usize].order;
         if let Some(at) = expires_at {
             self.expiries.insert((at, seq, slot));
         }

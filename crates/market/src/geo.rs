@@ -16,7 +16,10 @@ impl Location {
     /// or for a non-finite coordinate.
     pub fn coarse(lat: f64, lng: f64) -> Option<Location> {
         let valid = lat.is_finite() && lng.is_finite() && lat.abs() <= 90.0 && lng.abs() <= 180.0;
-        valid.then(|| Location { lat_e3: (lat * 1000.0).round() as i32, lng_e3: (lng * 1000.0).round() as i32 })
+        valid.then(|| Location {
+            lat_e3: (lat * 1000.0).round() as i32,
+            lng_e3: (lng * 1000.0).round() as i32,
+        })
     }
 
     /// From stored grid coordinates; `None` when they are off the globe.

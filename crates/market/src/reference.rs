@@ -82,7 +82,14 @@ impl Book for ReferenceBook {
         let i = self.position(id);
         let ask = &mut self.orders[i];
         ask.fill(amount);
-        Trade { buy_order: None, sell_order: ask.id.clone(), buyer, seller: ask.user.clone(), price: ask.price, amount }
+        Trade {
+            buy_order: None,
+            sell_order: ask.id.clone(),
+            buyer,
+            seller: ask.user.clone(),
+            price: ask.price,
+            amount,
+        }
     }
 
     fn due(&self, now: DateTime<Utc>) -> Vec<OrderId> {

@@ -175,7 +175,14 @@ mod tests {
     }
 
     fn place<'a>(price: &'a str, amount: &'a str, expires_at: Option<DateTime<Utc>>) -> Place<'a> {
-        Place { id: "o", user: "alice", side: Side::Sell, price, amount, expires_at }
+        Place {
+            id: "o",
+            user: "alice",
+            side: Side::Sell,
+            price,
+            amount,
+            expires_at,
+        }
     }
 
     #[test]
@@ -188,7 +195,13 @@ mod tests {
     #[test]
     fn a_valid_place_yields_exact_price_and_amount() {
         let valid = check_place(&place("0.16", "10", None), None, now()).unwrap();
-        assert_eq!(valid, ValidPlace { price: Price::from_ticks(1600), amount: Energy::from_centi_kwh(1000) });
+        assert_eq!(
+            valid,
+            ValidPlace {
+                price: Price::from_ticks(1600),
+                amount: Energy::from_centi_kwh(1000)
+            }
+        );
     }
 
     #[test]
@@ -227,8 +240,14 @@ mod tests {
         bid.side = Side::Buy;
         assert_eq!(check_buy_now(&buy("1", None), None), Err(Reason::UnknownOrder));
         assert_eq!(check_buy_now(&buy("1", None), Some(&bid)), Err(Reason::UnknownOrder));
-        assert_eq!(check_buy_now(&buy("x", None), Some(&ask("alice", 1000, Status::Expired))), Err(Reason::NotOpen));
-        assert_eq!(check_buy_now(&buy("x", None), Some(&ask("charlie", 1000, Status::Active))), Err(Reason::SelfTrade));
+        assert_eq!(
+            check_buy_now(&buy("x", None), Some(&ask("alice", 1000, Status::Expired))),
+            Err(Reason::NotOpen)
+        );
+        assert_eq!(
+            check_buy_now(&buy("x", None), Some(&ask("charlie", 1000, Status::Active))),
+            Err(Reason::SelfTrade)
+        );
         assert_eq!(check_buy_now(&buy("0", None), Some(&open)), Err(Reason::InvalidAmount));
         assert_eq!(check_buy_now(&buy("1.001", None), Some(&open)), Err(Reason::InvalidAmount));
         assert_eq!(check_buy_now(&buy("10.01", Some("0")), Some(&open)), Err(Reason::ExceedsAvailable));

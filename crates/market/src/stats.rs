@@ -79,7 +79,11 @@ pub fn depth(book: &impl Book, side: Side) -> Vec<LevelDepth> {
                 level.amount += order.remaining();
                 level.orders += 1;
             }
-            _ => levels.push(LevelDepth { price: order.price, amount: order.remaining(), orders: 1 }),
+            _ => levels.push(LevelDepth {
+                price: order.price,
+                amount: order.remaining(),
+                orders: 1,
+            }),
         }
     }
     levels
@@ -88,8 +92,8 @@ pub fn depth(book: &impl Book, side: Side) -> Vec<LevelDepth> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fast::FastBook;
     use crate::engine::Market;
+    use crate::fast::FastBook;
     use crate::rules::Place;
     use chrono::TimeZone;
 
@@ -98,7 +102,11 @@ mod tests {
     }
 
     fn print(hour: u32, price: u32, centi_kwh: u64) -> TradePrint {
-        TradePrint { at: at(hour), price: Price::from_ticks(price), amount: Energy::from_centi_kwh(centi_kwh) }
+        TradePrint {
+            at: at(hour),
+            price: Price::from_ticks(price),
+            amount: Energy::from_centi_kwh(centi_kwh),
+        }
     }
 
     fn book() -> Market<FastBook> {
@@ -110,7 +118,14 @@ mod tests {
             ("a3", Side::Sell, "0.19", "1"),
             ("b1", Side::Buy, "0.15", "25"),
         ] {
-            let cmd = Place { id, user: id, side, price, amount, expires_at: None };
+            let cmd = Place {
+                id,
+                user: id,
+                side,
+                price,
+                amount,
+                expires_at: None,
+            };
             market.place(at(0), &cmd, &mut events).unwrap();
         }
         market

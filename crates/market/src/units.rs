@@ -228,16 +228,39 @@ pub fn limits_module() -> String {
     let constants = [
         ("PRICE_SCALE", "Prices are whole $0.0001 ticks.", Price::SCALE.to_string()),
         ("ENERGY_SCALE", "Energy is whole 0.01 kWh steps.", Energy::SCALE.to_string()),
-        ("MONEY_SCALE", "Money is whole $0.000001 (a price tick times an energy step).", Money::SCALE.to_string()),
-        ("MIN_PRICE", "The lowest price an order may carry, in ticks ($0.05/kWh).", format!("{}n", Price::MIN.ticks())),
-        ("MAX_PRICE", "The highest price an order may carry, in ticks ($1.00/kWh).", format!("{}n", Price::MAX.ticks())),
-        ("MIN_ORDER", "The smallest order, in steps (1 kWh).", format!("{}n", Energy::MIN_ORDER.centi_kwh())),
-        ("MAX_ORDER", "The largest order, in steps (100 kWh).", format!("{}n", Energy::MAX_ORDER.centi_kwh())),
-        ("MAX_ENERGY", "The most energy an amount can state, in steps: beyond it, text is not an amount.", format!("{}n", Energy::MAX.centi_kwh())),
+        (
+            "MONEY_SCALE",
+            "Money is whole $0.000001 (a price tick times an energy step).",
+            Money::SCALE.to_string(),
+        ),
+        (
+            "MIN_PRICE",
+            "The lowest price an order may carry, in ticks ($0.05/kWh).",
+            format!("{}n", Price::MIN.ticks()),
+        ),
+        (
+            "MAX_PRICE",
+            "The highest price an order may carry, in ticks ($1.00/kWh).",
+            format!("{}n", Price::MAX.ticks()),
+        ),
+        (
+            "MIN_ORDER",
+            "The smallest order, in steps (1 kWh).",
+            format!("{}n", Energy::MIN_ORDER.centi_kwh()),
+        ),
+        (
+            "MAX_ORDER",
+            "The largest order, in steps (100 kWh).",
+            format!("{}n", Energy::MAX_ORDER.centi_kwh()),
+        ),
+        (
+            "MAX_ENERGY",
+            "The most energy an amount can state, in steps: beyond it, text is not an amount.",
+            format!("{}n", Energy::MAX.centi_kwh()),
+        ),
     ];
-    let mut module = String::from(
-        "// Generated from the Rust market rules (lumea-market); do not edit by hand.\n// Regenerate: scripts/bindings.sh\n",
-    );
+    let mut module =
+        String::from("// Generated from the Rust market rules (lumea-market); do not edit by hand.\n// Regenerate: scripts/bindings.sh\n");
     for (name, doc, value) in constants {
         module.push_str(&format!("\n/** {doc} */\nexport const {name} = {value};\n"));
     }
@@ -253,7 +276,9 @@ mod tests {
         for good in ["0", "1", "0.16", "-3", "100.00", "007.50"] {
             assert!(parse_decimal(good).is_some(), "{good}");
         }
-        for bad in ["", "-", "abc", ".5", "5.", "1e3", "NaN", "inf", " 1", "1 ", "+1", "1_000", "1.2.3", "--1", "0x10"] {
+        for bad in [
+            "", "-", "abc", ".5", "5.", "1e3", "NaN", "inf", " 1", "1 ", "+1", "1_000", "1.2.3", "--1", "0x10",
+        ] {
             assert_eq!(parse_decimal(bad), None, "{bad:?}");
         }
     }
@@ -279,7 +304,17 @@ mod tests {
 
     #[test]
     fn price_rejects_out_of_range_over_precise_and_non_numbers() {
-        for bad in ["0.0499", "1.0001", "0", "-0.16", "0.12345", "abc", "", "-", "99999999999999999999999999999"] {
+        for bad in [
+            "0.0499",
+            "1.0001",
+            "0",
+            "-0.16",
+            "0.12345",
+            "abc",
+            "",
+            "-",
+            "99999999999999999999999999999",
+        ] {
             assert_eq!(Price::parse(bad), None, "{bad:?}");
         }
     }

@@ -23,17 +23,71 @@ pub struct Neighbour {
     pub solar: bool,
 }
 
-pub const HOUSEHOLD: Neighbour = Neighbour { username: "You", offset: (0, 0), capacity: "13.5", level: "8.5", solar: true };
+pub const HOUSEHOLD: Neighbour = Neighbour {
+    username: "You",
+    offset: (0, 0),
+    capacity: "13.5",
+    level: "8.5",
+    solar: true,
+};
 
 pub const NEIGHBOURS: [Neighbour; 8] = [
-    Neighbour { username: "Alice", offset: (4, 3), capacity: "13.5", level: "12", solar: true },
-    Neighbour { username: "Bob", offset: (-6, 2), capacity: "20", level: "18", solar: true },
-    Neighbour { username: "Charlie", offset: (2, -9), capacity: "27", level: "3", solar: false },
-    Neighbour { username: "Diana", offset: (-3, -4), capacity: "30", level: "2", solar: false },
-    Neighbour { username: "Erin", offset: (9, 7), capacity: "13.5", level: "11", solar: true },
-    Neighbour { username: "Frank", offset: (-11, -6), capacity: "10", level: "6", solar: true },
-    Neighbour { username: "Grace", offset: (5, -13), capacity: "13.5", level: "4", solar: false },
-    Neighbour { username: "Heidi", offset: (14, 1), capacity: "16", level: "14", solar: true },
+    Neighbour {
+        username: "Alice",
+        offset: (4, 3),
+        capacity: "13.5",
+        level: "12",
+        solar: true,
+    },
+    Neighbour {
+        username: "Bob",
+        offset: (-6, 2),
+        capacity: "20",
+        level: "18",
+        solar: true,
+    },
+    Neighbour {
+        username: "Charlie",
+        offset: (2, -9),
+        capacity: "27",
+        level: "3",
+        solar: false,
+    },
+    Neighbour {
+        username: "Diana",
+        offset: (-3, -4),
+        capacity: "30",
+        level: "2",
+        solar: false,
+    },
+    Neighbour {
+        username: "Erin",
+        offset: (9, 7),
+        capacity: "13.5",
+        level: "11",
+        solar: true,
+    },
+    Neighbour {
+        username: "Frank",
+        offset: (-11, -6),
+        capacity: "10",
+        level: "6",
+        solar: true,
+    },
+    Neighbour {
+        username: "Grace",
+        offset: (5, -13),
+        capacity: "13.5",
+        level: "4",
+        solar: false,
+    },
+    Neighbour {
+        username: "Heidi",
+        offset: (14, 1),
+        capacity: "16",
+        level: "14",
+        solar: true,
+    },
 ];
 
 /// The opening book: the guide's market clearing example (Charlie's bid trades
@@ -81,7 +135,13 @@ pub(super) async fn seed_if_empty(pool: &SqlitePool, now: DateTime<Utc>, neighbo
 /// Places the opening book through the market, as the neighbours would.
 pub(super) async fn place_opening_orders(market: &LocalMarket) -> Result<()> {
     for (username, side, price, amount) in OPENING_ORDERS {
-        let request = PlaceRequest { id: Uuid::new_v4(), side, price: price.into(), amount: amount.into(), expires_at: None };
+        let request = PlaceRequest {
+            id: Uuid::new_v4(),
+            side,
+            price: price.into(),
+            amount: amount.into(),
+            expires_at: None,
+        };
         market.trader(username).await?.place(&request).await?;
     }
     Ok(())

@@ -54,7 +54,10 @@ pub struct OpenOptions {
 
 impl Default for OpenOptions {
     fn default() -> Self {
-        OpenOptions { durability: Durability::Full, seed_demo: true }
+        OpenOptions {
+            durability: Durability::Full,
+            seed_demo: true,
+        }
     }
 }
 
@@ -99,13 +102,22 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum MarketEvent {
     BookChanged,
-    TradeExecuted { trade: TradeView },
+    TradeExecuted {
+        trade: TradeView,
+    },
     OrderUpdated(OrderUpdate),
-    EnergyChanged { user_id: String },
+    EnergyChanged {
+        user_id: String,
+    },
     /// Community mode: the connection indicator's state.
-    ConnectionChanged { connection: Connection },
+    ConnectionChanged {
+        connection: Connection,
+    },
     /// Community mode: a command made offline was refused when it was sent.
-    CommandRefused { id: String, code: ErrorCode },
+    CommandRefused {
+        id: String,
+        code: ErrorCode,
+    },
     /// Events were dropped on the way to a receiver that fell behind: every
     /// view must be read again.
     Resync,
@@ -216,14 +228,24 @@ impl LocalMarket {
             .busy_timeout(Duration::from_secs(2))
             .foreign_keys(true);
         // One connection that only this process can use: no need to ping it before each use.
-        let pool = SqlitePoolOptions::new().max_connections(1).test_before_acquire(false).connect_with(connect).await?;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .test_before_acquire(false)
+            .connect_with(connect)
+            .await?;
         MIGRATOR.run(&pool).await?;
         let now = clock.now();
         let seeded = demo::seed_if_empty(&pool, now, options.seed_demo).await? && options.seed_demo;
         let state = load_state(&pool, now).await?;
         let household = rows::household_id(&pool).await?;
         let (events, _) = broadcast::channel(1024);
-        let market = LocalMarket { pool, state: Mutex::new(state), clock, events, household };
+        let market = LocalMarket {
+            pool,
+            state: Mutex::new(state),
+            clock,
+            events,
+            household,
+        };
         if seeded {
             demo::place_opening_orders(&market).await?;
         }
@@ -245,14 +267,20 @@ impl LocalMarket {
 
     /// The household this app belongs to.
     pub fn household(&self) -> Trader<'_> {
-        Trader { market: self, user: self.household.clone() }
+        Trader {
+            market: self,
+            user: self.household.clone(),
+        }
     }
 
     /// A neighbour by username (the demo community, the CLI's `--as`).
     pub async fn trader(&self, username: &str) -> Result<Trader<'_>> {
         let state = self.state.lock().await;
         let user = state.members.iter().find(|(_, m)| m.username == username).map(|(id, _)| id.clone());
-        Ok(Trader { market: self, user: user.ok_or(Reason::UnknownUser)? })
+        Ok(Trader {
+            market: self,
+            user: user.ok_or(Reason::UnknownUser)?,
+        })
     }
 
     pub async fn close(&self) {
@@ -324,7 +352,13 @@ impl LocalMarket {
         rows::insert_member(&mut batch, &id, &username, Some(location), false, battery, now);
         batch.commit(&self.pool).await?;
         state.batteries.insert(id.clone(), battery);
-        state.members.insert(id.clone(), Member { username, location: Some(location) });
+        state.members.insert(
+            id.clone(),
+            Member {
+                username,
+                location: Some(location),
+            },
+        );
         Ok(id)
     }
 
@@ -335,7 +369,11 @@ impl LocalMarket {
         if state.members.iter().any(|(id, m)| m.username == username && *id != self.household) {
             return Err(Reason::InvalidUsername.into());
         }
-        sqlx::query("UPDATE users SET username = ? WHERE id = ?").bind(&username).bind(&self.household).execute(&self.pool).await?;
+        sqlx::query("UPDATE users SET username = ? WHERE id = ?")
+            .bind(&username)
+            .bind(&self.household)
+            .execute(&self.pool)
+            .await?;
         state.members.get_mut(&self.household).expect("household is a member").username = username;
         Ok(())
     }
@@ -497,7 +535,14 @@ impl LocalMarket {
             Some(bid) if changes.placed.as_deref() != Some(bid.as_str()) => Side::Sell,
             _ => Side::Buy,
         };
-        Ok(TradeView::of(&id, trade, taker, (name(&trade.buyer), name(&trade.seller)), now, &self.household))
+        Ok(TradeView::of(
+            &id,
+            trade,
+            taker,
+            (name(&trade.buyer), name(&trade.seller)),
+            now,
+            &self.household,
+        ))
     }
 
     fn announce(&self, outcome: &Outcome, changes: &Changes) {
@@ -570,7 +615,12 @@ impl Trader<'_> {
         self.market
             .transact(Some(&self.user), |market, changes, events| {
                 let headroom = changes.get(&self.user).headroom().to_decimal();
-                let cmd = BuyNow { order: &order, user: &self.user, amount, headroom: Some(headroom) };
+                let cmd = BuyNow {
+                    order: &order,
+                    user: &self.user,
+                    amount,
+                    headroom: Some(headroom),
+                };
                 market.buy_now(market.now(), &cmd, events)?;
                 Ok(())
             })
@@ -698,7 +748,9 @@ impl Changes {
     /// Takes a copy of `user`'s battery to change; the state keeps its own until the commit.
     fn load(&mut self, batteries: &HashMap<String, Battery>, user: &str) -> Result<()> {
         if !self.batteries.contains_key(user) {
-            let battery = batteries.get(user).ok_or_else(|| sqlx::Error::Decode(format!("no battery for user {user}").into()))?;
+            let battery = batteries
+                .get(user)
+                .ok_or_else(|| sqlx::Error::Decode(format!("no battery for user {user}").into()))?;
             self.batteries.insert(user.to_string(), *battery);
         }
         Ok(())
@@ -742,13 +794,26 @@ async fn load_state(pool: &SqlitePool, now: DateTime<Utc>) -> Result<State> {
     let members = rows::members(pool).await?;
     let settings = load_settings(pool).await?;
     let next_trade_seq: i64 = sqlx::query("SELECT COALESCE(MAX(seq), 0) + 1 FROM trades").fetch_one(pool).await?.get(0);
-    Ok(State { market: Market::restore(orders, now), batteries, members, settings, next_trade_seq })
+    Ok(State {
+        market: Market::restore(orders, now),
+        batteries,
+        members,
+        settings,
+        next_trade_seq,
+    })
 }
 
 async fn load_settings(pool: &SqlitePool) -> Result<Settings> {
-    let stored: HashMap<String, String> =
-        sqlx::query_as("SELECT key, value FROM settings").fetch_all(pool).await?.into_iter().collect();
-    let mut settings = Settings { grid: GridPrices::default(), co2: Co2Intensity::default(), simulator: true };
+    let stored: HashMap<String, String> = sqlx::query_as("SELECT key, value FROM settings")
+        .fetch_all(pool)
+        .await?
+        .into_iter()
+        .collect();
+    let mut settings = Settings {
+        grid: GridPrices::default(),
+        co2: Co2Intensity::default(),
+        simulator: true,
+    };
     if let Some(price) = stored.get("grid_buy_price").and_then(|v| Price::parse(v)) {
         settings.grid.buy = price;
     }

@@ -285,7 +285,9 @@ fn status(text: &str) -> Result<Status> {
 
 fn energy(row: &SqliteRow, column: &str) -> Result<Energy> {
     let value: i64 = row.try_get(column)?;
-    u64::try_from(value).map(Energy::from_centi_kwh).map_err(|_| corrupt(format!("negative {column}")))
+    u64::try_from(value)
+        .map(Energy::from_centi_kwh)
+        .map_err(|_| corrupt(format!("negative {column}")))
 }
 
 fn price(row: &SqliteRow, column: &str) -> Result<Price> {
@@ -318,13 +320,24 @@ pub(super) fn valid_username(text: &str) -> Result<String, Reason> {
 }
 
 pub(super) async fn household_id(pool: &SqlitePool) -> Result<String> {
-    Ok(sqlx::query("SELECT id FROM users WHERE is_household = 1").fetch_one(pool).await?.try_get(0)?)
+    Ok(sqlx::query("SELECT id FROM users WHERE is_household = 1")
+        .fetch_one(pool)
+        .await?
+        .try_get(0)?)
 }
 
 pub(super) async fn members(pool: &SqlitePool) -> Result<HashMap<String, Member>> {
     let rows = sqlx::query("SELECT id, username, lat_e3, lng_e3 FROM users").fetch_all(pool).await?;
     rows.iter()
-        .map(|row| Ok((row.try_get("id")?, Member { username: row.try_get("username")?, location: location(row)? })))
+        .map(|row| {
+            Ok((
+                row.try_get("id")?,
+                Member {
+                    username: row.try_get("username")?,
+                    location: location(row)?,
+                },
+            ))
+        })
         .collect()
 }
 
@@ -349,7 +362,10 @@ fn order(row: &SqliteRow) -> Result<Order> {
 fn order_view(row: &SqliteRow, home: Option<Location>, viewer: &str) -> Result<OrderView> {
     let order = order(row)?;
     let distance_km = home.zip(location(row)?).map(|(home, there)| {
-        Decimal::from_f64_retain(home.distance_km(there)).unwrap_or_default().round_dp(1).normalize()
+        Decimal::from_f64_retain(home.distance_km(there))
+            .unwrap_or_default()
+            .round_dp(1)
+            .normalize()
     });
     Ok(OrderView {
         mine: order.user.as_str() == viewer,
@@ -372,18 +388,25 @@ fn order_view(row: &SqliteRow, home: Option<Location>, viewer: &str) -> Result<O
 
 /// Every order ever placed, in arrival order: what the engine is rebuilt from.
 pub async fn all_orders(pool: &SqlitePool) -> Result<Vec<Order>> {
-    let rows = sqlx::query(&format!("SELECT {ORDER_COLUMNS} FROM orders WHERE seq >= 0 ORDER BY seq")).fetch_all(pool).await?;
+    let rows = sqlx::query(&format!("SELECT {ORDER_COLUMNS} FROM orders WHERE seq >= 0 ORDER BY seq"))
+        .fetch_all(pool)
+        .await?;
     rows.iter().map(order).collect()
 }
 
 pub async fn order_by_id(pool: &SqlitePool, id: &str) -> Result<Option<Order>> {
-    let row = sqlx::query(&format!("SELECT {ORDER_COLUMNS} FROM orders WHERE id = ?")).bind(id).fetch_optional(pool).await?;
+    let row = sqlx::query(&format!("SELECT {ORDER_COLUMNS} FROM orders WHERE id = ?"))
+        .bind(id)
+        .fetch_optional(pool)
+        .await?;
     row.as_ref().map(order).transpose()
 }
 
 pub async fn book(pool: &SqlitePool, viewer: &str, home: Option<Location>) -> Result<BookView> {
     let side = |side: &str, order_by: &str| {
-        format!("SELECT {ORDER_COLUMNS} FROM orders WHERE status IN ('active', 'partial') AND pending = 0 AND side = '{side}' ORDER BY {order_by}, seq")
+        format!(
+            "SELECT {ORDER_COLUMNS} FROM orders WHERE status IN ('active', 'partial') AND pending = 0 AND side = '{side}' ORDER BY {order_by}, seq"
+        )
     };
     let asks = sqlx::query(&side("sell", "price_ticks")).fetch_all(pool).await?;
     let bids = sqlx::query(&side("buy", "price_ticks DESC")).fetch_all(pool).await?;
@@ -412,13 +435,7 @@ pub async fn all_orders_of(pool: &SqlitePool, user: &str, among: Option<&[String
     rows.iter().map(order).collect()
 }
 
-pub async fn orders_of(
-    pool: &SqlitePool,
-    user: &str,
-    filter: &OrderFilter,
-    page: Page,
-    home: Option<Location>,
-) -> Result<Vec<OrderView>> {
+pub async fn orders_of(pool: &SqlitePool, user: &str, filter: &OrderFilter, page: Page, home: Option<Location>) -> Result<Vec<OrderView>> {
     let rows = sqlx::query(&format!(
         "SELECT {ORDER_COLUMNS} FROM orders WHERE user_id = ?1
            AND (?2 IS NULL OR (status IN ('active', 'partial')) = ?2)
@@ -463,7 +480,12 @@ pub(super) fn insert_order(batch: &mut Batch, order: &Order, member: &Member, no
 pub(super) fn update_order(batch: &mut Batch, order: &Order, now: DateTime<Utc>) {
     batch.push(
         "UPDATE orders SET filled_centi_kwh = ?, status = ?, updated_at = ? WHERE id = ?",
-        [(order.filled.centi_kwh() as i64).into(), order.status.as_str().into(), timestamp(now).into(), order.id.as_str().into()],
+        [
+            (order.filled.centi_kwh() as i64).into(),
+            order.status.as_str().into(),
+            timestamp(now).into(),
+            order.id.as_str().into(),
+        ],
     );
 }
 
@@ -552,7 +574,13 @@ pub async fn trade_prints(pool: &SqlitePool, since: DateTime<Utc>, until: DateTi
     .fetch_all(pool)
     .await?;
     rows.iter()
-        .map(|row| Ok(TradePrint { at: time(row, "created_at")?, price: price(row, "price_ticks")?, amount: energy(row, "amount_centi_kwh")? }))
+        .map(|row| {
+            Ok(TradePrint {
+                at: time(row, "created_at")?,
+                price: price(row, "price_ticks")?,
+                amount: energy(row, "amount_centi_kwh")?,
+            })
+        })
         .collect()
 }
 
@@ -588,7 +616,13 @@ pub(super) fn save_battery(batch: &mut Batch, user: &str, battery: &Battery, now
 pub(super) fn insert_movement(batch: &mut Batch, user: &str, kind: &str, delta: i64, reference: Option<&str>, now: DateTime<Utc>) {
     batch.push(
         "INSERT INTO energy_movements (user_id, kind, delta_centi_kwh, reference, created_at) VALUES (?, ?, ?, ?, ?)",
-        [user.into(), kind.into(), delta.into(), reference.map(str::to_string).into(), timestamp(now).into()],
+        [
+            user.into(),
+            kind.into(),
+            delta.into(),
+            reference.map(str::to_string).into(),
+            timestamp(now).into(),
+        ],
     );
 }
 
@@ -638,7 +672,10 @@ pub(super) async fn energy_of(pool: &SqlitePool, user: &str) -> Result<EnergyVie
     .fetch_one(pool)
     .await?;
     let tokens_mg: i64 = row.try_get("tokens_mg")?;
-    Ok(EnergyView::of(&battery(&row)?, tokens(u64::try_from(tokens_mg).map_err(|_| corrupt("negative tokens".into()))?)))
+    Ok(EnergyView::of(
+        &battery(&row)?,
+        tokens(u64::try_from(tokens_mg).map_err(|_| corrupt("negative tokens".into()))?),
+    ))
 }
 
 /// Creates a household or neighbour with its battery and opening balance.
@@ -654,11 +691,23 @@ pub(super) fn insert_member(
     let (lat, lng) = location.map(Location::grid).unzip();
     batch.push(
         "INSERT INTO users (id, username, lat_e3, lng_e3, is_household, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-        [id.into(), username.into(), lat.map(i64::from).into(), lng.map(i64::from).into(), i64::from(household).into(), timestamp(now).into()],
+        [
+            id.into(),
+            username.into(),
+            lat.map(i64::from).into(),
+            lng.map(i64::from).into(),
+            i64::from(household).into(),
+            timestamp(now).into(),
+        ],
     );
     batch.push(
         "INSERT INTO energy_accounts (user_id, capacity_centi_kwh, level_centi_kwh, updated_at) VALUES (?, ?, ?, ?)",
-        [id.into(), (battery.capacity.centi_kwh() as i64).into(), (battery.level.centi_kwh() as i64).into(), timestamp(now).into()],
+        [
+            id.into(),
+            (battery.capacity.centi_kwh() as i64).into(),
+            (battery.level.centi_kwh() as i64).into(),
+            timestamp(now).into(),
+        ],
     );
     insert_movement(batch, id, "opening", battery.level.centi_kwh() as i64, None, now);
 }

@@ -9,8 +9,8 @@ use std::collections::HashMap;
 use sqlx::{Row, SqlitePool};
 
 use super::rows;
-use lumea_market::energy::Battery;
 use lumea_market::audit::Audit;
+use lumea_market::energy::Battery;
 use lumea_market::{Book, Energy, Event, FastBook, Market, Order, Price, Trade};
 
 pub(super) async fn verify(pool: &SqlitePool, market: &Market<FastBook>, batteries: &HashMap<String, Battery>) -> Result<(), String> {
@@ -22,7 +22,11 @@ pub(super) async fn verify(pool: &SqlitePool, market: &Market<FastBook>, batteri
     if !market.book().orders().eq(stored.iter()) {
         let engine: Vec<&Order> = market.book().orders().collect();
         let first = engine.iter().zip(&stored).position(|(a, b)| *a != b);
-        return Err(format!("the engine ({} orders) disagrees with the file ({}) at {first:?}", engine.len(), stored.len()));
+        return Err(format!(
+            "the engine ({} orders) disagrees with the file ({}) at {first:?}",
+            engine.len(),
+            stored.len()
+        ));
     }
 
     let trades = sqlx::query("SELECT buy_order_id, sell_order_id, buyer_id, seller_id, price_ticks, amount_centi_kwh FROM trades ORDER BY seq")
@@ -62,13 +66,17 @@ pub(super) async fn verify(pool: &SqlitePool, market: &Market<FastBook>, batteri
         let [capacity, level, bids, asks, moved, open_bids, open_asks]: [i64; 7] = std::array::from_fn(|i| row.get(i + 1));
         let user: String = row.get(0);
         if level < 0 || level + bids > capacity || asks > level {
-            return Err(format!("battery of {user} out of bounds: level {level}, capacity {capacity}, reserved {bids}/{asks}"));
+            return Err(format!(
+                "battery of {user} out of bounds: level {level}, capacity {capacity}, reserved {bids}/{asks}"
+            ));
         }
         if level != moved {
             return Err(format!("battery of {user} holds {level} but its movements add up to {moved}"));
         }
         if (bids, asks) != (open_bids, open_asks) {
-            return Err(format!("battery of {user} reserves {bids}/{asks} but its open orders need {open_bids}/{open_asks}"));
+            return Err(format!(
+                "battery of {user} reserves {bids}/{asks} but its open orders need {open_bids}/{open_asks}"
+            ));
         }
     }
 
