@@ -3,7 +3,8 @@
 # Idempotent: installs nothing that is already there. Sourced by run.sh and test.sh.
 set -euo pipefail
 
-MIN_RUST="1.88"
+# The workspace's rust-version (Cargo.toml): Tauri 2's crates need it.
+MIN_RUST="1.90"
 
 as_root() {
     if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
@@ -43,6 +44,24 @@ need_rust() {
             echo "setup: rustc $have is older than $MIN_RUST; install a newer toolchain with rustup" >&2
             exit 1
         fi
+    fi
+    # The fast check (scripts/check.sh) formats and lints.
+    if command -v rustup >/dev/null 2>&1; then
+        local component
+        for component in rustfmt clippy; do
+            rustup component list --installed 2>/dev/null | grep -q "^$component" || rustup component add "$component"
+        done
+    fi
+}
+
+# need_cargo_tool NAME VERSION: a pinned cargo-installed tool in a cache outside
+# the clone; prints nothing when it is there. Tools get no --version check:
+# cargo's own install record says which version is installed.
+need_cargo_tool() {
+    local tools="${LUMEA_TOOLS:-$HOME/.cache/lumea-tools}"
+    if [ ! -x "$tools/bin/$1" ] || ! grep -qF "\"$1 $2 " "$tools/.crates.toml" 2>/dev/null; then
+        echo "setup: installing $1 $2"
+        cargo install "$1" --version "=$2" --locked --root "$tools"
     fi
 }
 
@@ -108,13 +127,8 @@ need_community_stand() {
 # TAURI_DRIVER and, when no display is set, starts Xvfb on a free one.
 need_desktop_driver() {
     need_apt xvfb xauth webkit2gtk-driver
-    local tools="${LUMEA_TOOLS:-$HOME/.cache/lumea-tools}" version="2.1.0"
-    # tauri-driver has no --version; cargo's install record says which is there.
-    if [ ! -x "$tools/bin/tauri-driver" ] || ! grep -qF "\"tauri-driver $version " "$tools/.crates.toml" 2>/dev/null; then
-        echo "setup: installing tauri-driver $version"
-        cargo install tauri-driver --version "=$version" --locked --root "$tools"
-    fi
-    export TAURI_DRIVER="$tools/bin/tauri-driver"
+    need_cargo_tool tauri-driver 2.1.0
+    export TAURI_DRIVER="${LUMEA_TOOLS:-$HOME/.cache/lumea-tools}/bin/tauri-driver"
     if [ -z "${DISPLAY:-}" ]; then
         # Xvfb picks a free display itself and writes its number once it is ready.
         local display_file

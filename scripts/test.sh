@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Sets up this machine and runs every test: the core (unit, property, replay,
-# store, crash), the community backend on PostgreSQL and over HTTP, community
+# Sets up this machine and runs every test: first the fast check (format,
+# lints, type checks, unit tests: scripts/check.sh) and the supply chain (cargo
+# deny), then the crates (property, replay, store, crash, contract), the
+# community backend on PostgreSQL (Rust, pgTAP, the Supabase CLI) and over HTTP, community
 # mode's app cores against it with realtime, the UI
 # (Vitest, then the built UI in Chromium), and the real desktop app through
 # tauri-driver and WebKitWebDriver under Xvfb. Benchmarks are built and run
@@ -15,12 +17,22 @@ need_postgres
 
 step() { printf '\n== %s\n' "$*"; }
 
+step "fast check: rustfmt, clippy, the market crate alone, unit tests, tsc, ESLint, Vitest"
+bash scripts/check.sh
+
+step "supply chain: cargo deny (licences, bans, sources, advisories), offline"
+need_cargo_tool cargo-deny 0.20.2
+CARGO_DENY="${LUMEA_TOOLS:-$HOME/.cache/lumea-tools}/bin/cargo-deny" bash scripts/deny.sh
+
 # The community tests' backend: a private PostgreSQL, @supabase/lite, the realtime test server.
 need_community_stand
 
-step "core: cargo test"
-cargo test --locked --all-targets
-cargo test --locked --doc
+step "crates and CLI: cargo test"
+cargo test --locked --workspace --exclude lumea-app --all-targets
+cargo test --locked --workspace --exclude lumea-app --doc
+
+step "community backend with the Supabase CLI (db push, lint, advisors) and pgTAP, on a private cluster with pg_cron"
+bash scripts/test-supabase.sh
 
 step "community backend over HTTP (@supabase/lite on PostgreSQL)"
 need_npm_packages tests/http
@@ -29,16 +41,16 @@ need_npm_packages tests/http
 step "the realtime test server, checked by the official @supabase/realtime-js client"
 (cd tests/community && npm test)
 
-step "UI types are the ones the Rust views generate (ts-rs)"
-cargo test --locked --features ts --lib export_bindings -q
-if [ -d .git ] && ! git diff --quiet -- ui/src/bindings; then
-    git --no-pager diff --stat -- ui/src/bindings
-    echo "ui/src/bindings is out of date: run cargo test --features ts --lib export_bindings and commit it" >&2
+step "UI types and limits are the ones the Rust crates generate (ts-rs)"
+bash scripts/bindings.sh
+if [ -d .git ] && [ -n "$(git status --porcelain -- ui/src/bindings)" ]; then
+    git --no-pager status --short -- ui/src/bindings
+    echo "ui/src/bindings is out of date: run scripts/bindings.sh and commit it" >&2
     exit 1
 fi
 
-step "UI: Vitest, type check and build, browser e2e in Chromium"
-(cd ui && npm test && npm run build && npm run e2e)
+step "UI: build, browser e2e in Chromium"
+(cd ui && npm run build && npm run e2e)
 
 step "desktop app: build, then drive it under Xvfb"
 cargo build --locked --bin lumea
