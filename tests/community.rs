@@ -6,7 +6,6 @@
 mod stand;
 
 use std::collections::BTreeSet;
-use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,22 +15,9 @@ use lumea_market::{Energy, Side, Status};
 use lumea_store::Connection;
 use lumea_store::{MarketEvent, OrderFilter, Page, PlaceRequest, Role};
 use sqlx::Row;
-use stand::Stand;
+use stand::{Stand, until};
 use tokio::sync::{broadcast, mpsc, watch};
 use uuid::Uuid;
-
-/// Waits for something that happens eventually (a bound on liveness, not on speed).
-async fn until<F, Fut>(what: &str, check: F)
-where
-    F: Fn() -> Fut,
-    Fut: Future<Output = bool>,
-{
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    while !check().await {
-        assert!(tokio::time::Instant::now() < deadline, "never happened: {what}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
 
 fn place(side: Side, price: &str, amount: &str) -> PlaceRequest {
     PlaceRequest {

@@ -7,15 +7,13 @@
 #[path = "support/stand.rs"]
 mod stand;
 
-use std::future::Future;
 use std::sync::Arc;
-use std::time::Duration;
 
 use lumea_core::{EnergyView, ErrorCode, HouseholdMarket, OrderFilter, OrderView, Page, PlaceRequest, Role, Side};
 use lumea_market::{Energy, Status};
 use lumea_store::clock::SystemClock;
 use lumea_store::{LocalMarket, OpenOptions};
-use stand::Stand;
+use stand::{Stand, until};
 use uuid::Uuid;
 
 /// A household's market and a neighbour's ask it can buy from.
@@ -25,19 +23,6 @@ struct Fixture {
     neighbour_ask: Uuid,
     /// Keeps the local market's file or the community backend alive.
     _keep: Box<dyn std::any::Any>,
-}
-
-/// Waits for something that happens eventually (a bound on liveness, not on speed).
-async fn until<F, Fut>(what: &str, check: F)
-where
-    F: Fn() -> Fut,
-    Fut: Future<Output = bool>,
-{
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    while !check().await {
-        assert!(tokio::time::Instant::now() < deadline, "never happened: {what}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }
 
 fn order(side: Side, price: &str, amount: &str) -> PlaceRequest {

@@ -6,6 +6,7 @@
 
 #![allow(dead_code)] // each test crate uses part of it
 
+use std::future::Future;
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::Arc;
@@ -117,5 +118,18 @@ impl Stand {
     pub async fn stop(mut self) {
         drop(self.control);
         let _ = tokio::time::timeout(Duration::from_secs(30), self.child.wait()).await;
+    }
+}
+
+/// Waits for something that happens eventually (a bound on liveness, not on speed).
+pub async fn until<F, Fut>(what: &str, check: F)
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while !check().await {
+        assert!(tokio::time::Instant::now() < deadline, "never happened: {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
