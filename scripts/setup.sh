@@ -126,7 +126,7 @@ need_community_stand() {
 # WebDriver, and tauri-driver, pinned, in a cache outside the clone); exports
 # TAURI_DRIVER and, when no display is set, starts Xvfb on a free one.
 need_desktop_driver() {
-    need_apt xvfb xauth webkit2gtk-driver
+    need_apt xvfb xauth webkit2gtk-driver dbus-daemon
     need_cargo_tool tauri-driver 2.1.0
     export TAURI_DRIVER="${LUMEA_TOOLS:-$HOME/.cache/lumea-tools}/bin/tauri-driver"
     if [ -z "${DISPLAY:-}" ]; then
