@@ -75,9 +75,8 @@ impl RemoteError {
             RemoteError::Offline(_) => ErrorCode::Offline,
             RemoteError::Server(_) => ErrorCode::ServerError,
             RemoteError::BadAnswer(_) => ErrorCode::BadServerAnswer,
-            RemoteError::Refused(code) => SERVER_REASONS
-                .into_iter()
-                .find(|known| known.as_str() == code)
+            RemoteError::Refused(code) => ErrorCode::parse(code)
+                .filter(|known| SERVER_REASONS.contains(known))
                 .unwrap_or(ErrorCode::Refused),
             RemoteError::SignedOut => ErrorCode::SignedOut,
             RemoteError::Auth(code) => *code,
