@@ -65,6 +65,36 @@ error_codes! {
     InvalidEmail = "invalid_email",
     SignUpRefused = "sign_up_refused",
     InvalidProject = "invalid_project",
+    /// Signed in, but not a member of any community of the project.
+    NotMember = "not_member",
+    /// The membership waits for an admin's approval.
+    MembershipPending = "membership_pending",
+    MembershipSuspended = "membership_suspended",
+    AlreadyMember = "already_member",
+    /// An invitation token that is unknown here, or for another community.
+    InvalidInvitation = "invalid_invitation",
+    InvitationExpired = "invitation_expired",
+    InvitationUsedUp = "invitation_used_up",
+    InvitationRevoked = "invitation_revoked",
+    InvalidInvitationSettings = "invalid_invitation_settings",
+    UnknownInvitation = "unknown_invitation",
+    /// Another member of the community has this display name.
+    UsernameTaken = "username_taken",
+    NotAdmin = "not_admin",
+    /// The community would be left without an active admin.
+    LastAdmin = "last_admin",
+    UnknownMember = "unknown_member",
+    /// The member's status or role does not allow that change.
+    InvalidMemberStatus = "invalid_member_status",
+    InvalidAction = "invalid_action",
+    InvalidCommunity = "invalid_community",
+    CommunityExists = "community_exists",
+    /// An active member's home moves at most once a day.
+    HomeChangeTooSoon = "home_change_too_soon",
+    /// Too many requests or e-mails for now (GoTrue's rate limits).
+    RateLimited = "rate_limited",
+    /// Signing in before the e-mail address is confirmed.
+    EmailNotConfirmed = "email_not_confirmed",
     /// The market file is open in another copy of the app.
     StoreInUse = "store_in_use",
     StorageFailure = "storage_failure",

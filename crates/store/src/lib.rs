@@ -118,6 +118,9 @@ pub enum MarketEvent {
         id: String,
         code: ErrorCode,
     },
+    /// Community mode: the household's membership changed (approved,
+    /// suspended, its role): the mode is read again.
+    MembershipChanged,
     /// Events were dropped on the way to a receiver that fell behind: every
     /// view must be read again.
     Resync,
@@ -301,14 +304,14 @@ impl LocalMarket {
 
     pub async fn stats(&self, since: DateTime<Utc>) -> Result<MarketStats> {
         let now = self.clock.now();
-        let trades: Vec<TradePrint> = rows::trade_prints(&self.pool, since, now).await?;
+        let trades: Vec<TradePrint> = rows::trade_prints(&self.pool, rows::PrintTable::Trades, since, now).await?;
         let state = self.state.lock().await;
         Ok(MarketStats::compute(state.market.book(), &trades, since, now))
     }
 
     /// Trades since `since`, oldest first, for the price history chart.
     pub async fn price_history(&self, since: DateTime<Utc>) -> Result<Vec<TradePrint>> {
-        let mut prints = rows::trade_prints(&self.pool, since, self.clock.now()).await?;
+        let mut prints = rows::trade_prints(&self.pool, rows::PrintTable::Trades, since, self.clock.now()).await?;
         prints.retain(|print| print.at >= since);
         Ok(prints)
     }
@@ -343,7 +346,7 @@ impl LocalMarket {
             .and_then(|(capacity, level)| Battery::new(capacity, level))
             .ok_or(Reason::InvalidAmount)?;
         let mut state = self.state.lock().await;
-        if state.members.values().any(|m| m.username == username) {
+        if state.members.values().any(|m| m.username.to_lowercase() == username.to_lowercase()) {
             return Err(Reason::InvalidUsername.into());
         }
         let id = Uuid::new_v4().to_string();
@@ -366,7 +369,12 @@ impl LocalMarket {
     pub async fn set_username(&self, username: &str) -> Result<()> {
         let username = rows::valid_username(username)?;
         let mut state = self.state.lock().await;
-        if state.members.iter().any(|(id, m)| m.username == username && *id != self.household) {
+        // Unique ignoring case, as in a community.
+        if state
+            .members
+            .iter()
+            .any(|(id, m)| m.username.to_lowercase() == username.to_lowercase() && *id != self.household)
+        {
             return Err(Reason::InvalidUsername.into());
         }
         sqlx::query("UPDATE users SET username = ? WHERE id = ?")
