@@ -20,6 +20,7 @@ const COMMANDS: &[&str] = &[
     "mode",
     "sign_in",
     "sign_up",
+    "join_community",
     "use_local_mode",
 ];
 

@@ -1,5 +1,7 @@
 //! `lumea`: the market from the command line.
 
+mod operator;
+
 use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Write};
 use std::path::PathBuf;
@@ -121,6 +123,11 @@ enum Cmd {
     Set { key: String, value: String },
     /// Check every invariant of the market file (needs --db).
     Verify,
+    /// A community market's operator: bootstrap a community on a Supabase project's database.
+    Community {
+        #[command(subcommand)]
+        action: CommunityCmd,
+    },
     /// Run the demo neighbourhood on a simulated clock, printing each action it commits (needs --db).
     Simulate {
         #[arg(long, default_value_t = 288)]
@@ -135,6 +142,101 @@ enum Cmd {
     },
 }
 
+#[derive(Subcommand)]
+enum CommunityCmd {
+    /// Create a community and print its first admin's single-use invitation (link and code, valid 7 days).
+    Create {
+        #[command(flatten)]
+        project: ProjectArgs,
+        /// The community's id (letters, digits, - and _); made from the name if not given.
+        #[arg(long)]
+        id: Option<String>,
+        /// The community's name, as members see it.
+        name: String,
+    },
+    /// Print a household invitation (link and code) for a community.
+    Invite {
+        #[command(flatten)]
+        project: ProjectArgs,
+        community: String,
+        /// How many households may join with it.
+        #[arg(long, default_value_t = 1)]
+        uses: u32,
+        /// Days until it expires (at most 90).
+        #[arg(long, default_value_t = 7)]
+        days: u32,
+        /// Members who join with it are active at once, without an admin's approval.
+        #[arg(long)]
+        pre_approved: bool,
+    },
+    /// Approve a pending member, by the name it joined with.
+    Approve {
+        #[arg(long, env = "LUMEA_DB_URL")]
+        db_url: String,
+        community: String,
+        name: String,
+    },
+    /// Print a new single-use admin invitation for an existing community.
+    InviteAdmin {
+        #[command(flatten)]
+        project: ProjectArgs,
+        community: String,
+    },
+}
+
+#[derive(clap::Args)]
+struct ProjectArgs {
+    /// The project's database, as the service (Supabase dashboard: Connect, the connection string).
+    #[arg(long, env = "LUMEA_DB_URL")]
+    db_url: String,
+    /// The project's URL, for the invitation link (https://<ref>.supabase.co).
+    #[arg(long)]
+    project_url: String,
+    /// The project's public (anon or publishable) key, for the invitation link.
+    #[arg(long)]
+    anon_key: String,
+}
+
+fn community(action: CommunityCmd) -> ExitCode {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
+    let project = |args: &ProjectArgs| operator::Project {
+        url: args.project_url.clone(),
+        anon_key: args.anon_key.clone(),
+    };
+    let made = runtime.block_on(async {
+        let invitation = match &action {
+            CommunityCmd::Create { project: args, id, name } => operator::create(&args.db_url, &project(args), id.clone(), name).await,
+            CommunityCmd::InviteAdmin { project: args, community } => operator::invite_admin(&args.db_url, &project(args), community).await,
+            CommunityCmd::Invite {
+                project: args,
+                community,
+                uses,
+                days,
+                pre_approved,
+            } => operator::invite(&args.db_url, &project(args), community, *uses, *days, *pre_approved).await,
+            CommunityCmd::Approve { db_url, community, name } => {
+                return operator::approve(db_url, community, name)
+                    .await
+                    .map(|name| serde_json::json!({ "approved": name }));
+            }
+        };
+        invitation.map(|invitation| serde_json::to_value(invitation).expect("invitations serialise"))
+    });
+    match made {
+        Ok(answer) => {
+            print(&answer);
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            eprintln!("lumea: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
@@ -145,6 +247,7 @@ fn main() -> ExitCode {
             levels,
             seed,
         } => generate(commands, resting, levels, seed),
+        Cmd::Community { action } => community(action),
         command => {
             let Some(db) = cli.db else {
                 eprintln!("lumea: this command needs --db FILE, the local market file");
@@ -264,7 +367,7 @@ async fn run(market: &LocalMarket, me: &Trader<'_>, command: Cmd, simulated: Opt
                 }
             }
         }
-        Cmd::Replay { .. } | Cmd::Generate { .. } => unreachable!("handled without a market file"),
+        Cmd::Replay { .. } | Cmd::Generate { .. } | Cmd::Community { .. } => unreachable!("handled without a market file"),
     }
     Ok(())
 }

@@ -47,7 +47,7 @@ async fn server_view(stand: &Stand, user: &str) -> View {
     let rows = |sql: &'static str| sqlx::query(sql).bind(user);
     let book = rows(
         "select id::text, filled_amount::text, status from public.market_orders
-          where status in ('active', 'partial') and community_id = (select community_id from public.profiles where id = $1::uuid)",
+          where status in ('active', 'partial') and community_id = (select community_id from public.memberships where user_id = $1::uuid)",
     )
     .fetch_all(&mut pg)
     .await
@@ -315,7 +315,17 @@ async fn listen(stand: &Stand, session: &lumea_community::Session, community: &s
             filter: None,
         },
         Subscription {
-            table: "trades",
+            table: "household_trades",
+            event: "*",
+            filter: None,
+        },
+        Subscription {
+            table: "trade_prints",
+            event: "*",
+            filter: None,
+        },
+        Subscription {
+            table: "memberships",
             event: "*",
             filter: None,
         },
@@ -336,8 +346,10 @@ async fn a_household_never_receives_its_neighbours_private_changes() {
     let stand = Stand::start().await;
     let bob_session = stand.sign_up("Bob", "default").await;
     let mut bob_feed = listen(&stand, &bob_session, "default").await;
-    let alice = stand.household("alice", stand.sign_up("Alice", "default").await).await;
-    let carol = stand.household("carol", stand.sign_up("Carol", "default").await).await;
+    let (alice_session, carol_session) = (stand.sign_up("Alice", "default").await, stand.sign_up("Carol", "default").await);
+    let others = [alice_session.user_id.to_string(), carol_session.user_id.to_string()];
+    let alice = stand.household("alice", alice_session).await;
+    let carol = stand.household("carol", carol_session).await;
     let bob = stand.household("bob", bob_session).await;
     for market in [&alice, &carol, &bob] {
         online(market).await;
@@ -387,7 +399,12 @@ async fn a_household_never_receives_its_neighbours_private_changes() {
             Some(private_trade.as_str()),
             "Bob received Alice and Carol's trade"
         );
-        assert_ne!(change.table, "trades", "Bob is in no trade: {change:?}");
+        assert_ne!(change.table, "household_trades", "Bob is in no trade: {change:?}");
+        let text = row.to_string();
+        for other in &others {
+            assert!(!text.contains(other.as_str()), "Bob received a neighbour's user id: {change:?}");
+        }
+        assert!(!text.contains("location") && !text.contains("51.5"), "Bob received a home: {change:?}");
         if change.kind == realtime::ChangeKind::Delete {
             assert_eq!(row.as_object().map(|o| o.len()), Some(1), "a delete tells the key alone: {change:?}");
         }
@@ -452,17 +469,19 @@ async fn answering(answer: Arc<std::sync::Mutex<Answer>>, user: Uuid) -> String 
                 let path = head.split_whitespace().nth(1).unwrap_or("/").to_string();
                 let row = |price: &str| {
                     format!(
-                        r#"{{"id":"{}","user_id":"{}","username":"Erin","community_id":"default","type":"sell","price":{price},"amount":5,"filled_amount":0,"status":"active","location_lat":null,"location_lng":null,"seq":7,"expires_at":null,"created_at":"2026-11-24 09:00:00+00","updated_at":"2026-11-24 09:00:00+00"}}"#,
-                        Uuid::from_u128(7),
-                        Uuid::from_u128(8)
+                        r#"{{"id":"{}","username":"Erin","community_id":"default","type":"sell","price":{price},"amount":5,"filled_amount":0,"status":"active","seq":7,"expires_at":null,"created_at":"2026-11-24 09:00:00+00","updated_at":"2026-11-24 09:00:00+00"}}"#,
+                        Uuid::from_u128(7)
                     )
                 };
                 let (status, body): (u16, Vec<u8>) = if path.starts_with("/rest/v1/profiles") {
                     (
                         200,
-                        format!(r#"[{{"id":"{user}","username":"Dee","community_id":"default","location_lat":null,"location_lng":null}}]"#)
-                            .into_bytes(),
+                        format!(r#"[{{"id":"{user}","location_lat":null,"location_lng":null}}]"#).into_bytes(),
                     )
+                } else if path.starts_with("/rest/v1/rpc/my_membership") {
+                    let membership = r#"{"membership_id":"00000000-0000-4000-8000-000000000009","community_id":"default","community_name":"Default",
+                                         "display_name":"Dee","role":"member","status":"active"}"#;
+                    (200, membership.as_bytes().to_vec())
                 } else if !path.starts_with("/rest/v1/open_orders") || path.contains("seq=gt.7") {
                     (200, b"[]".to_vec())
                 } else {
@@ -561,12 +580,18 @@ async fn the_app_switches_between_the_local_demo_and_a_community_market() {
         "invalid_credentials"
     );
     assert_eq!(app.mode().await.connection, Connection::Local);
+    let link = stand.invitation_link("default", true).await;
     let mode = app
-        .sign_up(url, key, "erin@example.com", "correct-horse-battery", "Erin", "default")
+        .sign_up(&link, "erin@example.com", "correct-horse-battery", " Erin\u{200B} ")
         .await
         .unwrap();
     assert!(mode.community);
     assert_eq!((mode.username.as_deref(), mode.community_id.as_deref()), (Some("Erin"), Some("default")));
+    assert_eq!(
+        mode.membership,
+        Some(lumea_core::MembershipStatus::Active),
+        "the invitation pre-approved it"
+    );
     until("the app is online", || async { app.mode().await.connection == Connection::Online }).await;
     assert!(app.book().await.unwrap().asks.is_empty(), "the community's book, not the demo's");
     let local_energy = app.local().household().energy().await.unwrap();
@@ -601,5 +626,89 @@ async fn the_app_switches_between_the_local_demo_and_a_community_market() {
     assert!(!dir.path().join("community-session.json").exists(), "signing out forgets the tokens");
     assert_eq!(app.book().await.unwrap().asks.len(), local_book.asks.len());
     app.close().await;
+    stand.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pending_household_trades_once_approved_and_is_refused_once_suspended() {
+    let stand = Stand::start().await;
+    let alice = stand.household("alice", stand.sign_up("Alice", "sunny").await).await;
+    online(&alice).await;
+    let ask = place(Side::Sell, "0.16", "5");
+    alice.place(&ask).await.unwrap();
+
+    // Dee joins with an invitation that needs approval: she reads nothing and places nothing.
+    let form = lumea_community::SignUp {
+        email: "dee@example.com",
+        password: "correct-horse-battery",
+        home: Some((51.51, -0.12)),
+    };
+    let session = stand.api().sign_up(&form, chrono::Utc::now()).await.unwrap();
+    let token = stand.invitation("sunny", false).await;
+    let joined = stand.api().join(&session, "sunny", &token, "Dee").await.unwrap();
+    assert_eq!(joined.status, lumea_community::MembershipStatus::Pending);
+    let dee = stand.household("dee", session).await;
+    let mut dee_events = dee.subscribe();
+    assert_eq!(dee.standing().status, lumea_community::MembershipStatus::Pending);
+    until("Dee's app is connected", || async { dee.connection() == Connection::Online }).await;
+    assert!(dee.book().await.unwrap().asks.is_empty(), "a pending member reads no book");
+    let refused = dee.place(&place(Side::Buy, "0.10", "1")).await.unwrap_err();
+    assert_eq!(refused.code().as_str(), "membership_pending");
+
+    // An admin approves her (as the console's RPC does): her app hears it without a restart.
+    let mut pg = stand.pg().await;
+    let membership: Uuid = sqlx::query_scalar("select id from public.memberships where display_name = 'Dee'")
+        .fetch_one(&mut pg)
+        .await
+        .unwrap();
+    sqlx::query("update public.memberships set status = 'active', approved_at = now() where id = $1")
+        .bind(membership)
+        .execute(&mut pg)
+        .await
+        .unwrap();
+    loop {
+        match dee_events.recv().await {
+            Ok(MarketEvent::MembershipChanged) => break,
+            Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => continue,
+            Err(err) => panic!("Dee's events ended: {err}"),
+        }
+    }
+    assert_eq!(dee.standing().status, lumea_community::MembershipStatus::Active);
+    until("Dee's book shows Alice's ask, with its distance and no home", || async {
+        dee.book()
+            .await
+            .unwrap()
+            .asks
+            .iter()
+            .any(|o| o.id == ask.id.to_string() && o.username == "Alice" && o.distance_km.map(|d| d.to_string()) == Some("1.1".into()))
+    })
+    .await;
+    let bought = dee.buy_now(ask.id, "1").await.unwrap();
+    assert_eq!(bought.trades[0].seller, "Alice");
+    until("the market's print reaches Dee's statistics", || async {
+        dee.stats(chrono::Utc::now() - chrono::Duration::hours(1))
+            .await
+            .unwrap()
+            .last_price
+            .map(|p| p.to_string())
+            == Some("0.16".into())
+    })
+    .await;
+
+    // Suspended, her next order is refused with its code.
+    sqlx::query("update public.memberships set status = 'suspended' where id = $1")
+        .bind(membership)
+        .execute(&mut pg)
+        .await
+        .unwrap();
+    until("Dee's app hears the suspension", || async {
+        dee.standing().status == lumea_community::MembershipStatus::Suspended
+    })
+    .await;
+    let refused = dee.place(&place(Side::Buy, "0.10", "1")).await.unwrap_err();
+    assert_eq!(refused.code().as_str(), "membership_suspended");
+    for market in [&alice, &dee] {
+        market.close().await;
+    }
     stand.stop().await;
 }

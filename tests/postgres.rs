@@ -20,26 +20,26 @@ use support::pg::TestDb;
 use uuid::Uuid;
 
 #[tokio::test]
-async fn the_migration_gives_new_users_a_safe_profile() {
+async fn the_migration_gives_new_users_a_safe_profile_and_name() {
     let db = TestDb::new(4).await;
-    let hostile = "Robert'); drop table market_orders;--\u{7}\u{1b}[31m";
     let user = db
-        .sign_up(serde_json::json!({ "username": hostile, "lat": "52.3701234", "lng": "4.8952101" }))
+        .sign_up_only(&serde_json::json!({ "username": "Mallory", "community_id": "north", "lat": "52.3701234", "lng": "4.8952101" }))
         .await;
-    let plain = db.sign_up(serde_json::json!({})).await;
-    let row = sqlx::query("select username, community_id, location_lat::text, location_lng::text from public.profiles where id = $1")
+    let row = sqlx::query("select location_lat::text, location_lng::text from public.profiles where id = $1")
         .bind(user)
         .fetch_one(&db.pool)
         .await
         .unwrap();
-    // Stored as text, control characters removed, cut to 40 characters; location coarsened to ~100 m.
-    assert_eq!(row.get::<String, _>(0), "Robert'); drop table market_orders;--[31");
-    assert_eq!(row.get::<String, _>(1), "default");
-    assert_eq!(row.get::<String, _>(2), "52.370");
-    assert_eq!(row.get::<String, _>(3), "4.895");
+    // The location coarsened to ~100 m; the metadata's community is not a membership.
+    assert_eq!((row.get::<String, _>(0), row.get::<String, _>(1)), ("52.370".into(), "4.895".into()));
+    let memberships: i64 = sqlx::query_scalar("select count(*) from public.memberships")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(memberships, 0, "sign-up metadata joins no community");
     // Locations that are not plain degrees are dropped, never stored as given.
     for hostile in ["'; drop table profiles;--", "NaN", "1e400", "91", "-181.5", "52.3 4.9"] {
-        let user = db.sign_up(serde_json::json!({ "username": "H", "lat": hostile, "lng": hostile })).await;
+        let user = db.sign_up_only(&serde_json::json!({ "lat": hostile, "lng": hostile })).await;
         let stored: (Option<String>, Option<String>) =
             sqlx::query_as("select location_lat::text, location_lng::text from public.profiles where id = $1")
                 .bind(user)
@@ -49,18 +49,387 @@ async fn the_migration_gives_new_users_a_safe_profile() {
         let expected_lng = (hostile == "91").then(|| "91.000".to_string());
         assert_eq!(stored, (None, expected_lng), "{hostile}");
     }
-    let name: String = sqlx::query_scalar("select username from public.profiles where id = $1")
-        .bind(plain)
+    // A hostile name joins as text, cleaned as the market crate cleans it.
+    sqlx::query("insert into public.communities (id, name) values ('north', 'North')")
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    let token: String = sqlx::query_scalar("select private.make_invitation('north', 'member', 5, now() + interval '1 day', true, null) ->> 'token'")
         .fetch_one(&db.pool)
         .await
         .unwrap();
-    assert_eq!(name, format!("Neighbour {}", &plain.to_string()[..8]));
-    // The table the hostile name spoke of is still there.
+    let hostile = "Rob'); drop table market_orders;--\u{7}\u{1b}[31m\u{202E}";
+    let joined = db
+        .as_user(
+            Some(user),
+            "select public.join_community('north', $1, $2)::text",
+            &[token.as_str(), hostile],
+        )
+        .await
+        .unwrap();
+    let answer: serde_json::Value = serde_json::from_str(&joined[0].get::<String, _>(0)).unwrap();
+    assert_eq!(answer["display_name"], lumea_market::names::display_name(hostile).unwrap().as_str());
+    assert_eq!(answer["display_name"], "Rob'); drop table market_orders;--[31m");
     let count: i64 = sqlx::query_scalar("select count(*) from public.market_orders")
         .fetch_one(&db.pool)
         .await
         .unwrap();
-    assert_eq!(count, 0);
+    assert_eq!(count, 0, "the table the hostile name spoke of is still there");
+}
+
+#[tokio::test]
+async fn postgres_cleans_display_names_as_the_market_crate_does() {
+    #[derive(serde::Deserialize)]
+    struct Case {
+        why: String,
+        input: String,
+        name: Option<String>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Table {
+        cases: Vec<Case>,
+    }
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/display-names.json")).unwrap();
+    let table: Table = serde_json::from_str(&text).unwrap();
+    let db = TestDb::new(2).await;
+    for case in table.cases {
+        let cleaned: Option<String> = sqlx::query_scalar("select private.display_name($1)")
+            .bind(&case.input)
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+        assert_eq!(cleaned, case.name, "{}", case.why);
+        assert_eq!(lumea_market::names::display_name(&case.input), case.name, "{}", case.why);
+    }
+}
+
+/// Every answer a user gets, as text: what must never hold another member's secrets.
+async fn answers(db: &TestDb, user: Uuid, queries: &[String]) -> String {
+    let mut text = String::new();
+    for sql in queries {
+        match db.as_user(Some(user), &format!("select to_jsonb(r)::text from ({sql}) r"), &[]).await {
+            Ok(rows) => rows.iter().for_each(|row| text.push_str(&row.get::<String, _>(0))),
+            Err(message) => text.push_str(&message),
+        }
+    }
+    text
+}
+
+#[tokio::test]
+async fn membership_and_invitation_attacks_are_refused_and_change_nothing() {
+    let db = TestDb::new(4).await;
+    let made: String = sqlx::query_scalar("select public.create_community('sunny', 'Sunny Street')::text")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    let admin_token = serde_json::from_str::<serde_json::Value>(&made).unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let home = |lat: &str| serde_json::json!({ "lat": lat, "lng": "4.8952" });
+    let (ann, bea, cas, dan, eve) = (
+        db.sign_up_only(&home("52.3702")).await,
+        db.sign_up_only(&home("52.3712")).await,
+        db.sign_up_only(&home("52.3722")).await,
+        db.sign_up_only(&home("52.3732")).await,
+        db.sign_up_only(&home("52.3742")).await,
+    );
+    let north = db
+        .sign_up(serde_json::json!({ "username": "Nora", "community_id": "north", "lat": "53.0", "lng": "5.0" }))
+        .await;
+    let join = |user: Uuid, community: &'static str, token: String, name: &'static str| {
+        let db = &db;
+        async move {
+            db.as_user(
+                Some(user),
+                "select public.join_community($1, $2, $3)::text",
+                &[community, token.as_str(), name],
+            )
+            .await
+            .map(|rows| serde_json::from_str::<serde_json::Value>(&rows[0].get::<String, _>(0)).unwrap())
+        }
+    };
+    let ann_joined = join(ann, "sunny", admin_token.clone(), "Ann").await.unwrap();
+    assert_eq!(
+        (ann_joined["role"].as_str(), ann_joined["status"].as_str()),
+        (Some("admin"), Some("active"))
+    );
+    let invite = |uses: i32, pre_approved: bool| {
+        let db = &db;
+        async move {
+            let sql = format!("select public.create_invitation('sunny', {uses}, now() + interval '1 day', {pre_approved})::text");
+            let rows = db.as_user(Some(ann), &sql, &[]).await.unwrap();
+            serde_json::from_str::<serde_json::Value>(&rows[0].get::<String, _>(0)).unwrap()
+        }
+    };
+    let open = invite(10, false).await;
+    let token = open["token"].as_str().unwrap().to_string();
+    assert_eq!(join(bea, "sunny", token.clone(), "Bea").await.unwrap()["status"], "pending");
+    assert_eq!(join(cas, "sunny", token.clone(), "Cas").await.unwrap()["status"], "pending");
+    let bea_member = sqlx::query_scalar::<_, Uuid>("select id from public.memberships where user_id = $1")
+        .bind(bea)
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    let cas_member = sqlx::query_scalar::<_, Uuid>("select id from public.memberships where user_id = $1")
+        .bind(cas)
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    let manage = |member: Uuid, action: &'static str| {
+        let db = &db;
+        async move {
+            db.as_user(Some(ann), &format!("select public.manage_member('sunny', '{member}', '{action}')"), &[])
+                .await
+                .map(drop)
+        }
+    };
+    manage(bea_member, "approve").await.unwrap();
+    let ask = Uuid::new_v4().to_string();
+    db.place(ann, &ask, "sell", "0.16", "5", None).await.unwrap();
+    db.place(north, &Uuid::new_v4().to_string(), "sell", "0.17", "5", None).await.unwrap();
+    db.buy_now(bea, &ask, "1", &Uuid::new_v4().to_string()).await.unwrap();
+    manage(cas_member, "approve").await.unwrap();
+    manage(cas_member, "suspend").await.unwrap();
+    let mut before = db.digest().await;
+
+    // Refused: each reader and each writer without an active membership of the book.
+    let (ask_id, uuid) = (ask.as_str(), Uuid::new_v4().to_string());
+    for (user, code) in [(dan, "not_member"), (cas, "membership_suspended")] {
+        assert_eq!(db.place(user, &uuid, "buy", "0.2", "1", None).await, Err(code.into()));
+        assert_eq!(db.cancel(user, ask_id).await, Err(code.into()));
+        assert_eq!(db.buy_now(user, ask_id, "1", &uuid).await, Err(code.into()));
+        let read = db
+            .as_user(Some(user), &format!("select * from public.order_distances(array['{ask}'::uuid])"), &[])
+            .await;
+        assert_eq!(read.map(|rows| rows.len()), Err(code.into()));
+        for table in ["open_orders", "trade_prints"] {
+            let rows = db.as_user(Some(user), &format!("select * from public.{table}"), &[]).await.unwrap();
+            assert!(rows.is_empty(), "{code} reads {table}");
+        }
+    }
+    assert_eq!(
+        db.digest().await,
+        before,
+        "a refusal to a non-member or a suspended member changed something"
+    );
+    // Pending: a member joining with the same open invitation.
+    let pending = db.sign_up_only(&home("52.36")).await;
+    assert_eq!(join(pending, "sunny", token.clone(), "Pia").await.unwrap()["status"], "pending");
+    let joined = db.digest().await;
+    assert_eq!(db.place(pending, &uuid, "buy", "0.2", "1", None).await, Err("membership_pending".into()));
+    assert!(
+        db.as_user(Some(pending), "select * from public.open_orders", &[])
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(db.digest().await, joined, "a refusal to a pending member changed something");
+
+    // A member of one community reads nothing of another, and cannot buy there.
+    let nora_reads = answers(
+        &db,
+        north,
+        &[
+            "select * from public.open_orders".into(),
+            "select * from public.trade_prints".into(),
+            "select * from public.communities".into(),
+            "select * from public.memberships".into(),
+        ],
+    )
+    .await;
+    assert!(!nora_reads.contains("sunny") && !nora_reads.contains("Ann"), "{nora_reads}");
+    assert_eq!(db.buy_now(north, ask_id, "1", &uuid).await, Err("unknown_order".into()));
+
+    // Invitation tokens.
+    let expired = invite(1, true).await;
+    sqlx::query("update private.invitations set expires_at = now() - interval '1 second' where id = $1::uuid")
+        .bind(expired["invitation_id"].as_str().unwrap())
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    let revoked = invite(1, true).await;
+    db.as_user(
+        Some(ann),
+        &format!(
+            "select public.revoke_invitation('sunny', '{}')",
+            revoked["invitation_id"].as_str().unwrap()
+        ),
+        &[],
+    )
+    .await
+    .unwrap();
+    let single = invite(1, true).await;
+    let taker = db.sign_up_only(&home("52.35")).await;
+    join(taker, "sunny", single["token"].as_str().unwrap().into(), "Tia").await.unwrap();
+    let north_token: String =
+        sqlx::query_scalar("select private.make_invitation('north', 'member', 5, now() + interval '1 day', true, null) ->> 'token'")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+    before = db.digest().await;
+    for (token, community, code) in [
+        (expired["token"].as_str().unwrap().to_string(), "sunny", "invitation_expired"),
+        (revoked["token"].as_str().unwrap().to_string(), "sunny", "invitation_revoked"),
+        (single["token"].as_str().unwrap().to_string(), "sunny", "invitation_used_up"),
+        (admin_token.clone(), "sunny", "invitation_used_up"),
+        (
+            "guessed-token-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA".to_string(),
+            "sunny",
+            "invalid_invitation",
+        ),
+        (String::new(), "sunny", "invalid_invitation"),
+        (north_token.clone(), "sunny", "invalid_invitation"),
+        (token.clone(), "north", "invalid_invitation"),
+    ] {
+        assert_eq!(
+            join(eve, community, token.clone(), "Eve").await.err().as_deref(),
+            Some(code),
+            "{token} for {community}"
+        );
+    }
+    assert_eq!(join(bea, "sunny", token.clone(), "Bea 2").await.err().as_deref(), Some("already_member"));
+    assert_eq!(
+        join(eve, "sunny", token.clone(), " bea\u{200B}").await.err().as_deref(),
+        Some("username_taken")
+    );
+    assert_eq!(
+        join(eve, "sunny", token.clone(), "\u{202E}\u{200B}").await.err().as_deref(),
+        Some("invalid_username")
+    );
+    assert_eq!(db.digest().await, before, "a refused join changed something");
+
+    // Admin functions: members are refused, and an admin only acts in its own community.
+    let nora_member = sqlx::query_scalar::<_, Uuid>("select id from public.memberships where user_id = $1")
+        .bind(north)
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    for (user, sql, code) in [
+        (bea, "select public.community_members('sunny')".to_string(), "not_admin"),
+        (
+            bea,
+            format!("select public.manage_member('sunny', '{cas_member}', 'reinstate')"),
+            "not_admin",
+        ),
+        (
+            bea,
+            "select public.create_invitation('sunny', 1, now() + interval '1 day', true)".to_string(),
+            "not_admin",
+        ),
+        (
+            bea,
+            "select public.update_community_settings('sunny', p_open_order_cap => 1)".to_string(),
+            "not_admin",
+        ),
+        (ann, "select public.community_members('north')".to_string(), "not_admin"),
+        (
+            ann,
+            format!("select public.manage_member('north', '{nora_member}', 'suspend')"),
+            "not_admin",
+        ),
+        (
+            ann,
+            format!("select public.manage_member('sunny', '{nora_member}', 'suspend')"),
+            "unknown_member",
+        ),
+        (ann, "select public.community_invitations('north')".to_string(), "not_admin"),
+        (
+            ann,
+            format!(
+                "select public.manage_member('sunny', '{}', 'suspend')",
+                ann_joined["membership_id"].as_str().unwrap()
+            ),
+            "last_admin",
+        ),
+        (
+            ann,
+            format!(
+                "select public.manage_member('sunny', '{}', 'make_member')",
+                ann_joined["membership_id"].as_str().unwrap()
+            ),
+            "last_admin",
+        ),
+        (
+            ann,
+            format!("select public.manage_member('sunny', '{bea_member}', 'approve')"),
+            "invalid_member_status",
+        ),
+        (
+            ann,
+            "select public.update_community_settings('sunny', p_min_price => 0.5, p_max_price => 0.2)".to_string(),
+            "invalid_setting",
+        ),
+        (
+            ann,
+            "select public.update_community_settings('sunny', p_open_order_cap => 0)".to_string(),
+            "invalid_setting",
+        ),
+        (
+            ann,
+            "select public.create_invitation('sunny', 0, now() + interval '1 day', true)".to_string(),
+            "invalid_invitation_settings",
+        ),
+    ] {
+        assert_eq!(db.as_user(Some(user), &sql, &[]).await.err().as_deref(), Some(code), "{sql}");
+    }
+    assert_eq!(db.digest().await, before, "a refused admin call changed something");
+
+    // Nothing anyone reads holds another member's user id, e-mail or home; prints name no party.
+    let secrets: Vec<String> = sqlx::query_scalar(
+        "select s from (select u.id::text as s, u.id from auth.users u union all select u.email, u.id from auth.users u
+                        union all select p.location_lat::text, p.id from public.profiles p where p.location_lat is not null) x",
+    )
+    .fetch_all(&db.pool)
+    .await
+    .unwrap();
+    let reads = |me: Uuid| {
+        vec![
+            "select * from public.open_orders".to_string(),
+            "select * from public.trade_prints".to_string(),
+            "select * from public.communities".to_string(),
+            "select * from public.household_trades where user_id <> auth.uid()".to_string(),
+            "select * from public.memberships where user_id <> auth.uid()".to_string(),
+            "select * from public.market_orders where user_id <> auth.uid()".to_string(),
+            "select * from public.profiles where id <> auth.uid()".to_string(),
+            "select public.my_membership() as m".to_string(),
+            format!("select * from public.order_distances(array['{ask}'::uuid])"),
+            "select public.community_members('sunny') as m".to_string(),
+            "select public.community_invitations('sunny') as m".to_string(),
+            format!("select counterpart, price from public.household_trades where user_id = '{me}'"),
+        ]
+    };
+    for me in [ann, bea, cas, pending, north] {
+        let text = answers(&db, me, &reads(me)).await;
+        let own: Vec<String> = sqlx::query_scalar(
+            "select s from (select u.id::text as s from auth.users u where u.id = $1 union all select u.email from auth.users u where u.id = $1
+                            union all select p.location_lat::text from public.profiles p where p.id = $1) x",
+        )
+        .bind(me)
+        .fetch_all(&db.pool)
+        .await
+        .unwrap();
+        for secret in secrets.iter().filter(|s| !own.contains(s)) {
+            assert!(!text.contains(secret.as_str()), "{me} read {secret}: {text}");
+        }
+    }
+    let print_columns: Vec<String> = sqlx::query_scalar(
+        "select column_name::text from information_schema.columns where table_schema = 'public' and table_name = 'trade_prints' order by 1",
+    )
+    .fetch_all(&db.pool)
+    .await
+    .unwrap();
+    assert_eq!(print_columns, ["amount", "community_id", "price", "seq", "traded_at"]);
+    // Bea's distance to Ann's ask: 0.001° of latitude apart, from the server, to 0.1 km.
+    let distance = db
+        .as_user(
+            Some(bea),
+            &format!("select distance_km::text from public.order_distances(array['{ask}'::uuid])"),
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(distance[0].get::<String, _>(0), "0.1");
 }
 
 #[tokio::test]
@@ -101,15 +470,27 @@ async fn attacks_are_refused_and_change_nothing() {
         ),
         (Some(alice), "update public.market_orders set price = 0.99 returning id".into(), denied),
         (Some(alice), "delete from public.market_orders returning id".into(), denied),
-        (Some(alice), "update public.profiles set username = 'Bob' returning id".into(), denied),
+        (Some(alice), "update public.profiles set location_lat = 0 returning id".into(), denied),
+        (Some(alice), "update public.memberships set role = 'admin' returning id".into(), denied),
+        (
+            Some(alice),
+            "insert into public.memberships (community_id, user_id, display_name, status) values ('north', auth.uid(), 'A2', 'active') returning id"
+                .into(),
+            denied,
+        ),
+        (
+            Some(alice),
+            "update public.communities set open_order_cap = 10000 returning id".into(),
+            denied,
+        ),
+        (Some(alice), "select id from private.invitations".into(), denied),
+        (Some(alice), "select id from public.trades".into(), denied),
+        (Some(alice), "delete from public.household_trades returning trade_id".into(), denied),
+        (Some(alice), "select public.create_community('mine', 'Mine')".into(), denied),
+        (Some(alice), "select public.invite_admin('default')".into(), denied),
         (Some(alice), "select private.fill_order(id, 1) from public.market_orders".into(), denied),
         (Some(alice), "select public.match_orders('default')".into(), denied),
         (Some(alice), "select public.expire_orders('default')".into(), denied),
-        (
-            Some(alice),
-            "update public.market_settings set open_order_cap = 100000 returning id".into(),
-            denied,
-        ),
         (None, "select id from public.market_orders".into(), denied),
         (None, "select id from public.trades".into(), denied),
         (None, "select id from public.profiles".into(), denied),
@@ -131,13 +512,25 @@ async fn attacks_are_refused_and_change_nothing() {
     // another community, sees no order of Alice's and cannot buy one.
     let seen = |rows: Vec<sqlx::postgres::PgRow>| rows.into_iter().map(|row| row.get::<Uuid, _>(0).to_string()).collect::<Vec<_>>();
     let bob_sees = seen(
-        db.as_user(Some(bob), "select id from public.market_orders where user_id <> auth.uid()", &[])
-            .await
-            .unwrap(),
+        db.as_user(
+            Some(bob),
+            "select id from public.open_orders where id not in (select id from public.market_orders)",
+            &[],
+        )
+        .await
+        .unwrap(),
     );
     assert_eq!(bob_sees, vec![ask.clone()]);
-    let carol_sees = seen(db.as_user(Some(carol), "select id from public.market_orders", &[]).await.unwrap());
+    let carol_sees = seen(db.as_user(Some(carol), "select id from public.open_orders", &[]).await.unwrap());
     assert!(carol_sees.is_empty());
+    let bob_reads_alices_orders = db
+        .as_user(Some(bob), &format!("select id from public.market_orders where id = '{ask}'"), &[])
+        .await
+        .unwrap();
+    assert!(
+        bob_reads_alices_orders.is_empty(),
+        "a neighbour's order row (its user id and home) is its owner's alone"
+    );
     assert_eq!(
         db.buy_now(carol, &ask, "1", &Uuid::new_v4().to_string()).await,
         Err("unknown_order".into())
@@ -197,7 +590,7 @@ async fn attacks_are_refused_and_change_nothing() {
     assert_ne!(db.digest().await, bought_before);
 
     // The open-order cap.
-    sqlx::query("update public.market_settings set open_order_cap = 3")
+    sqlx::query("update public.communities set open_order_cap = 3")
         .execute(&db.pool)
         .await
         .unwrap();
@@ -321,7 +714,7 @@ fn normal(text: &str) -> Decimal {
 async fn postgres_and_the_rust_engine_agree_on_random_streams() {
     let db = TestDb::new(4).await;
     // The cap is a Postgres-only rule; out of the way here.
-    sqlx::query("update public.market_settings set open_order_cap = 1000000")
+    sqlx::query("update public.communities set open_order_cap = 10000")
         .execute(&db.pool)
         .await
         .unwrap();
@@ -520,15 +913,28 @@ async fn assert_consistent(db: &TestDb) {
     // Every trade names both parties and the side that came in.
     let undescribed: i64 = sqlx::query_scalar(
         "select count(*) from public.trades t
-           join public.profiles b on b.id = t.buyer_id join public.profiles s on s.id = t.seller_id
+           join public.memberships b on b.user_id = t.buyer_id join public.memberships s on s.user_id = t.seller_id
            left join public.market_orders bo on bo.id = t.buy_order_id join public.market_orders so on so.id = t.sell_order_id
-          where t.buyer_username is distinct from b.username or t.seller_username is distinct from s.username
+          where t.buyer_username is distinct from b.display_name or t.seller_username is distinct from s.display_name
              or t.taker is distinct from (case when bo.seq is null or bo.seq > so.seq then 'buy' else 'sell' end)",
     )
     .fetch_one(&db.pool)
     .await
     .unwrap();
     assert_eq!(undescribed, 0, "a trade without its parties' names or its taker");
+    // Each trade is told to its two parties, and printed once without them.
+    let untold: i64 = sqlx::query_scalar(
+        "select count(*) from public.trades t
+          where (select count(*) from public.household_trades h
+                  where h.trade_id = t.id and h.price = t.price and h.amount = t.amount and h.seq = t.seq
+                    and ((h.side = 'buy' and h.user_id = t.buyer_id) or (h.side = 'sell' and h.user_id = t.seller_id))) <> 2
+             or (select count(*) from public.trade_prints p
+                  where p.seq = t.seq and p.price = t.price and p.amount = t.amount and p.community_id = t.community_id) <> 1",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    assert_eq!(untold, 0, "a trade missing a party's side or its print");
 }
 
 async fn concurrent_run(communities: usize) {
@@ -603,12 +1009,10 @@ async fn concurrent_run(communities: usize) {
         .unwrap();
     println!("concurrency, {communities} communities: {expected_orders} orders, {trades} trades from {TASKS} connections");
     assert!(trades > 50, "too few trades to test anything: {trades}");
-    let leftover: i32 = sqlx::query_scalar(
-        "select coalesce(sum(public.match_orders(c.id)), 0)::int4 from (select distinct community_id as id from public.profiles) c",
-    )
-    .fetch_one(&db.pool)
-    .await
-    .unwrap();
+    let leftover: i32 = sqlx::query_scalar("select coalesce(sum(public.match_orders(c.id)), 0)::int4 from public.communities c")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
     assert_eq!(leftover, 0, "match_orders found a crossed book after atomic placing");
 }
 
@@ -758,4 +1162,87 @@ async fn match_orders_clears_a_crossed_book_by_price_time_priority() {
         .await
         .unwrap();
     assert_eq!(again, 0);
+}
+
+/// Runs the `lumea` CLI and reads its JSON answer.
+fn lumea(args: &[&str]) -> Result<serde_json::Value, String> {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_lumea")).args(args).output().unwrap();
+    if !output.status.success() {
+        return Err(String::from_utf8_lossy(&output.stderr).into_owned());
+    }
+    Ok(serde_json::from_slice(&output.stdout).unwrap())
+}
+
+#[tokio::test]
+async fn an_operator_goes_from_an_empty_project_to_an_approved_member_with_the_cli() {
+    let db = TestDb::new(2).await;
+    let project = ["--project-url", "https://abcd.supabase.co", "--anon-key", "sb_publishable_test"];
+    let with = |command: &[&'static str], rest: &[&str]| {
+        let mut args = vec!["community"];
+        args.extend_from_slice(command);
+        args.extend(["--db-url", db.url.as_str()]);
+        args.extend(project);
+        args.extend_from_slice(rest);
+        lumea(&args)
+    };
+    let made = with(&["create"], &["Sunny  Street"]).unwrap();
+    assert_eq!(made["community_id"], "sunny-street");
+    let redeem = |user: Uuid, link: &str, name: &'static str| {
+        let invitation = lumea_community::invitation::Invitation::parse(link).unwrap();
+        assert_eq!(
+            (invitation.project_url.as_str(), invitation.anon_key.as_str()),
+            ("https://abcd.supabase.co", "sb_publishable_test")
+        );
+        let db = &db;
+        async move {
+            let rows = db
+                .as_user(
+                    Some(user),
+                    "select public.join_community($1, $2, $3)::text",
+                    &[&invitation.community, &invitation.token, name],
+                )
+                .await?;
+            Ok::<_, String>(serde_json::from_str::<serde_json::Value>(&rows[0].get::<String, _>(0)).unwrap())
+        }
+    };
+    // The first admin joins with the printed link (or its code: the same content).
+    let admin = db.sign_up_only(&serde_json::json!({})).await;
+    let code = lumea_community::invitation::Invitation::parse(made["code"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        code,
+        lumea_community::invitation::Invitation::parse(made["link"].as_str().unwrap()).unwrap()
+    );
+    let joined = redeem(admin, made["link"].as_str().unwrap(), "Ann").await.unwrap();
+    assert_eq!(
+        (joined["community_name"].as_str(), joined["role"].as_str(), joined["status"].as_str()),
+        (Some("Sunny Street"), Some("admin"), Some("active"))
+    );
+    assert_eq!(
+        redeem(db.sign_up_only(&serde_json::json!({})).await, made["link"].as_str().unwrap(), "Eve").await,
+        Err("invitation_used_up".into())
+    );
+    assert!(with(&["create"], &["Sunny Street"]).unwrap_err().contains("community_exists"));
+
+    // A household's invitation, a pending member, approved.
+    let invited = with(&["invite"], &["sunny-street", "--uses", "2"]).unwrap();
+    let household = db.sign_up_only(&serde_json::json!({})).await;
+    assert_eq!(
+        redeem(household, invited["link"].as_str().unwrap(), "Bea").await.unwrap()["status"],
+        "pending"
+    );
+    let approved = lumea(&["community", "approve", "--db-url", db.url.as_str(), "sunny-street", "bea"]).unwrap();
+    assert_eq!(approved["approved"], "Bea");
+    assert_eq!(db.place(household, &Uuid::new_v4().to_string(), "buy", "0.15", "1", None).await, Ok(()));
+    assert!(
+        lumea(&["community", "approve", "--db-url", db.url.as_str(), "sunny-street", "Bea"])
+            .unwrap_err()
+            .contains("no pending member")
+    );
+    assert!(with(&["invite"], &["nowhere"]).unwrap_err().contains("no such community"));
+    assert!(
+        with(&["invite-admin"], &["sunny-street"]).unwrap()["link"]
+            .as_str()
+            .unwrap()
+            .starts_with("lumea://join?")
+    );
 }

@@ -95,17 +95,13 @@ async fn sign_in(market: Market<'_>, url: String, anon_key: String, email: Strin
 }
 
 #[tauri::command]
-#[allow(clippy::too_many_arguments)] // the sign-up form's fields, as the UI sends them
-async fn sign_up(
-    market: Market<'_>,
-    url: String,
-    anon_key: String,
-    email: String,
-    password: String,
-    username: String,
-    community: String,
-) -> Reply<ModeView> {
-    market.sign_up(&url, &anon_key, &email, &password, &username, &community).await
+async fn sign_up(market: Market<'_>, invitation: String, email: String, password: String, username: String) -> Reply<ModeView> {
+    market.sign_up(&invitation, &email, &password, &username).await
+}
+
+#[tauri::command]
+async fn join_community(market: Market<'_>, invitation: String, username: String) -> Reply<ModeView> {
+    market.join(&invitation, &username).await
 }
 
 #[tauri::command]
@@ -246,6 +242,7 @@ pub fn run() {
             mode,
             sign_in,
             sign_up,
+            join_community,
             use_local_mode
         ])
         .run(tauri::generate_context!());

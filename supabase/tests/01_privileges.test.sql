@@ -1,74 +1,111 @@
 -- Who may do what through the API: every table in public behind RLS with the
 -- policies we mean and no writes for anon or authenticated; every function in
--- public with its exact grants; the helpers in private, which the API roles
--- cannot use; and a function created later callable by nobody until granted.
+-- public with its exact grants; the helpers and the invitations in private,
+-- which the API roles cannot use; and a function created later callable by
+-- nobody until granted.
 -- Runs unchanged under `supabase test db` and pg_prove (scripts/test-supabase.sh).
 begin;
 create extension if not exists pgtap with schema extensions;
-select plan(78);
+select plan(167);
 
 -- Tables: all of them under row-level security ---------------------------------
 
-select tables_are('public', array['market_orders', 'market_settings', 'open_orders', 'profiles', 'trades']);
+select tables_are('public', array['communities', 'household_trades', 'market_orders', 'memberships',
+                                  'open_orders', 'profiles', 'trade_prints', 'trades']);
 select is_empty(
   $$ select c.relname from pg_catalog.pg_class c
       where c.relnamespace = 'public'::regnamespace and c.relkind in ('r', 'p') and not c.relrowsecurity $$,
   'every table in public has row-level security enabled');
+select is_empty(
+  $$ select c.relname from pg_catalog.pg_class c
+      where c.relnamespace = 'public'::regnamespace and c.relkind in ('v', 'm', 'f') $$,
+  'public has no view, materialized view or foreign table (which RLS would not cover)');
 
--- Reading: authenticated reads four tables through their policies; anon reads
--- nothing; nobody but the market functions writes.
+-- Reading: authenticated reads seven tables through their policies; anon reads
+-- nothing; nobody but the market functions writes; trades are the server's.
 select table_privs_are('public', t, 'anon', '{}'::name[], 'anon has no privilege on public.' || t)
-  from unnest(array['market_orders', 'market_settings', 'open_orders', 'profiles', 'trades']) t;
+  from unnest(array['communities', 'household_trades', 'market_orders', 'memberships',
+                    'open_orders', 'profiles', 'trade_prints', 'trades']) t;
 select table_privs_are('public', t, 'public', '{}'::name[], 'PUBLIC has no privilege on public.' || t)
-  from unnest(array['market_orders', 'market_settings', 'open_orders', 'profiles', 'trades']) t;
+  from unnest(array['communities', 'household_trades', 'market_orders', 'memberships',
+                    'open_orders', 'profiles', 'trade_prints', 'trades']) t;
 select table_privs_are('public', t, 'authenticated', array['SELECT']::name[], 'authenticated may only read public.' || t)
-  from unnest(array['market_orders', 'open_orders', 'profiles', 'trades']) t;
-select table_privs_are('public', 'market_settings', 'authenticated', '{}'::name[],
-  'authenticated has no privilege on public.market_settings');
+  from unnest(array['communities', 'household_trades', 'market_orders', 'memberships',
+                    'open_orders', 'profiles', 'trade_prints']) t;
+select table_privs_are('public', 'trades', 'authenticated', '{}'::name[],
+  'authenticated has no privilege on public.trades (each party reads its side in household_trades)');
 select sequence_privs_are('public', s, r, '{}'::name[], r || ' has no privilege on public.' || s)
   from unnest(array['market_order_seq', 'trade_seq']) s, unnest(array['anon', 'authenticated']) r;
 
 select policies_are('public', 'profiles', array['own profile']);
-select policies_are('public', 'market_orders', array['open orders of my community, and all of mine']);
-select policies_are('public', 'trades', array['trades I bought or sold']);
-select policies_are('public', 'open_orders', array['open orders of my community']);
-select is_empty($$ select from pg_catalog.pg_policies where schemaname = 'public' and tablename = 'market_settings' $$,
-  'market_settings has no policy: nobody reads it through the API');
+select policies_are('public', 'market_orders', array['my orders']);
+select policies_are('public', 'open_orders', array['open orders of my active community']);
+select policies_are('public', 'communities', array['my community']);
+select policies_are('public', 'memberships', array['my membership']);
+select policies_are('public', 'household_trades', array['my side of my trades']);
+select policies_are('public', 'trade_prints', array['prints of my active community']);
+select is_empty($$ select from pg_catalog.pg_policies where schemaname = 'public' and tablename = 'trades' $$,
+  'trades has no policy: nobody reads it through the API');
 select policy_roles_are('public', t, p, array['authenticated'], 'policy "' || p || '" applies to authenticated only')
   from (values ('profiles', 'own profile'),
-               ('market_orders', 'open orders of my community, and all of mine'),
-               ('trades', 'trades I bought or sold'),
-               ('open_orders', 'open orders of my community')) v(t, p);
+               ('market_orders', 'my orders'),
+               ('open_orders', 'open orders of my active community'),
+               ('communities', 'my community'),
+               ('memberships', 'my membership'),
+               ('household_trades', 'my side of my trades'),
+               ('trade_prints', 'prints of my active community')) v(t, p);
 select policy_cmd_is('public', t, p, 'select', 'policy "' || p || '" is for reading')
   from (values ('profiles', 'own profile'),
-               ('market_orders', 'open orders of my community, and all of mine'),
-               ('trades', 'trades I bought or sold'),
-               ('open_orders', 'open orders of my community')) v(t, p);
+               ('market_orders', 'my orders'),
+               ('open_orders', 'open orders of my active community'),
+               ('communities', 'my community'),
+               ('memberships', 'my membership'),
+               ('household_trades', 'my side of my trades'),
+               ('trade_prints', 'prints of my active community')) v(t, p);
+
+-- Realtime publishes what its subscribers may read, and not the trades table.
+select set_eq(
+  $$ select tablename::text from pg_catalog.pg_publication_tables where pubname = 'supabase_realtime' and schemaname = 'public' $$,
+  array['market_orders', 'open_orders', 'memberships', 'household_trades', 'trade_prints'],
+  'realtime publishes orders, the open book, memberships, household trades and prints, not trades');
 
 -- Functions in public: exactly these, with exactly these grants -----------------
 
-select functions_are('public', array['buy_now', 'cancel_order', 'expire_orders', 'match_orders', 'place_order']);
+select functions_are('public', array[
+  'buy_now', 'cancel_order', 'community_invitations', 'community_members', 'create_community',
+  'create_invitation', 'expire_orders', 'invite_admin', 'join_community', 'manage_member', 'match_orders',
+  'my_membership', 'order_distances', 'place_order', 'revoke_invitation', 'update_community_settings',
+  'update_home']);
 
+create temporary table api (f name, a name[], g name[]);
+insert into pg_temp.api values
+  ('place_order', array['uuid', 'text', 'numeric', 'numeric', 'timestamp with time zone'], array['authenticated', 'service_role']),
+  ('cancel_order', array['uuid'], array['authenticated', 'service_role']),
+  ('buy_now', array['uuid', 'numeric', 'uuid'], array['authenticated', 'service_role']),
+  ('order_distances', array['uuid[]'], array['authenticated', 'service_role']),
+  ('my_membership', array[]::name[], array['authenticated', 'service_role']),
+  ('join_community', array['text', 'text', 'text'], array['authenticated', 'service_role']),
+  ('update_home', array['numeric', 'numeric'], array['authenticated', 'service_role']),
+  ('community_members', array['text'], array['authenticated', 'service_role']),
+  ('manage_member', array['text', 'uuid', 'text'], array['authenticated', 'service_role']),
+  ('create_invitation', array['text', 'integer', 'timestamp with time zone', 'boolean'], array['authenticated', 'service_role']),
+  ('community_invitations', array['text'], array['authenticated', 'service_role']),
+  ('revoke_invitation', array['text', 'uuid'], array['authenticated', 'service_role']),
+  ('update_community_settings', array['text', 'text', 'numeric', 'numeric', 'numeric', 'numeric', 'numeric', 'integer'],
+   array['authenticated', 'service_role']),
+  ('expire_orders', array['text'], array['service_role']),
+  ('match_orders', array['text'], array['service_role']),
+  ('create_community', array['text', 'text'], array['service_role']),
+  ('invite_admin', array['text'], array['service_role']);
+
+select is((select count(*)::integer from pg_temp.api), 17, 'the grants below cover every function in public');
 select function_privs_are('public', f, a, r,
                           case when r = any(g) then array['EXECUTE'] else '{}' end::name[],
                           r || case when r = any(g) then ' may' else ' may not' end || ' execute public.' || f)
-  from (values
-          ('place_order', array['uuid', 'text', 'numeric', 'numeric', 'timestamp with time zone'], array['authenticated', 'service_role']),
-          ('cancel_order', array['uuid'], array['authenticated', 'service_role']),
-          ('buy_now', array['uuid', 'numeric', 'uuid'], array['authenticated', 'service_role']),
-          ('expire_orders', array['text'], array['service_role']),
-          ('match_orders', array['text'], array['service_role'])
-       ) v(f, a, g),
-       unnest(array['public', 'anon', 'authenticated', 'service_role']) r;
+  from pg_temp.api, unnest(array['public', 'anon', 'authenticated', 'service_role']) r
+ order by f, r;
 
-select is_definer('public', f, a, 'public.' || f || ' runs as its owner')
-  from (values
-          ('place_order', array['uuid', 'text', 'numeric', 'numeric', 'timestamp with time zone']::name[]),
-          ('cancel_order', array['uuid']::name[]),
-          ('buy_now', array['uuid', 'numeric', 'uuid']::name[]),
-          ('expire_orders', array['text']::name[]),
-          ('match_orders', array['text']::name[])
-       ) v(f, a);
+select is_definer('public', f, a, 'public.' || f || ' runs as its owner') from pg_temp.api order by f;
 
 -- Every function of ours looks types up in pg_catalog first, the temporary schema last.
 select is_empty(
@@ -77,12 +114,18 @@ select is_empty(
         and not coalesce(p.proconfig, '{}') @> array['search_path=pg_catalog, pg_temp'] $$,
   'every function in public and private has search_path = pg_catalog, pg_temp');
 
--- The private schema: helpers and triggers, out of the API's reach --------------
+-- The private schema: helpers, triggers and invitations, out of the API's reach --
 
 select functions_are('private', array[
-  'caller_id', 'caller_profile', 'coarse_degree', 'create_profile_for_new_user', 'describe_trade',
-  'expire_due', 'fill_order', 'lock_community', 'mirror_open_order', 'touch_updated_at']);
+  'active_community', 'caller_admin', 'caller_id', 'caller_member', 'caller_membership',
+  'check_community_limits', 'clean_name', 'coarse_degree', 'create_profile_for_new_user', 'describe_trade',
+  'display_name', 'expire_due', 'fill_order', 'invitation_answer', 'keep_an_admin', 'lock_community',
+  'make_invitation', 'member_answer', 'membership_answer', 'mirror_open_order', 'new_token', 'publish_trade',
+  'touch_updated_at']);
+select tables_are('private', array['invitations']);
 select schema_privs_are('private', r, '{}'::name[], r || ' cannot use the schema private')
+  from unnest(array['public', 'anon', 'authenticated', 'service_role']) r;
+select table_privs_are('private', 'invitations', r, '{}'::name[], r || ' has no privilege on private.invitations')
   from unnest(array['public', 'anon', 'authenticated', 'service_role']) r;
 select is_empty(
   $$ select p.oid::regprocedure, r from pg_catalog.pg_proc p, unnest(array['public', 'anon', 'authenticated', 'service_role']) r
@@ -92,8 +135,11 @@ select is_empty(
 select trigger_is('auth', 'users', 'on_auth_user_created', 'private', 'create_profile_for_new_user');
 select trigger_is('public', 'market_orders', 'market_orders_updated_at', 'private', 'touch_updated_at');
 select trigger_is('public', 'profiles', 'profiles_updated_at', 'private', 'touch_updated_at');
+select trigger_is('public', 'communities', 'communities_updated_at', 'private', 'touch_updated_at');
+select trigger_is('public', 'memberships', 'memberships_updated_at', 'private', 'touch_updated_at');
 select trigger_is('public', 'market_orders', 'mirror_open_order', 'private', 'mirror_open_order');
 select trigger_is('public', 'trades', 'describe_trade', 'private', 'describe_trade');
+select trigger_is('public', 'trades', 'publish_trade', 'private', 'publish_trade');
 
 -- A function added later is callable by nobody until it is granted ---------------
 

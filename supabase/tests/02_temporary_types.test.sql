@@ -6,13 +6,14 @@
 -- rights inside every SECURITY DEFINER function that uses the name, and inside
 -- auth.uid() when one calls it (Supabase's auth.uid() has search_path '').
 --
--- Alice and Bob trade with such domains in place, the way a client that can run
--- SQL would: the market answers as always and the spy never runs. The test
+-- Alice and Bob trade, and Alice runs her community (Carol joins with her
+-- invitation), with such domains in place, the way a client that can run SQL
+-- would: every function answers as always and the spy never runs. The test
 -- grants TEMPORARY to authenticated for the length of its transaction, as a
 -- project whose migration could not revoke it would have it.
 begin;
 create extension if not exists pgtap with schema extensions;
-select plan(10);
+select plan(13);
 
 -- Where the migrating role could revoke TEMPORARY (it owns the database, or is
 -- a superuser), PUBLIC, the API roles and the API's login no longer have it.
@@ -34,8 +35,14 @@ select case
 end;
 
 insert into auth.users (id, raw_user_meta_data) values
-  ('a11ce000-0000-4000-8000-0000000000a1', '{"username":"Alice","community_id":"temp-test"}'),
-  ('b0b00000-0000-4000-8000-0000000000b2', '{"username":"Bob","community_id":"temp-test"}');
+  ('a11ce000-0000-4000-8000-0000000000a1', '{"lat":"52.3702","lng":"4.8952"}'),
+  ('b0b00000-0000-4000-8000-0000000000b2', '{"lat":"52.3745","lng":"4.8890"}'),
+  ('ca401000-0000-4000-8000-0000000000c3', '{}');
+-- Alice runs the community temp-test, Bob is a member of it, Carol joins below.
+insert into public.communities (id, name) values ('temp-test', 'Temp Test');
+insert into public.memberships (community_id, user_id, display_name, role, status, approved_at) values
+  ('temp-test', 'a11ce000-0000-4000-8000-0000000000a1', 'Alice', 'admin', 'active', now()),
+  ('temp-test', 'b0b00000-0000-4000-8000-0000000000b2', 'Bob', 'member', 'active', now());
 
 do $$
 begin
@@ -48,6 +55,9 @@ declare
   v_owner pg_catalog.text := current_user;
   v_alice pg_catalog.text := '{"sub":"a11ce000-0000-4000-8000-0000000000a1","role":"authenticated"}';
   v_bob pg_catalog.text := '{"sub":"b0b00000-0000-4000-8000-0000000000b2","role":"authenticated"}';
+  v_carol pg_catalog.text := '{"sub":"ca401000-0000-4000-8000-0000000000c3","role":"authenticated"}';
+  v_invitation pg_catalog.jsonb;
+  v_joined pg_catalog.jsonb;
   v_first pg_catalog.uuid := '5e110000-0000-4000-8000-0000000000a1';
   v_second pg_catalog.uuid := '5e110000-0000-4000-8000-0000000000a2';
   v_bid pg_catalog.uuid := 'b1d00000-0000-4000-8000-0000000000b1';
@@ -80,14 +90,35 @@ begin
   create domain pg_temp.timestamptz as pg_catalog.timestamptz check (pg_temp.spy(value::pg_catalog.text));
   create domain pg_temp.refcursor as pg_catalog.refcursor check (pg_temp.spy(value::pg_catalog.text));
   create domain pg_temp.numeric as pg_catalog.numeric check (pg_temp.spy(value::pg_catalog.text));
+  create domain pg_temp.float8 as pg_catalog.float8 check (pg_temp.spy(value::pg_catalog.text));
+  create domain pg_temp.bytea as pg_catalog.bytea check (pg_temp.spy(value::pg_catalog.text));
   perform public.place_order(v_second, 'sell', 0.18, 3, v_later);
+  perform public.my_membership();
+  perform public.update_home(52.3702, 4.8952);
+  perform public.update_community_settings('temp-test', p_open_order_cap => 40);
+  v_invitation := public.create_invitation('temp-test', 1, now() + interval '1 day', false);
+  perform public.community_invitations('temp-test');
+  perform pg_catalog.set_config('request.jwt.claims', v_carol, true);
+  v_joined := public.join_community('temp-test', v_invitation ->> 'token', 'Carol');
+  perform pg_catalog.set_config('request.jwt.claims', v_alice, true);
+  perform public.manage_member('temp-test', (v_joined ->> 'membership_id')::pg_catalog.uuid, 'approve');
+  perform public.community_members('temp-test');
+  perform public.revoke_invitation('temp-test', (v_invitation ->> 'invitation_id')::pg_catalog.uuid);
   perform pg_catalog.set_config('request.jwt.claims', v_bob, true);
   perform public.buy_now(v_first, 2, v_ref);
+  perform public.order_distances(array[v_first, v_second]);
   perform pg_catalog.set_config('request.jwt.claims', v_alice, true);
   perform public.cancel_order(v_first);
   perform pg_catalog.set_config('request.jwt.claims', v_bob, true);
   perform public.place_order(v_bid, 'buy', 0.20, 1);
-  drop domain pg_temp.uuid, pg_temp.text, pg_temp.jsonb, pg_temp.timestamptz, pg_temp.refcursor, pg_temp.numeric;
+  -- The operator's bootstrap, as the service.
+  perform pg_catalog.set_config('request.jwt.claims', '{"role":"service_role"}', true);
+  perform pg_catalog.set_config('role', 'service_role', true);
+  perform public.create_community('temp-made', 'Temp Made');
+  perform public.invite_admin('temp-test');
+  perform pg_catalog.set_config('role', 'authenticated', true);
+  drop domain pg_temp.uuid, pg_temp.text, pg_temp.jsonb, pg_temp.timestamptz, pg_temp.refcursor, pg_temp.numeric,
+    pg_temp.float8, pg_temp.bytea;
   drop function pg_temp.spy(pg_catalog.text);
   perform pg_catalog.set_config('role', v_owner, true);
 end
@@ -96,7 +127,8 @@ $attack$;
 select is(current_setting('lumea_test.spied_uid', true), null,
   'a temporary "uuid" runs nothing inside place_order (the caller''s id is read with pg_catalog.uuid, not through auth.uid())');
 select is(current_setting('lumea_test.spied_all', true), null,
-  'temporary uuid/text/jsonb/timestamptz/refcursor/numeric run nothing inside place_order, buy_now, cancel_order and their triggers');
+  'temporary uuid/text/jsonb/timestamptz/refcursor/numeric/float8/bytea run nothing inside the market, membership, '
+  'admin and bootstrap functions and their triggers');
 
 -- And the market answered as always.
 select results_eq(
@@ -111,6 +143,23 @@ select results_eq(
   $$ values (null, '5e110000-0000-4000-8000-0000000000a1', 'Bob', 'Alice', '0.1600', '2.00', 'buy'),
             ('b1d00000-0000-4000-8000-0000000000b1', '5e110000-0000-4000-8000-0000000000a2', 'Bob', 'Alice', '0.1800', '1.00', 'buy') $$,
   'the trades are as the commands made them');
+
+select results_eq(
+  $$ select display_name, role, status, approved_at is not null from public.memberships
+      where community_id = 'temp-test' order by display_name $$,
+  $$ values ('Alice', 'admin', 'active', true), ('Bob', 'member', 'active', true), ('Carol', 'member', 'active', true) $$,
+  'Carol joined with Alice''s invitation and Alice approved her');
+select results_eq(
+  $$ select c.id, c.open_order_cap, (select count(*)::integer from private.invitations i where i.community_id = c.id),
+            (select count(*)::integer from private.invitations i where i.community_id = c.id and i.revoked_at is not null)
+       from public.communities c where c.id like 'temp-%' order by c.id $$,
+  $$ values ('temp-made', 50, 1, 0), ('temp-test', 40, 2, 1) $$,
+  'the settings changed, the invitation was revoked, and the service made a community and an admin''s invitation');
+select results_eq(
+  $$ select location_lat::text, location_lng::text, home_updated_at is not null from public.profiles
+      where id = 'a11ce000-0000-4000-8000-0000000000a1' $$,
+  $$ values ('52.370', '4.895', true) $$,
+  'Alice''s home was set, coarsened');
 
 select * from finish();
 rollback;

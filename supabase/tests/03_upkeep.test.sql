@@ -6,7 +6,7 @@
 -- scheduled_upkeep.sql: it commits, so it cannot run in this rolled-back file.)
 begin;
 create extension if not exists pgtap with schema extensions;
-select plan(17);
+select plan(19);
 
 -- p_sql as PostgREST runs a request with the given role and subject; the first
 -- column of its first row as text. Back to the test's role afterwards.
@@ -34,11 +34,15 @@ create function pg_temp.lock_key(p_community text) returns bigint language sql a
   select hashtextextended('lumea.market:' || p_community, 0)
 $$;
 
-insert into auth.users (id, raw_user_meta_data) values
-  ('a11ce000-0000-4000-8000-000000000031', '{"username":"Alice","community_id":"north"}'),
-  ('b0b00000-0000-4000-8000-000000000032', '{"username":"Bob","community_id":"north"}'),
-  ('c4a41e00-0000-4000-8000-000000000033', '{"username":"Carol","community_id":"south"}'),
-  ('d1a4a000-0000-4000-8000-000000000034', '{"username":"Dave","community_id":"south"}');
+insert into auth.users (id) values
+  ('a11ce000-0000-4000-8000-000000000031'), ('b0b00000-0000-4000-8000-000000000032'),
+  ('c4a41e00-0000-4000-8000-000000000033'), ('d1a4a000-0000-4000-8000-000000000034');
+insert into public.communities (id, name) values ('north', 'North'), ('south', 'South');
+insert into public.memberships (community_id, user_id, display_name, role, status, approved_at) values
+  ('north', 'a11ce000-0000-4000-8000-000000000031', 'Alice', 'admin', 'active', now()),
+  ('north', 'b0b00000-0000-4000-8000-000000000032', 'Bob', 'member', 'active', now()),
+  ('south', 'c4a41e00-0000-4000-8000-000000000033', 'Carol', 'admin', 'active', now()),
+  ('south', 'd1a4a000-0000-4000-8000-000000000034', 'Dave', 'member', 'active', now());
 
 -- Two books left crossed by something other than place_order, each with an ask
 -- that fell due a second ago (written as the database owner).
@@ -91,6 +95,15 @@ select results_eq(
       where community_id in ('north', 'south') order by seq $$,
   $$ values ('north', '00000000-0000-4000-8000-00000000a001', '00000000-0000-4000-8000-00000000a002', '0.1600', '2.00') $$,
   'one trade, in north');
+select results_eq(
+  $$ select community_id, side, counterpart, price::text, amount::text from public.household_trades
+      where community_id in ('north', 'south') order by seq, side $$,
+  $$ values ('north', 'buy', 'Bob', '0.1600', '2.00'), ('north', 'sell', 'Alice', '0.1600', '2.00') $$,
+  'each party has its side of it, naming the other');
+select results_eq(
+  $$ select community_id, price::text, amount::text from public.trade_prints where community_id in ('north', 'south') $$,
+  $$ values ('north', '0.1600', '2.00') $$,
+  'and north has its print');
 select is(pg_temp.as_role('service_role', null, 'select public.match_orders(''north'')'), '0',
   'north has nothing left to clear');
 select throws_ok($$ select pg_temp.as_role('service_role', null, 'select public.match_orders(null)') $$,

@@ -12,7 +12,7 @@
 \set ON_ERROR_STOP 1
 set lumea_test.communities = 2000;
 create extension if not exists pgtap with schema extensions;
-select plan(9);
+select plan(10);
 
 select throws_ok(
   $$ select count(pg_advisory_xact_lock(hashtextextended('lumea.market:upkeep-' || i, 0)))
@@ -20,12 +20,15 @@ select throws_ok(
   '53200', null,
   'one transaction cannot hold the locks of all the communities on this cluster (out of shared memory)');
 
--- A buyer and a seller; each community has a crossed pair and an ask that fell
--- due a second ago, written as the database owner (as a book left crossed by
--- something other than place_order would be).
-insert into auth.users (id, raw_user_meta_data) values
-  ('0b0e0000-0000-4000-8000-0000000000b1', '{"username":"Upkeep buyer","community_id":"upkeep-1"}'),
-  ('05e10000-0000-4000-8000-0000000000e1', '{"username":"Upkeep seller","community_id":"upkeep-1"}');
+-- A buyer and a seller (members of upkeep-1); each community has a crossed
+-- pair and an ask that fell due a second ago, written as the database owner (as
+-- a book left crossed by something other than place_order would be).
+insert into auth.users (id) values ('0b0e0000-0000-4000-8000-0000000000b1'), ('05e10000-0000-4000-8000-0000000000e1');
+insert into public.communities (id, name)
+select 'upkeep-' || i, 'Upkeep ' || i from generate_series(1, current_setting('lumea_test.communities')::integer) i;
+insert into public.memberships (community_id, user_id, display_name, role, status, approved_at) values
+  ('upkeep-1', '0b0e0000-0000-4000-8000-0000000000b1', 'Upkeep buyer', 'admin', 'active', now()),
+  ('upkeep-1', '05e10000-0000-4000-8000-0000000000e1', 'Upkeep seller', 'member', 'active', now());
 insert into public.market_orders (id, user_id, username, community_id, type, price, amount, expires_at)
 select gen_random_uuid(), o.user_id, o.username, 'upkeep-' || i, o.type, o.price, o.amount,
        case when o.due then now() - interval '1 second' end
@@ -42,6 +45,8 @@ select command as upkeep from cron.job where jobname = 'lumea-market-upkeep' \gs
 
 select is((select count(*)::integer from public.trades where community_id like 'upkeep-%'),
   current_setting('lumea_test.communities')::integer, 'one trade in each community');
+select is((select count(distinct community_id)::integer from public.trade_prints where community_id like 'upkeep-%'),
+  current_setting('lumea_test.communities')::integer, 'with its print in each community');
 select is_empty(
   $$ select b.community_id from public.market_orders b join public.market_orders a
         on a.community_id = b.community_id and a.type = 'sell' and b.type = 'buy'
@@ -74,10 +79,14 @@ select is_empty($$ select from cron.job_run_details d join cron.job j using (job
                     where j.jobname = 'lumea-market-upkeep' and d.status = 'failed' $$,
   'no run of the job by pg_cron itself has failed');
 
--- What this made goes again (trades and the mirror first: they refer to the orders).
+-- What this made goes again (each trade's sides and print, trades and the
+-- mirror first: they refer to the orders; the members with their users).
+delete from public.household_trades where community_id like 'upkeep-%';
+delete from public.trade_prints where community_id like 'upkeep-%';
 delete from public.trades where community_id like 'upkeep-%';
 delete from public.open_orders where community_id like 'upkeep-%';
 delete from public.market_orders where community_id like 'upkeep-%';
 delete from auth.users where id in ('0b0e0000-0000-4000-8000-0000000000b1', '05e10000-0000-4000-8000-0000000000e1');
+delete from public.communities where id like 'upkeep-%';
 
 select * from finish();

@@ -19,6 +19,8 @@ fn admin_url() -> String {
 pub struct TestDb {
     name: String,
     pub pool: PgPool,
+    /// Its connection string, for tools that connect on their own (the CLI).
+    pub url: String,
 }
 
 impl TestDb {
@@ -37,14 +39,43 @@ impl TestDb {
         let migrations = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/supabase/migrations"));
         let migrator = sqlx::migrate::Migrator::new(migrations).await.expect("supabase/migrations reads");
         migrator.run(&pool).await.expect("the migrations apply");
-        TestDb { name, pool }
+        TestDb { name, pool, url }
     }
 
     /// A user as Supabase Auth makes one: a row in auth.users with sign-up metadata.
+    /// A user with the home in `meta` (lat, lng), made an active member of
+    /// `meta.community_id` (default "default", made if new) under
+    /// `meta.username`, as an admin's approval would.
     pub async fn sign_up(&self, meta: serde_json::Value) -> Uuid {
+        let id = self.sign_up_only(&meta).await;
+        let community = meta["community_id"].as_str().unwrap_or("default");
+        let name = meta["username"]
+            .as_str()
+            .map_or_else(|| format!("User {}", &id.simple().to_string()[..8]), str::to_string);
+        sqlx::query("insert into public.communities (id, name) values ($1, $1) on conflict do nothing")
+            .bind(community)
+            .execute(&self.pool)
+            .await
+            .unwrap();
+        sqlx::query(
+            "insert into public.memberships (community_id, user_id, display_name, status, approved_at)
+             values ($1, $2, private.display_name($3), 'active', now())",
+        )
+        .bind(community)
+        .bind(id)
+        .bind(name)
+        .execute(&self.pool)
+        .await
+        .unwrap();
+        id
+    }
+
+    /// A user with no membership: what signing up alone makes.
+    pub async fn sign_up_only(&self, meta: &serde_json::Value) -> Uuid {
         let id = Uuid::new_v4();
-        sqlx::query("insert into auth.users (id, raw_user_meta_data) values ($1, $2::jsonb)")
+        sqlx::query("insert into auth.users (id, email, raw_user_meta_data) values ($1, $2, $3::jsonb)")
             .bind(id)
+            .bind(format!("{}@example.com", id.simple()))
             .bind(meta.to_string())
             .execute(&self.pool)
             .await
@@ -94,7 +125,7 @@ impl TestDb {
     }
 
     pub async fn buy_now(&self, user: Uuid, order: &str, amount: &str, reference: &str) -> Result<(), String> {
-        let sql = "select id from public.buy_now($1::uuid, $2::numeric, $3::uuid)";
+        let sql = "select trade_id from public.buy_now($1::uuid, $2::numeric, $3::uuid)";
         self.as_user(Some(user), sql, &[order, amount, reference]).await.map(drop)
     }
 
@@ -103,7 +134,12 @@ impl TestDb {
         sqlx::query_scalar(
             "select md5(coalesce((select string_agg(o::text, '|' order by o.seq) from public.market_orders o), '')
                      || coalesce((select string_agg(t::text, '|' order by t.seq) from public.trades t), '')
-                     || coalesce((select string_agg(p::text, '|' order by p.id) from public.profiles p), ''))",
+                     || coalesce((select string_agg(p::text, '|' order by p.id) from public.profiles p), '')
+                     || coalesce((select string_agg(c::text, '|' order by c.id) from public.communities c), '')
+                     || coalesce((select string_agg(m::text, '|' order by m.id) from public.memberships m), '')
+                     || coalesce((select string_agg(i::text, '|' order by i.id) from private.invitations i), '')
+                     || coalesce((select string_agg(h::text, '|' order by h.seq, h.side) from public.household_trades h), '')
+                     || coalesce((select string_agg(t::text, '|' order by t.seq) from public.trade_prints t), ''))",
         )
         .fetch_one(&self.pool)
         .await

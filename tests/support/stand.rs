@@ -77,16 +77,46 @@ impl Stand {
         Api::new(self.project(), Duration::from_secs(10))
     }
 
+    /// A household signed up and joined `community` (made if new) with a
+    /// pre-approved invitation, as its admin would have let it in.
     pub async fn sign_up(&self, name: &str, community: &str) -> Session {
         let email = format!("{}@example.com", name.to_lowercase());
         let form = SignUp {
             email: &email,
             password: "correct-horse-battery",
-            username: name,
-            community,
             home: Some((51.5, -0.12)),
         };
-        self.api().sign_up(&form, chrono::Utc::now()).await.expect("sign-up")
+        let session = self.api().sign_up(&form, chrono::Utc::now()).await.expect("sign-up");
+        let token = self.invitation(community, true).await;
+        self.api().join(&session, community, &token, name).await.expect("joins the community");
+        session
+    }
+
+    /// A token of a new invitation to `community` (made if new), for 10 uses in a day.
+    pub async fn invitation(&self, community: &str, pre_approved: bool) -> String {
+        let mut pg = self.pg().await;
+        sqlx::query("insert into public.communities (id, name) values ($1, $1) on conflict do nothing")
+            .bind(community)
+            .execute(&mut pg)
+            .await
+            .unwrap();
+        sqlx::query_scalar("select private.make_invitation($1, 'member', 10, now() + interval '1 day', $2, null) ->> 'token'")
+            .bind(community)
+            .bind(pre_approved)
+            .fetch_one(&mut pg)
+            .await
+            .unwrap()
+    }
+
+    /// The link a household would open for a new invitation to `community`.
+    pub async fn invitation_link(&self, community: &str, pre_approved: bool) -> String {
+        lumea_community::invitation::Invitation {
+            project_url: self.endpoints.rest_url.clone(),
+            anon_key: self.endpoints.anon_key.clone(),
+            community: community.into(),
+            token: self.invitation(community, pre_approved).await,
+        }
+        .link()
     }
 
     /// A household's app core, with its own cache file, a 40 kWh battery holding 30 kWh.

@@ -19,7 +19,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::RemoteError;
-use super::wire::{OrderRow, ProfileRow, TradeRow};
+use super::wire::{DistanceRow, MembershipRow, OrderRow, PrintRow, ProfileRow, TradeRow};
 use lumea_market::{ErrorCode, Side};
 
 /// Larger answers are refused: a page of 1,000 orders is about 400 kB.
@@ -95,13 +95,12 @@ impl std::fmt::Debug for Session {
     }
 }
 
-/// What a household gives when it joins.
+/// What a household gives to make its account. Its display name and its
+/// community come with the invitation it joins by (`Api::join`).
 #[derive(Clone, Debug)]
 pub struct SignUp<'a> {
     pub email: &'a str,
     pub password: &'a str,
-    pub username: &'a str,
-    pub community: &'a str,
     /// Home, coarsened by the server to about 100 m.
     pub home: Option<(f64, f64)>,
 }
@@ -148,7 +147,7 @@ impl Api {
         let (lat, lng) = form.home.unzip();
         let body = json!({
             "email": form.email, "password": form.password,
-            "data": { "username": form.username, "community_id": form.community, "lat": lat, "lng": lng },
+            "data": { "lat": lat, "lng": lng },
         });
         // A project that confirms e-mail first answers without a session: sign in once confirmed.
         let answer = self.auth_call("signup", &body).await;
@@ -157,7 +156,7 @@ impl Api {
                 Ok(tokens) => Ok(session(tokens, form.email, now)),
                 Err(_) => self.sign_in(form.email, form.password, now).await,
             },
-            Err(RemoteError::Refused(text)) => Err(RemoteError::Auth(sign_up_refusal(&text))),
+            Err(RemoteError::Refused(text)) => Err(RemoteError::Auth(auth_refusal(&text, ErrorCode::SignUpRefused))),
             Err(other) => Err(other),
         }
     }
@@ -168,7 +167,7 @@ impl Api {
             .await
         {
             Ok(bytes) => Ok(session(parse(&bytes)?, email, now)),
-            Err(RemoteError::Refused(_)) => Err(RemoteError::Auth(ErrorCode::InvalidCredentials)),
+            Err(RemoteError::Refused(text)) => Err(RemoteError::Auth(auth_refusal(&text, ErrorCode::InvalidCredentials))),
             Err(other) => Err(other),
         }
     }
@@ -210,17 +209,28 @@ impl Api {
 
     pub async fn profile(&self, session: &Session) -> Result<ProfileRow, RemoteError> {
         let filters = [
-            ("select", "id,username,community_id,location_lat,location_lng".into()),
+            ("select", "id,location_lat,location_lng".into()),
             ("id", format!("eq.{}", session.user_id)),
         ];
         let rows: Vec<ProfileRow> = self.fetch(session, "profiles", &filters).await?;
         rows.into_iter().next().ok_or(RemoteError::SignedOut)
     }
 
+    /// The household's membership, with its community; `None` before it joins one.
+    pub async fn membership(&self, session: &Session) -> Result<Option<MembershipRow>, RemoteError> {
+        self.call(session, "my_membership", &json!({})).await
+    }
+
+    /// Joins `community` with an invitation's token, under `display_name`.
+    pub async fn join(&self, session: &Session, community: &str, token: &str, display_name: &str) -> Result<MembershipRow, RemoteError> {
+        let params = json!({ "p_community": community, "p_token": token, "p_display_name": display_name });
+        self.call(session, "join_community", &params).await
+    }
+
     /// One page of the community's open book, in arrival order after `after_seq`.
     pub async fn open_orders(&self, session: &Session, community: &str, after_seq: i64) -> Result<Vec<OrderRow>, RemoteError> {
         let filters = [
-            ("select", ORDER_SELECT.into()),
+            ("select", BOOK_SELECT.into()),
             ("community_id", format!("eq.{community}")),
             ("seq", format!("gt.{after_seq}")),
         ];
@@ -237,10 +247,30 @@ impl Api {
         self.fetch(session, "market_orders", &page(filters)).await
     }
 
-    /// One page of my trades (RLS: those I bought or sold), oldest first after `after_seq`.
+    /// One page of my side of my trades, oldest first after `after_seq`.
     pub async fn my_trades(&self, session: &Session, after_seq: i64) -> Result<Vec<TradeRow>, RemoteError> {
-        let filters = [("select", TRADE_SELECT.into()), ("seq", format!("gt.{after_seq}"))];
-        self.fetch(session, "trades", &page(filters)).await
+        let filters = [
+            ("select", TRADE_SELECT.into()),
+            ("user_id", format!("eq.{}", session.user_id)),
+            ("seq", format!("gt.{after_seq}")),
+        ];
+        self.fetch(session, "household_trades", &page(filters)).await
+    }
+
+    /// One page of the community's trade prints, oldest first after `after_seq`.
+    pub async fn prints(&self, session: &Session, community: &str, after_seq: i64) -> Result<Vec<PrintRow>, RemoteError> {
+        let filters = [
+            ("select", "seq,price,amount,traded_at".into()),
+            ("community_id", format!("eq.{community}")),
+            ("seq", format!("gt.{after_seq}")),
+        ];
+        self.fetch(session, "trade_prints", &page(filters)).await
+    }
+
+    /// The server's distances from my home to these orders' (at most `PAGE`).
+    pub async fn distances(&self, session: &Session, orders: &[Uuid]) -> Result<Vec<DistanceRow>, RemoteError> {
+        self.call(session, "order_distances", &json!({ "p_ids": &orders[..orders.len().min(PAGE)] }))
+            .await
     }
 
     pub async fn place_order(&self, session: &Session, id: Uuid, side: Side, price: &str, amount: &str) -> Result<OrderRow, RemoteError> {
@@ -318,9 +348,10 @@ fn client() -> reqwest::Client {
 }
 
 const ORDER_SELECT: &str = "id,user_id,username,community_id,type,price,amount,filled_amount,status,\
-                            location_lat,location_lng,seq,expires_at,created_at,updated_at";
-const TRADE_SELECT: &str = "id,buy_order_id,sell_order_id,buyer_id,seller_id,buyer_username,seller_username,\
-                            taker,price,amount,seq,created_at";
+                            seq,expires_at,created_at,updated_at";
+/// The book names no user and holds no home.
+const BOOK_SELECT: &str = "id,username,community_id,type,price,amount,filled_amount,status,seq,expires_at,created_at,updated_at";
+const TRADE_SELECT: &str = "trade_id,side,order_id,other_order_id,counterpart,taker,price,amount,seq,created_at";
 
 fn session(tokens: TokenAnswer, email: &str, now: DateTime<Utc>) -> Session {
     let email = tokens.user.email.clone().unwrap_or_else(|| email.to_string());
@@ -337,10 +368,11 @@ fn session_with_email(tokens: TokenAnswer, email: &str, now: DateTime<Utc>) -> S
     }
 }
 
-/// Why GoTrue refused a sign-up, from its machine-readable code: `error_code`
-/// (current GoTrue), or `code` where that is text. @supabase/lite 0.10 sends
-/// neither, so its message is read as the last resort.
-fn sign_up_refusal(body: &str) -> ErrorCode {
+/// Why GoTrue refused a sign-up or a sign-in, from its machine-readable code:
+/// `error_code` (current GoTrue), or `code` where that is text. @supabase/lite
+/// 0.10 sends neither, so its message is read as the last resort; `otherwise`
+/// is the code of a refusal nothing else explains.
+fn auth_refusal(body: &str, otherwise: ErrorCode) -> ErrorCode {
     let answer: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
     let code = ["error_code", "code"]
         .into_iter()
@@ -349,17 +381,26 @@ fn sign_up_refusal(body: &str) -> ErrorCode {
         Some("user_already_exists" | "email_exists") => ErrorCode::EmailTaken,
         Some("weak_password") => ErrorCode::WeakPassword,
         Some("email_address_invalid") => ErrorCode::InvalidEmail,
-        Some(_) => ErrorCode::SignUpRefused,
+        Some("email_not_confirmed") => ErrorCode::EmailNotConfirmed,
+        Some("over_request_rate_limit" | "over_email_send_rate_limit" | "over_sms_send_rate_limit") => ErrorCode::RateLimited,
+        Some("invalid_credentials") => ErrorCode::InvalidCredentials,
+        Some(_) => otherwise,
         None => {
             let text = body.to_lowercase();
-            if text.contains("already") || text.contains("exists") {
+            if text.contains("not confirmed") {
+                ErrorCode::EmailNotConfirmed
+            } else if text.contains("rate limit") {
+                ErrorCode::RateLimited
+            } else if otherwise == ErrorCode::InvalidCredentials {
+                otherwise
+            } else if text.contains("already") || text.contains("exists") {
                 ErrorCode::EmailTaken
             } else if text.contains("password") {
                 ErrorCode::WeakPassword
             } else if text.contains("email") {
                 ErrorCode::InvalidEmail
             } else {
-                ErrorCode::SignUpRefused
+                otherwise
             }
         }
     }
@@ -387,6 +428,9 @@ async fn read(sent: Result<reqwest::Response, reqwest::Error>) -> Result<Vec<u8>
         200..=299 => Ok(body),
         401 | 403 if !is_refusal(&body) => Err(RemoteError::SignedOut),
         400..=499 => Err(refusal(&body)),
+        // @supabase/lite answers a function's RAISE with 500 and code "SUP"
+        // (PostgREST: 400); its reason code is still the market's refusal.
+        500 if is_lite_raise(&body) => Err(refusal(&body)),
         code => Err(RemoteError::Server(code)),
     }
 }
@@ -399,6 +443,16 @@ fn reason_code(body: &[u8]) -> Option<String> {
     let code = message.strip_prefix("PostgresError: ").unwrap_or(message);
     let is_code = !code.is_empty() && code.len() <= 40 && code.chars().all(|c| c.is_ascii_lowercase() || c == '_');
     is_code.then(|| code.to_string())
+}
+
+fn is_lite_raise(body: &[u8]) -> bool {
+    let error: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
+    error.get("code").and_then(|c| c.as_str()) == Some("SUP")
+        && error
+            .get("message")
+            .and_then(|m| m.as_str())
+            .is_some_and(|m| m.starts_with("PostgresError: "))
+        && reason_code(body).is_some()
 }
 
 fn is_refusal(body: &[u8]) -> bool {
@@ -472,7 +526,7 @@ mod tests {
             ),
             (
                 r#"{"code":429,"error_code":"over_email_send_rate_limit","msg":"email rate limit exceeded"}"#,
-                ErrorCode::SignUpRefused,
+                ErrorCode::RateLimited,
             ),
             // The API version that names the code `code`, whatever its words say.
             (r#"{"code":"email_exists","message":"password and email"}"#, ErrorCode::EmailTaken),
@@ -486,8 +540,50 @@ mod tests {
             ("not json at all", ErrorCode::SignUpRefused),
         ];
         for (body, code) in cases {
-            assert_eq!(sign_up_refusal(body), code, "{body}");
+            assert_eq!(auth_refusal(body, ErrorCode::SignUpRefused), code, "{body}");
         }
+    }
+
+    #[test]
+    fn sign_in_refusals_tell_an_unconfirmed_email_from_a_wrong_password() {
+        let cases = [
+            (
+                r#"{"code":400,"error_code":"invalid_credentials","msg":"Invalid login credentials"}"#,
+                ErrorCode::InvalidCredentials,
+            ),
+            (
+                r#"{"code":400,"error_code":"email_not_confirmed","msg":"Email not confirmed"}"#,
+                ErrorCode::EmailNotConfirmed,
+            ),
+            (
+                r#"{"code":429,"error_code":"over_request_rate_limit","msg":"Request rate limit reached"}"#,
+                ErrorCode::RateLimited,
+            ),
+            (
+                r#"{"error":"invalid_grant","error_description":"Email not confirmed"}"#,
+                ErrorCode::EmailNotConfirmed,
+            ),
+            (
+                r#"{"error":"invalid_grant","error_description":"Invalid login credentials"}"#,
+                ErrorCode::InvalidCredentials,
+            ),
+            // Words about existing things are not a sign-up's "email taken" here.
+            (r#"{"error":"User already exists"}"#, ErrorCode::InvalidCredentials),
+        ];
+        for (body, code) in cases {
+            assert_eq!(auth_refusal(body, ErrorCode::InvalidCredentials), code, "{body}");
+        }
+    }
+
+    #[test]
+    fn a_raise_that_lite_answers_with_500_is_still_a_refusal() {
+        assert!(is_lite_raise(
+            br#"{"code":"SUP","details":null,"hint":null,"message":"PostgresError: not_member"}"#
+        ));
+        assert!(!is_lite_raise(
+            br#"{"code":"SUP","message":"PostgresError: connection terminated unexpectedly"}"#
+        ));
+        assert!(!is_lite_raise(br#"{"code":"XX000","message":"PostgresError: not_member"}"#));
     }
 
     #[test]

@@ -12,7 +12,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteLockingMode, S
 use sqlx::{Row, Sqlite, SqlitePool, Transaction};
 use uuid::Uuid;
 
-use super::wire::{CachedOrder, CachedTrade};
+use super::wire::{CachedOrder, CachedPrint, CachedTrade, MemberRole, MembershipStatus};
 use lumea_market::energy::{Battery, Co2Intensity, tokens};
 use lumea_market::geo::Location;
 use lumea_market::{Energy, Price, Side};
@@ -33,6 +33,10 @@ pub struct Account {
     pub home: Option<Location>,
     pub capacity: Energy,
     pub opening: Energy,
+    pub membership: Option<Uuid>,
+    pub community_name: String,
+    pub role: MemberRole,
+    pub status: MembershipStatus,
 }
 
 /// A command waiting in the outbox.
@@ -113,16 +117,25 @@ pub async fn account(pool: &SqlitePool) -> Result<Option<Account>> {
         home: lat.zip(lng).and_then(|(lat, lng)| Location::from_grid(lat, lng)),
         capacity: energy_of(row.try_get("capacity_centi_kwh")?),
         opening: energy_of(row.try_get("opening_centi_kwh")?),
+        membership: row
+            .try_get::<Option<String>, _>("membership_id")?
+            .and_then(|id| Uuid::parse_str(&id).ok()),
+        community_name: row.try_get::<Option<String>, _>("community_name")?.unwrap_or_default(),
+        role: MemberRole::parse(&row.try_get::<String, _>("role")?).unwrap_or(MemberRole::Member),
+        status: MembershipStatus::parse(&row.try_get::<String, _>("status")?).unwrap_or(MembershipStatus::None),
     }))
 }
 
 pub async fn save_account(pool: &SqlitePool, account: &Account) -> Result<()> {
     let (lat, lng) = account.home.map(Location::grid).unzip();
     sqlx::query(
-        "INSERT INTO account (id, project_url, user_id, username, community_id, lat_e3, lng_e3, capacity_centi_kwh, opening_centi_kwh)
-         VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?)
+        "INSERT INTO account (id, project_url, user_id, username, community_id, lat_e3, lng_e3, capacity_centi_kwh, opening_centi_kwh,
+                              membership_id, community_name, role, status)
+         VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (id) DO UPDATE SET username = excluded.username, community_id = excluded.community_id,
-                                        lat_e3 = excluded.lat_e3, lng_e3 = excluded.lng_e3",
+                                        lat_e3 = excluded.lat_e3, lng_e3 = excluded.lng_e3,
+                                        membership_id = excluded.membership_id, community_name = excluded.community_name,
+                                        role = excluded.role, status = excluded.status",
     )
     .bind(&account.project_url)
     .bind(account.user_id.to_string())
@@ -132,6 +145,10 @@ pub async fn save_account(pool: &SqlitePool, account: &Account) -> Result<()> {
     .bind(lng)
     .bind(account.capacity.centi_kwh() as i64)
     .bind(account.opening.centi_kwh() as i64)
+    .bind(account.membership.map(|id| id.to_string()))
+    .bind(&account.community_name)
+    .bind(account.role.as_str())
+    .bind(account.status.as_str())
     .execute(pool)
     .await?;
     Ok(())
@@ -144,20 +161,18 @@ pub async fn upsert_orders(tx: &mut Tx, orders: &[CachedOrder]) -> Result<()> {
     for chunk in orders.chunks(500) {
         let mut insert = sqlx::QueryBuilder::<Sqlite>::new(
             "INSERT INTO orders (id, user_id, username, side, price_ticks, amount_centi_kwh, filled_centi_kwh, status,
-                                 lat_e3, lng_e3, seq, created_at, updated_at, expires_at, pending) ",
+                                 distance_hm, seq, created_at, updated_at, expires_at, pending) ",
         );
         insert.push_values(chunk, |mut row, order| {
-            let (lat, lng) = order.location.map(Location::grid).unzip();
             row.push_bind(order.id.to_string())
-                .push_bind(order.user_id.to_string())
+                .push_bind(order.user_id.map(|id| id.to_string()).unwrap_or_default())
                 .push_bind(order.username.clone())
                 .push_bind(order.side.as_str())
                 .push_bind(i64::from(order.price.ticks()))
                 .push_bind(order.amount.centi_kwh() as i64)
                 .push_bind(order.filled.centi_kwh() as i64)
                 .push_bind(order.status.as_str())
-                .push_bind(lat)
-                .push_bind(lng)
+                .push_bind(order.distance_hm)
                 .push_bind(order.seq)
                 .push_bind(timestamp(order.created_at))
                 .push_bind(timestamp(order.updated_at))
@@ -176,6 +191,47 @@ pub async fn upsert_orders(tx: &mut Tx, orders: &[CachedOrder]) -> Result<()> {
         .execute(&mut **tx)
         .await?;
     Ok(())
+}
+
+/// The server's distances from my home to orders of the book.
+pub async fn set_distances(tx: &mut Tx, distances: &[(Uuid, Option<i64>)]) -> Result<()> {
+    for (id, hm) in distances {
+        sqlx::query("UPDATE orders SET distance_hm = ? WHERE id = ?")
+            .bind(hm)
+            .bind(id.to_string())
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Stores prints not yet known.
+pub async fn insert_prints(tx: &mut Tx, prints: &[CachedPrint]) -> Result<()> {
+    for chunk in prints.chunks(500) {
+        let mut insert = sqlx::QueryBuilder::<Sqlite>::new("INSERT INTO prints (seq, price_ticks, amount_centi_kwh, created_at) ");
+        insert.push_values(chunk, |mut row, print| {
+            row.push_bind(print.seq)
+                .push_bind(i64::from(print.price.ticks()))
+                .push_bind(print.amount.centi_kwh() as i64)
+                .push_bind(timestamp(print.at));
+        });
+        insert.push(" ON CONFLICT (seq) DO NOTHING");
+        insert.build().execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+pub async fn latest_print_seq(pool: &SqlitePool) -> Result<i64> {
+    Ok(sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM prints").fetch_one(pool).await?)
+}
+
+/// The ids of neighbours' open orders with no distance yet.
+pub async fn without_distance(pool: &SqlitePool, me: Uuid) -> Result<Vec<Uuid>> {
+    let ids: Vec<String> = sqlx::query_scalar("SELECT id FROM orders WHERE distance_hm IS NULL AND user_id <> ? AND status IN ('active', 'partial')")
+        .bind(me.to_string())
+        .fetch_all(pool)
+        .await?;
+    Ok(ids.iter().filter_map(|id| Uuid::parse_str(id).ok()).collect())
 }
 
 /// A neighbour's order left the book; mine stay, as my history.
@@ -213,8 +269,8 @@ pub async fn insert_trades(tx: &mut Tx, trades: &[CachedTrade], me: Uuid) -> Res
         .bind(trade.seq)
         .bind(trade.buy_order.map(|id| id.to_string()))
         .bind(trade.sell_order.to_string())
-        .bind(trade.buyer_id.to_string())
-        .bind(trade.seller_id.to_string())
+        .bind(trade.buyer_id.map(|id| id.to_string()).unwrap_or_default())
+        .bind(trade.seller_id.map(|id| id.to_string()).unwrap_or_default())
         .bind(&trade.buyer)
         .bind(&trade.seller)
         .bind(trade.taker.as_str())
@@ -227,7 +283,7 @@ pub async fn insert_trades(tx: &mut Tx, trades: &[CachedTrade], me: Uuid) -> Res
             continue;
         }
         let amount = trade.amount.centi_kwh() as i64;
-        let (kind, delta) = if trade.buyer_id == me {
+        let (kind, delta) = if trade.buyer_id == Some(me) {
             ("trade_in", amount)
         } else {
             ("trade_out", -amount)

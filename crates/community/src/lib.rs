@@ -12,6 +12,7 @@
 
 pub mod api;
 mod cache;
+pub mod invitation;
 pub mod realtime;
 pub mod wire;
 
@@ -38,7 +39,8 @@ use lumea_store::{
     BookView, Connection, EnergyView, GridTransactionView, MarketEvent, OrderFilter, OrderUpdate, OrderView, Outcome, PlaceRequest, TradeView,
 };
 use realtime::{Change, ChangeKind, Feed, Subscription};
-use wire::{CachedOrder, CachedTrade, OrderRow, TradeRow};
+use wire::{CachedOrder, CachedPrint, CachedTrade, DistanceRow, OrderRow, PrintRow, TradeRow};
+pub use wire::{MemberRole, MembershipRow, MembershipStatus};
 
 /// A failure to talk with the community market.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -60,13 +62,34 @@ pub enum RemoteError {
     Settings(&'static str),
 }
 
-/// Refusals only the community market gives (its rules beyond the engine's).
-const SERVER_REASONS: [ErrorCode; 5] = [
+/// Refusals only the community market gives (its rules beyond the engine's,
+/// membership, invitations and the operator's console).
+const SERVER_REASONS: [ErrorCode; 25] = [
     ErrorCode::TooManyOpenOrders,
     ErrorCode::InvalidSide,
     ErrorCode::InvalidOrderId,
     ErrorCode::InvalidRef,
     ErrorCode::NotAuthenticated,
+    ErrorCode::NotMember,
+    ErrorCode::MembershipPending,
+    ErrorCode::MembershipSuspended,
+    ErrorCode::AlreadyMember,
+    ErrorCode::InvalidInvitation,
+    ErrorCode::InvitationExpired,
+    ErrorCode::InvitationUsedUp,
+    ErrorCode::InvitationRevoked,
+    ErrorCode::InvalidInvitationSettings,
+    ErrorCode::UnknownInvitation,
+    ErrorCode::UsernameTaken,
+    ErrorCode::NotAdmin,
+    ErrorCode::LastAdmin,
+    ErrorCode::UnknownMember,
+    ErrorCode::InvalidMemberStatus,
+    ErrorCode::InvalidAction,
+    ErrorCode::InvalidCommunity,
+    ErrorCode::CommunityExists,
+    ErrorCode::HomeChangeTooSoon,
+    ErrorCode::InvalidSetting,
 ];
 
 impl RemoteError {
@@ -80,6 +103,7 @@ impl RemoteError {
                 .unwrap_or(ErrorCode::Refused),
             RemoteError::SignedOut => ErrorCode::SignedOut,
             RemoteError::Auth(code) => *code,
+            RemoteError::Settings("invitation") => ErrorCode::InvalidInvitation,
             RemoteError::Settings(_) => ErrorCode::InvalidProject,
         }
     }
@@ -165,6 +189,8 @@ pub struct CommunityMarket {
     api: Api,
     pool: SqlitePool,
     account: Account,
+    /// The membership as last heard: an admin approves or suspends it while the app runs.
+    standing: std::sync::Mutex<Standing>,
     session: Mutex<Session>,
     session_file: PathBuf,
     tokens: watch::Sender<String>,
@@ -181,6 +207,34 @@ pub struct CommunityMarket {
     tasks: std::sync::Mutex<Option<(JoinHandle<()>, JoinHandle<()>)>>,
     /// Asks the follower to stop between two pieces of work, never inside one.
     stopping: watch::Sender<bool>,
+}
+
+/// What the household's membership lets it do, as the server last said.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Standing {
+    pub membership: Option<Uuid>,
+    pub community_name: String,
+    pub role: MemberRole,
+    pub status: MembershipStatus,
+}
+
+impl Standing {
+    fn of(membership: Option<&MembershipRow>) -> Standing {
+        match membership {
+            Some(row) => Standing {
+                membership: Some(row.membership_id),
+                community_name: row.community_name.clone(),
+                role: row.role,
+                status: row.status,
+            },
+            None => Standing {
+                membership: None,
+                community_name: String::new(),
+                role: MemberRole::Member,
+                status: MembershipStatus::None,
+            },
+        }
+    }
 }
 
 /// How a command ended this time.
@@ -208,12 +262,23 @@ impl CommunityMarket {
             home: None,
             capacity: battery.capacity,
             opening: battery.level,
+            membership: None,
+            community_name: String::new(),
+            role: MemberRole::Member,
+            status: MembershipStatus::None,
         };
         let (events, _) = broadcast::channel(4096);
+        let account = cached.clone().unwrap_or(placeholder);
         let mut market = CommunityMarket {
             api,
             pool,
-            account: cached.clone().unwrap_or(placeholder),
+            standing: std::sync::Mutex::new(Standing {
+                membership: account.membership,
+                community_name: account.community_name.clone(),
+                role: account.role,
+                status: account.status,
+            }),
+            account,
             session: Mutex::new(session),
             session_file: paths.session.to_path_buf(),
             tokens,
@@ -228,15 +293,25 @@ impl CommunityMarket {
         };
         let api = market.api.clone();
         let api = &api;
-        match market.authorized(|s| async move { api.profile(&s).await }).await {
-            Ok(profile) => {
-                let home = profile.location();
+        let heard = async {
+            let profile = market.authorized(|s| async move { api.profile(&s).await }).await?;
+            let membership = market.authorized(|s| async move { api.membership(&s).await }).await?;
+            Ok::<_, RemoteError>((profile, membership))
+        };
+        match heard.await {
+            Ok((profile, membership)) => {
+                let standing = Standing::of(membership.as_ref());
                 market.account = Account {
-                    username: profile.username,
-                    community: profile.community_id,
-                    home,
+                    username: membership.as_ref().map(|m| m.display_name.clone()).unwrap_or_default(),
+                    community: membership.map(|m| m.community_id).unwrap_or_default(),
+                    home: profile.location(),
+                    membership: standing.membership,
+                    community_name: standing.community_name.clone(),
+                    role: standing.role,
+                    status: standing.status,
                     ..market.account
                 };
+                *market.standing.lock().unwrap() = standing;
                 cache::save_account(&market.pool, &market.account).await?;
             }
             Err(RemoteError::Offline(_) | RemoteError::Server(_)) if cached.is_some() => {}
@@ -262,9 +337,19 @@ impl CommunityMarket {
                 filter: Some(format!("user_id=eq.{}", self.account.user_id)),
             },
             Subscription {
-                table: "trades",
+                table: "household_trades",
                 event: "INSERT",
-                filter: None,
+                filter: Some(format!("user_id=eq.{}", self.account.user_id)),
+            },
+            Subscription {
+                table: "trade_prints",
+                event: "INSERT",
+                filter: Some(format!("community_id=eq.{}", self.account.community)),
+            },
+            Subscription {
+                table: "memberships",
+                event: "*",
+                filter: Some(format!("user_id=eq.{}", self.account.user_id)),
             },
         ];
         let (feed_in, feed_out) = mpsc::channel(4096);
@@ -316,6 +401,50 @@ impl CommunityMarket {
 
     pub fn community(&self) -> &str {
         &self.account.community
+    }
+
+    pub fn project(&self) -> Project {
+        self.api.project().clone()
+    }
+
+    pub async fn session(&self) -> Session {
+        self.session.lock().await.clone()
+    }
+
+    /// Joins the invitation's community (on this market's project) under `display_name`.
+    pub async fn join(&self, invitation: &invitation::Invitation, display_name: &str) -> Result<MembershipRow> {
+        if invitation.project_url != self.api.project().url {
+            return Err(RemoteError::Settings("invitation").into());
+        }
+        let api = &self.api;
+        let joined = self
+            .authorized(|s| async move { api.join(&s, &invitation.community, &invitation.token, display_name).await })
+            .await?;
+        self.hear_membership(Some(&joined)).await?;
+        Ok(joined)
+    }
+
+    /// The household's membership as the server last said.
+    pub fn standing(&self) -> Standing {
+        self.standing.lock().unwrap().clone()
+    }
+
+    /// Takes the server's word on the membership; a change is announced and saved.
+    async fn hear_membership(&self, membership: Option<&MembershipRow>) -> Result<bool> {
+        let standing = Standing::of(membership);
+        let changed = std::mem::replace(&mut *self.standing.lock().unwrap(), standing.clone()) != standing;
+        if changed {
+            let account = Account {
+                membership: standing.membership,
+                community_name: standing.community_name,
+                role: standing.role,
+                status: standing.status,
+                ..self.account.clone()
+            };
+            cache::save_account(&self.pool, &account).await?;
+            self.announce([MarketEvent::MembershipChanged]);
+        }
+        Ok(changed)
     }
 
     pub fn now(&self) -> DateTime<Utc> {
@@ -448,6 +577,8 @@ impl CommunityMarket {
     pub async fn resync(&self) -> Result<()> {
         let api = &self.api;
         let community = self.account.community.as_str();
+        let membership = self.authorized(|s| async move { api.membership(&s).await }).await?;
+        self.hear_membership(membership.as_ref()).await?;
         let book = self
             .pages(
                 0,
@@ -460,6 +591,18 @@ impl CommunityMarket {
             .await?;
         let latest = cache::latest_trade_seq(&self.pool).await?;
         let trades = self.trades_after(latest).await?;
+        let latest_print = cache::latest_print_seq(&self.pool).await?;
+        let prints: Vec<CachedPrint> = self
+            .pages(
+                latest_print,
+                |s, after| async move { api.prints(&s, community, after).await },
+                |row: &PrintRow| row.seq.0,
+            )
+            .await?
+            .into_iter()
+            .map(PrintRow::check)
+            .collect::<Result<_, _>>()
+            .map_err(RemoteError::BadAnswer)?;
         let orders: Vec<CachedOrder> = book
             .into_iter()
             .chain(mine)
@@ -474,10 +617,37 @@ impl CommunityMarket {
         cache::upsert_orders(&mut tx, &orders).await?;
         cache::keep_only(&mut tx, &shown).await?;
         let new_trades = cache::insert_trades(&mut tx, &trades, self.account.user_id).await?;
+        cache::insert_prints(&mut tx, &prints).await?;
         tx.commit().await?;
         let after = self.my_order_states(None).await?;
         self.announce_changes(&before, &after, &new_trades).await?;
         self.announce([MarketEvent::BookChanged]);
+        drop(_writer);
+        self.fill_distances().await
+    }
+
+    /// Asks the server how far the neighbours' orders without a distance are.
+    async fn fill_distances(&self) -> Result<()> {
+        if self.standing().status != MembershipStatus::Active {
+            return Ok(());
+        }
+        let api = &self.api;
+        let missing = cache::without_distance(&self.pool, self.account.user_id).await?;
+        for ids in missing.chunks(api::PAGE) {
+            let rows: Vec<DistanceRow> = self.authorized(|s| async move { api.distances(&s, ids).await }).await?;
+            let distances = rows
+                .iter()
+                .map(|row| row.hectometres().map(|hm| (row.id, hm)))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(RemoteError::BadAnswer)?;
+            let _writer = self.writer.lock().await;
+            let mut tx = self.pool.begin().await?;
+            cache::set_distances(&mut tx, &distances).await?;
+            tx.commit().await?;
+        }
+        if !missing.is_empty() {
+            self.announce([MarketEvent::BookChanged]);
+        }
         Ok(())
     }
 
@@ -515,7 +685,7 @@ impl CommunityMarket {
             .await?;
         Ok(rows
             .into_iter()
-            .map(TradeRow::check)
+            .map(|row| row.check(self.account.user_id, &self.account.username))
             .collect::<Result<_, _>>()
             .map_err(RemoteError::BadAnswer)?)
     }
@@ -526,6 +696,7 @@ impl CommunityMarket {
             Order(CachedOrder),
             LeftBook(Uuid),
             Trade(CachedTrade),
+            Print(CachedPrint),
         }
         let bad = |e: serde_json::Error| Error::from(RemoteError::BadAnswer(e.to_string()));
         let write = match (change.table.as_str(), change.kind) {
@@ -542,18 +713,34 @@ impl CommunityMarket {
                 }
                 Write::LeftBook(serde_json::from_value::<Key>(change.row.clone()).map_err(bad)?.id)
             }
-            ("trades", ChangeKind::Insert) => Write::Trade(
+            ("household_trades", ChangeKind::Insert) => Write::Trade(
                 serde_json::from_value::<TradeRow>(change.row.clone())
+                    .map_err(bad)?
+                    .check(self.account.user_id, &self.account.username)
+                    .map_err(RemoteError::BadAnswer)?,
+            ),
+            ("trade_prints", ChangeKind::Insert) => Write::Print(
+                serde_json::from_value::<PrintRow>(change.row.clone())
                     .map_err(bad)?
                     .check()
                     .map_err(RemoteError::BadAnswer)?,
             ),
+            // Approved, suspended, made admin: the server's whole answer is read
+            // again, and a snapshot follows, since what may be read has changed.
+            ("memberships", _) => {
+                let api = &self.api;
+                let membership = self.authorized(|s| async move { api.membership(&s).await }).await?;
+                if self.hear_membership(membership.as_ref()).await? {
+                    self.resync().await?;
+                }
+                return Ok(());
+            }
             _ => return Ok(()),
         };
         // The orders of mine this change may touch; a neighbour's book entry touches none.
         let touched: Vec<String> = match &write {
             Write::Order(order) => vec![order.id.to_string()],
-            Write::LeftBook(_) => Vec::new(),
+            Write::LeftBook(_) | Write::Print(_) => Vec::new(),
             Write::Trade(trade) => trade.buy_order.iter().chain([&trade.sell_order]).map(Uuid::to_string).collect(),
         };
         let me = self.account.user_id;
@@ -564,7 +751,7 @@ impl CommunityMarket {
         match write {
             Write::Order(order) => {
                 cache::upsert_orders(&mut tx, std::slice::from_ref(&order)).await?;
-                if !order.status.is_open() && order.user_id != me {
+                if !order.status.is_open() && order.user_id != Some(me) {
                     cache::remove_from_book(&mut tx, order.id, me).await?;
                 }
             }
@@ -572,12 +759,15 @@ impl CommunityMarket {
                 cache::remove_from_book(&mut tx, id, me).await?;
             }
             Write::Trade(trade) => new_trades = cache::insert_trades(&mut tx, &[trade], me).await?,
+            Write::Print(print) => cache::insert_prints(&mut tx, &[print]).await?,
         }
         tx.commit().await?;
         let after = self.my_order_states(Some(&touched)).await?;
         self.announce_changes(&before, &after, &new_trades).await?;
-        if change.table != "trades" {
-            self.announce([MarketEvent::BookChanged]);
+        self.announce([MarketEvent::BookChanged]);
+        drop(_writer);
+        if change.table == "open_orders" && change.kind == ChangeKind::Insert {
+            self.fill_distances().await?;
         }
         Ok(())
     }
@@ -641,14 +831,14 @@ impl CommunityMarket {
         };
         let pending = CachedOrder {
             id: request.id,
-            user_id: self.account.user_id,
+            user_id: Some(self.account.user_id),
             username: self.account.username.clone(),
             side: request.side,
             price: valid.price,
             amount: valid.amount,
             filled: Energy::ZERO,
             status: Status::Active,
-            location: self.account.home,
+            distance_hm: None,
             seq: 0,
             expires_at: request.expires_at,
             created_at: now,
@@ -767,7 +957,7 @@ impl CommunityMarket {
             Command::Buy { reference, order, amount } => self
                 .authorized(|s| async move { api.buy_now(&s, *order, amount, *reference).await })
                 .await
-                .and_then(|row| row.check().map_err(RemoteError::BadAnswer))
+                .and_then(|row| row.check(self.account.user_id, &self.account.username).map_err(RemoteError::BadAnswer))
                 .map(|trade| (Vec::new(), vec![trade])),
         };
         match answer {
@@ -873,7 +1063,7 @@ impl CommunityMarket {
         let market: Market<FastBook> = Market::restore(open, now);
         Ok(MarketStats::compute(
             market.book(),
-            &rows::trade_prints(&self.pool, since, now).await?,
+            &rows::trade_prints(&self.pool, rows::PrintTable::Prints, since, now).await?,
             since,
             now,
         ))
@@ -881,7 +1071,7 @@ impl CommunityMarket {
 
     /// My trades since `since`, oldest first (the cache's trades table has the local one's columns).
     pub async fn price_history(&self, since: DateTime<Utc>) -> Result<Vec<TradePrint>> {
-        let mut prints = rows::trade_prints(&self.pool, since, self.clock.now()).await?;
+        let mut prints = rows::trade_prints(&self.pool, rows::PrintTable::Prints, since, self.clock.now()).await?;
         prints.retain(|print| print.at >= since);
         Ok(prints)
     }

@@ -90,11 +90,13 @@ impl<'de> Deserialize<'de> for BigInt {
     }
 }
 
-/// A row of `market_orders` or `open_orders`.
+/// A row of `market_orders` (mine) or `open_orders` (the book, which names no
+/// user and holds no home).
 #[derive(Clone, Debug, Deserialize)]
 pub struct OrderRow {
     pub id: Uuid,
-    pub user_id: Uuid,
+    #[serde(default)]
+    pub user_id: Option<Uuid>,
     pub username: String,
     pub community_id: String,
     #[serde(rename = "type")]
@@ -103,67 +105,145 @@ pub struct OrderRow {
     pub amount: Numeric,
     pub filled_amount: Numeric,
     pub status: Status,
-    pub location_lat: Option<Numeric>,
-    pub location_lng: Option<Numeric>,
     pub seq: BigInt,
     pub expires_at: Option<Timestamp>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }
 
-/// A row of `trades`.
+/// A row of `household_trades`: my side of one trade.
 #[derive(Clone, Debug, Deserialize)]
 pub struct TradeRow {
-    pub id: Uuid,
-    pub buy_order_id: Option<Uuid>,
-    pub sell_order_id: Uuid,
-    pub buyer_id: Uuid,
-    pub seller_id: Uuid,
-    pub buyer_username: Option<String>,
-    pub seller_username: Option<String>,
-    pub taker: Option<Side>,
+    pub trade_id: Uuid,
+    pub side: Side,
+    pub order_id: Option<Uuid>,
+    pub other_order_id: Option<Uuid>,
+    pub counterpart: String,
+    pub taker: Side,
     pub price: Numeric,
     pub amount: Numeric,
     pub seq: BigInt,
     pub created_at: Timestamp,
 }
 
-/// A row of `profiles`: the signed-in household.
+/// A row of `trade_prints`: a trade of the community, with no party.
+#[derive(Clone, Debug, Deserialize)]
+pub struct PrintRow {
+    pub seq: BigInt,
+    pub price: Numeric,
+    pub amount: Numeric,
+    pub traded_at: Timestamp,
+}
+
+/// A row of `order_distances`: from my home to an order's, to 0.1 km.
+#[derive(Clone, Debug, Deserialize)]
+pub struct DistanceRow {
+    pub id: Uuid,
+    pub distance_km: Option<Numeric>,
+}
+
+/// A row of `profiles`: the signed-in household's coarse home.
 #[derive(Clone, Debug, Deserialize)]
 pub struct ProfileRow {
     pub id: Uuid,
-    pub username: String,
-    pub community_id: String,
     pub location_lat: Option<Numeric>,
     pub location_lng: Option<Numeric>,
+}
+
+/// What `my_membership` and `join_community` answer.
+#[derive(Clone, Debug, Deserialize)]
+pub struct MembershipRow {
+    pub membership_id: Uuid,
+    pub community_id: String,
+    pub community_name: String,
+    pub display_name: String,
+    pub role: MemberRole,
+    pub status: MembershipStatus,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[serde(rename_all = "snake_case")]
+pub enum MemberRole {
+    Member,
+    Admin,
+}
+
+/// A membership's status; `None` before the household has joined any community.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[serde(rename_all = "snake_case")]
+pub enum MembershipStatus {
+    None,
+    Pending,
+    Active,
+    Suspended,
+}
+
+impl MemberRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MemberRole::Member => "member",
+            MemberRole::Admin => "admin",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<MemberRole> {
+        [MemberRole::Member, MemberRole::Admin].into_iter().find(|r| r.as_str() == text)
+    }
+}
+
+impl MembershipStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MembershipStatus::None => "none",
+            MembershipStatus::Pending => "pending",
+            MembershipStatus::Active => "active",
+            MembershipStatus::Suspended => "suspended",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<MembershipStatus> {
+        [
+            MembershipStatus::None,
+            MembershipStatus::Pending,
+            MembershipStatus::Active,
+            MembershipStatus::Suspended,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == text)
+    }
 }
 
 /// An order in the market's units, ready for the cache.
 #[derive(Clone, Debug, PartialEq)]
 pub struct CachedOrder {
     pub id: Uuid,
-    pub user_id: Uuid,
+    /// Mine only: the book does not say whose an order is.
+    pub user_id: Option<Uuid>,
     pub username: String,
     pub side: Side,
     pub price: Price,
     pub amount: Energy,
     pub filled: Energy,
     pub status: Status,
-    pub location: Option<Location>,
+    /// Tenths of a km from my home, as the server computed it.
+    pub distance_hm: Option<i64>,
     pub seq: i64,
     pub expires_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
 
-/// A trade in the market's units, ready for the cache.
+/// A trade of mine in the market's units, ready for the cache. The other
+/// party is named, never identified: its id is `None`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct CachedTrade {
     pub id: Uuid,
     pub buy_order: Option<Uuid>,
     pub sell_order: Uuid,
-    pub buyer_id: Uuid,
-    pub seller_id: Uuid,
+    pub buyer_id: Option<Uuid>,
+    pub seller_id: Option<Uuid>,
     pub buyer: String,
     pub seller: String,
     pub taker: Side,
@@ -171,6 +251,15 @@ pub struct CachedTrade {
     pub amount: Energy,
     pub seq: i64,
     pub created_at: DateTime<Utc>,
+}
+
+/// A print in the market's units.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CachedPrint {
+    pub seq: i64,
+    pub price: Price,
+    pub amount: Energy,
+    pub at: DateTime<Utc>,
 }
 
 fn price(value: Numeric) -> Result<Price, String> {
@@ -200,9 +289,7 @@ impl OrderRow {
             amount,
             filled,
             status: self.status,
-            location: degrees(self.location_lat)
-                .zip(degrees(self.location_lng))
-                .and_then(|(lat, lng)| Location::coarse(lat, lng)),
+            distance_hm: None,
             seq: self.seq.0,
             expires_at: self.expires_at.map(|at| at.0),
             created_at: self.created_at.0,
@@ -212,27 +299,66 @@ impl OrderRow {
 }
 
 impl TradeRow {
-    pub fn check(self) -> Result<CachedTrade, String> {
+    /// My side of the trade as a trade between me (`me`, named `my_name`) and a neighbour.
+    pub fn check(self, me: Uuid, my_name: &str) -> Result<CachedTrade, String> {
         let amount = energy(self.amount)?;
-        if amount == Energy::ZERO || self.buyer_id == self.seller_id {
-            return Err(format!("trade {} is empty or with oneself", self.id));
+        if amount == Energy::ZERO {
+            return Err(format!("trade {} is empty", self.trade_id));
         }
-        // Trades made before the server named them: the other household stays unnamed.
-        let name = |name: Option<String>| name.unwrap_or_else(|| "A neighbour".to_string());
+        let (buy_order, sell_order) = match self.side {
+            Side::Buy => (self.order_id, self.other_order_id),
+            Side::Sell => (self.other_order_id, self.order_id),
+        };
+        let sell_order = sell_order.ok_or_else(|| format!("trade {} has no sell order", self.trade_id))?;
+        let (mine, theirs) = ((Some(me), my_name.to_string()), (None, self.counterpart));
+        let ((buyer_id, buyer), (seller_id, seller)) = match self.side {
+            Side::Buy => (mine, theirs),
+            Side::Sell => (theirs, mine),
+        };
         Ok(CachedTrade {
-            id: self.id,
-            buy_order: self.buy_order_id,
-            sell_order: self.sell_order_id,
-            buyer_id: self.buyer_id,
-            seller_id: self.seller_id,
-            buyer: name(self.buyer_username),
-            seller: name(self.seller_username),
-            taker: self.taker.unwrap_or(if self.buy_order_id.is_none() { Side::Buy } else { Side::Sell }),
+            id: self.trade_id,
+            buy_order,
+            sell_order,
+            buyer_id,
+            seller_id,
+            buyer,
+            seller,
+            taker: self.taker,
             price: price(self.price)?,
             amount,
             seq: self.seq.0,
             created_at: self.created_at.0,
         })
+    }
+}
+
+impl PrintRow {
+    pub fn check(self) -> Result<CachedPrint, String> {
+        let amount = energy(self.amount)?;
+        if amount == Energy::ZERO {
+            return Err(format!("print {} is empty", self.seq.0));
+        }
+        Ok(CachedPrint {
+            seq: self.seq.0,
+            price: price(self.price)?,
+            amount,
+            at: self.traded_at.0,
+        })
+    }
+}
+
+impl DistanceRow {
+    /// Tenths of a km; a distance that is negative or not in tenths is a bad answer.
+    pub fn hectometres(&self) -> Result<Option<i64>, String> {
+        self.distance_km
+            .map(|km| {
+                let hm = km.0 * Decimal::TEN;
+                (hm.fract().is_zero() && hm >= Decimal::ZERO)
+                    .then(|| i64::try_from(hm.trunc()).ok())
+                    .flatten()
+                    .ok_or_else(|| format!("distance {} km is not in tenths", km.0))
+            })
+            .transpose()
     }
 }
 
@@ -293,7 +419,48 @@ mod tests {
             ("0.16".into(), "5".into(), "2".into())
         );
         assert_eq!(cached.seq, 42);
-        assert!(cached.location.is_some());
+        assert!(cached.user_id.is_some(), "my own order says it is mine");
+        let mut book_row = order("active", "0");
+        book_row.as_object_mut().unwrap().remove("user_id");
+        let neighbours = serde_json::from_value::<OrderRow>(book_row).unwrap().check().unwrap();
+        assert_eq!(neighbours.user_id, None, "the book names no user");
+    }
+
+    #[test]
+    fn my_side_of_a_trade_names_the_neighbour_without_its_id() {
+        let me = Uuid::new_v4();
+        let row = |side: &str| {
+            serde_json::from_value::<TradeRow>(json!({
+                "trade_id": "6a0b6a53-37e4-4a8b-9d7b-1c0f7f0b5e11", "side": side,
+                "order_id": "7b0b6a53-37e4-4a8b-9d7b-1c0f7f0b5e11", "other_order_id": "8c0b6a53-37e4-4a8b-9d7b-1c0f7f0b5e11",
+                "counterpart": "Bob", "taker": "buy", "price": "0.1700", "amount": 2.5, "seq": 9,
+                "created_at": "2026-11-24 09:30:00+00"
+            }))
+            .unwrap()
+            .check(me, "Alice")
+            .unwrap()
+        };
+        let bought = row("buy");
+        assert_eq!((bought.buyer_id, bought.seller_id), (Some(me), None));
+        assert_eq!((bought.buyer.as_str(), bought.seller.as_str()), ("Alice", "Bob"));
+        assert_eq!(bought.sell_order.to_string(), "8c0b6a53-37e4-4a8b-9d7b-1c0f7f0b5e11");
+        let sold = row("sell");
+        assert_eq!((sold.buyer_id, sold.seller_id), (None, Some(me)));
+        assert_eq!(sold.sell_order.to_string(), "7b0b6a53-37e4-4a8b-9d7b-1c0f7f0b5e11");
+    }
+
+    #[test]
+    fn distances_are_whole_tenths_of_a_km() {
+        let hm = |km: serde_json::Value| {
+            serde_json::from_value::<DistanceRow>(json!({ "id": "6a0b6a53-37e4-4a8b-9d7b-1c0f7f0b5e11", "distance_km": km }))
+                .unwrap()
+                .hectometres()
+        };
+        assert_eq!(hm(json!(1.2)), Ok(Some(12)));
+        assert_eq!(hm(json!("0.0")), Ok(Some(0)));
+        assert_eq!(hm(json!(null)), Ok(None));
+        assert!(hm(json!(1.25)).is_err());
+        assert!(hm(json!(-0.1)).is_err());
     }
 
     #[test]

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use lumea_community::invitation::Invitation;
 use lumea_community::{self as community, Api, CommunityMarket, Paths, Project, Session, SignUp};
 use lumea_market::energy::Battery;
 use lumea_store::clock::Clock;
@@ -23,6 +24,7 @@ use uuid::Uuid;
 
 pub use error::CommandError;
 pub use household::HouseholdMarket;
+pub use lumea_community::{MemberRole, MembershipStatus};
 pub use lumea_market::energy::GridPrices;
 pub use lumea_market::stats::{LevelDepth, MarketStats, TradePrint};
 pub use lumea_market::{ErrorCode, Side};
@@ -47,6 +49,10 @@ pub struct ModeView {
     pub email: Option<String>,
     pub username: Option<String>,
     pub community_id: Option<String>,
+    pub community_name: Option<String>,
+    /// Community mode: pending until an admin approves (unless the invitation pre-approved it).
+    pub membership: Option<MembershipStatus>,
+    pub role: Option<MemberRole>,
 }
 
 /// What a developer's environment sets: a project to prefill the settings
@@ -74,6 +80,14 @@ impl DeveloperSettings {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 struct Chosen {
     project: Project,
+}
+
+/// An invitation a household signed up with while its e-mail waits for
+/// confirmation: it is redeemed at its first sign-in.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct PendingJoin {
+    link: String,
+    display_name: String,
 }
 
 enum Backend {
@@ -155,43 +169,98 @@ impl App {
                 email: None,
                 username: None,
                 community_id: None,
+                community_name: None,
+                membership: None,
+                role: None,
             },
-            Backend::Community(market) => ModeView {
-                community: true,
-                connection: market.connection(),
-                project_url: chosen.as_ref().map(|p| p.url.clone()),
-                anon_key: chosen.map(|p| p.anon_key),
-                email: Some(market.email().await),
-                username: Some(market.username().to_string()),
-                community_id: Some(market.community().to_string()),
-            },
+            Backend::Community(market) => {
+                let standing = market.standing();
+                ModeView {
+                    community: true,
+                    connection: market.connection(),
+                    project_url: chosen.as_ref().map(|p| p.url.clone()),
+                    anon_key: chosen.map(|p| p.anon_key),
+                    email: Some(market.email().await),
+                    username: Some(market.username().to_string()).filter(|name| !name.is_empty()),
+                    community_id: Some(market.community().to_string()).filter(|id| !id.is_empty()),
+                    community_name: Some(standing.community_name).filter(|name| !name.is_empty()),
+                    membership: Some(standing.status),
+                    role: standing.membership.map(|_| standing.role),
+                }
+            }
         }
     }
 
     /// Signs in to a community market and switches to it.
     pub async fn sign_in(&self, url: &str, anon_key: &str, email: &str, password: &str) -> Result<ModeView> {
         let project = Project::new(url, anon_key, self.developer.realtime_url.as_deref())?;
-        let session = Api::new(project.clone(), REQUEST_TIMEOUT)
-            .sign_in(email.trim(), password, self.clock.now())
-            .await?;
+        let api = Api::new(project.clone(), REQUEST_TIMEOUT);
+        let session = api.sign_in(email.trim(), password, self.clock.now()).await?;
+        // Signed up before the e-mail was confirmed: the invitation it came with is redeemed now.
+        if let Some(pending) = self.pending_join() {
+            let invitation = Invitation::parse(&pending.link)?;
+            if invitation.project_url == project.url && api.membership(&session).await?.is_none() {
+                api.join(&session, &invitation.community, &invitation.token, &pending.display_name)
+                    .await?;
+            }
+            let _ = std::fs::remove_file(self.pending_join_file());
+        }
         self.enter(project, session).await?;
         Ok(self.mode().await)
     }
 
-    /// Joins a community market as a new household and switches to it.
-    pub async fn sign_up(&self, url: &str, anon_key: &str, email: &str, password: &str, username: &str, community: &str) -> Result<ModeView> {
-        let project = Project::new(url, anon_key, self.developer.realtime_url.as_deref())?;
-        let home = self.local.household_home().await.map(|home| (home.lat(), home.lng()));
+    /// Makes an account on the invitation's project, joins its community under
+    /// `display_name` and switches to it. Where the project confirms e-mail
+    /// first, this answers `email_not_confirmed` and the invitation waits for
+    /// the first sign-in.
+    pub async fn sign_up(&self, invitation: &str, email: &str, password: &str, display_name: &str) -> Result<ModeView> {
+        let invitation = Invitation::parse(invitation)?;
+        let display_name = lumea_market::names::display_name(display_name).ok_or(lumea_market::Reason::InvalidUsername)?;
+        let project = Project::new(&invitation.project_url, &invitation.anon_key, self.developer.realtime_url.as_deref())?;
+        let api = Api::new(project.clone(), REQUEST_TIMEOUT);
+        // The home the household set up is not asked for yet: none is sent, and
+        // never the demo's (neighbours then see no distance to this home).
         let form = SignUp {
             email: email.trim(),
             password,
-            username: username.trim(),
-            community: community.trim(),
-            home,
+            home: None,
         };
-        let session = Api::new(project.clone(), REQUEST_TIMEOUT).sign_up(&form, self.clock.now()).await?;
+        let session = match api.sign_up(&form, self.clock.now()).await {
+            Err(community::RemoteError::Auth(ErrorCode::EmailNotConfirmed)) => {
+                let pending = PendingJoin {
+                    link: invitation.link(),
+                    display_name,
+                };
+                std::fs::write(self.pending_join_file(), serde_json::to_vec(&pending).expect("settings serialise")).map_err(CommandError::storage)?;
+                return Err(community::RemoteError::Auth(ErrorCode::EmailNotConfirmed).into());
+            }
+            other => other?,
+        };
+        api.join(&session, &invitation.community, &invitation.token, &display_name).await?;
         self.enter(project, session).await?;
         Ok(self.mode().await)
+    }
+
+    /// Joins the invitation's community as the household signed in now.
+    pub async fn join(&self, invitation: &str, display_name: &str) -> Result<ModeView> {
+        let invitation = Invitation::parse(invitation)?;
+        let market = match &*self.backend.read().await {
+            Backend::Community(market) => market.clone(),
+            Backend::Local => return Err(community::RemoteError::SignedOut.into()),
+        };
+        let display_name = lumea_market::names::display_name(display_name).ok_or(lumea_market::Reason::InvalidUsername)?;
+        market.join(&invitation, &display_name).await?;
+        // Opened again: the community, its subscriptions and its snapshot are the new membership's.
+        self.enter(market.project(), market.session().await).await?;
+        Ok(self.mode().await)
+    }
+
+    fn pending_join_file(&self) -> PathBuf {
+        self.dir.join("pending-join.json")
+    }
+
+    fn pending_join(&self) -> Option<PendingJoin> {
+        serde_json::from_slice(&std::fs::read(self.pending_join_file()).ok()?).ok()
     }
 
     /// Signs out and goes back to the local demo market.

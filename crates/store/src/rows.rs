@@ -309,14 +309,9 @@ fn location(row: &SqliteRow) -> Result<Option<Location>> {
     Ok(lat.zip(lng).and_then(|(lat, lng)| Location::from_grid(lat, lng)))
 }
 
-/// A name as a household may choose it: 1–40 characters after trimming, no control characters.
+/// A name as a household may choose it: the market's display-name rule.
 pub(super) fn valid_username(text: &str) -> Result<String, Reason> {
-    let name = text.trim();
-    let length = name.chars().count();
-    if !(1..=40).contains(&length) || name.chars().any(char::is_control) {
-        return Err(Reason::InvalidUsername);
-    }
-    Ok(name.to_string())
+    lumea_market::names::display_name(text).ok_or(Reason::InvalidUsername)
 }
 
 pub(super) async fn household_id(pool: &SqlitePool) -> Result<String> {
@@ -361,12 +356,17 @@ fn order(row: &SqliteRow) -> Result<Order> {
 
 fn order_view(row: &SqliteRow, home: Option<Location>, viewer: &str) -> Result<OrderView> {
     let order = order(row)?;
-    let distance_km = home.zip(location(row)?).map(|(home, there)| {
-        Decimal::from_f64_retain(home.distance_km(there))
-            .unwrap_or_default()
-            .round_dp(1)
-            .normalize()
-    });
+    // A community cache holds the server's distance (neighbours' homes are never
+    // sent, so its orders table has distance_hm); locally it is measured here.
+    let distance_km = match row.try_get::<Option<i64>, _>("distance_hm") {
+        Ok(tenths_of_km) => tenths_of_km.map(|hm| Decimal::new(hm, 1).normalize()),
+        Err(_) => home.zip(location(row)?).map(|(home, there)| {
+            Decimal::from_f64_retain(home.distance_km(there))
+                .unwrap_or_default()
+                .round_dp(1)
+                .normalize()
+        }),
+    };
     Ok(OrderView {
         mine: order.user.as_str() == viewer,
         id: order.id.to_string(),
@@ -404,9 +404,7 @@ pub async fn order_by_id(pool: &SqlitePool, id: &str) -> Result<Option<Order>> {
 
 pub async fn book(pool: &SqlitePool, viewer: &str, home: Option<Location>) -> Result<BookView> {
     let side = |side: &str, order_by: &str| {
-        format!(
-            "SELECT {ORDER_COLUMNS} FROM orders WHERE status IN ('active', 'partial') AND pending = 0 AND side = '{side}' ORDER BY {order_by}, seq"
-        )
+        format!("SELECT * FROM orders WHERE status IN ('active', 'partial') AND pending = 0 AND side = '{side}' ORDER BY {order_by}, seq")
     };
     let asks = sqlx::query(&side("sell", "price_ticks")).fetch_all(pool).await?;
     let bids = sqlx::query(&side("buy", "price_ticks DESC")).fetch_all(pool).await?;
@@ -436,12 +434,12 @@ pub async fn all_orders_of(pool: &SqlitePool, user: &str, among: Option<&[String
 }
 
 pub async fn orders_of(pool: &SqlitePool, user: &str, filter: &OrderFilter, page: Page, home: Option<Location>) -> Result<Vec<OrderView>> {
-    let rows = sqlx::query(&format!(
-        "SELECT {ORDER_COLUMNS} FROM orders WHERE user_id = ?1
+    let rows = sqlx::query(
+        "SELECT * FROM orders WHERE user_id = ?1
            AND (?2 IS NULL OR (status IN ('active', 'partial')) = ?2)
            AND (?3 IS NULL OR side = ?3)
-         ORDER BY seq DESC LIMIT ?4 OFFSET ?5"
-    ))
+         ORDER BY seq DESC LIMIT ?4 OFFSET ?5",
+    )
     .bind(user)
     .bind(filter.open)
     .bind(filter.side.map(Side::as_str))
@@ -561,14 +559,26 @@ pub(super) async fn trades_of(pool: &SqlitePool, user: &str, page: Page) -> Resu
     rows.iter().map(|row| trade_view(row, user)).collect()
 }
 
+/// Where a market file keeps its trade prints (seq, created_at, price_ticks, amount_centi_kwh).
+#[derive(Clone, Copy, Debug)]
+pub enum PrintTable {
+    Trades,
+    Prints,
+}
+
 /// Trades within `since..=until` in execution order, led by the last trade
 /// before the window (statistics take the last price from it when the window is empty).
-pub async fn trade_prints(pool: &SqlitePool, since: DateTime<Utc>, until: DateTime<Utc>) -> Result<Vec<TradePrint>> {
-    let rows = sqlx::query(
-        "SELECT created_at, price_ticks, amount_centi_kwh FROM trades
-         WHERE seq = (SELECT MAX(seq) FROM trades WHERE created_at < ?1) OR created_at BETWEEN ?1 AND ?2
-         ORDER BY seq",
-    )
+/// `table` holds them: `trades` in the local market, `prints` (the community's) in a community cache.
+pub async fn trade_prints(pool: &SqlitePool, table: PrintTable, since: DateTime<Utc>, until: DateTime<Utc>) -> Result<Vec<TradePrint>> {
+    let table = match table {
+        PrintTable::Trades => "trades",
+        PrintTable::Prints => "prints",
+    };
+    let rows = sqlx::query(&format!(
+        "SELECT created_at, price_ticks, amount_centi_kwh FROM {table}
+         WHERE seq = (SELECT MAX(seq) FROM {table} WHERE created_at < ?1) OR created_at BETWEEN ?1 AND ?2
+         ORDER BY seq"
+    ))
     .bind(timestamp(since))
     .bind(timestamp(until))
     .fetch_all(pool)
