@@ -21,6 +21,12 @@ const COMMANDS: &[&str] = &[
     "sign_in",
     "sign_up",
     "join_community",
+    "community_members",
+    "manage_member",
+    "create_invitation",
+    "community_invitations",
+    "revoke_invitation",
+    "update_community_settings",
     "use_local_mode",
 ];
 

@@ -712,3 +712,113 @@ async fn a_pending_household_trades_once_approved_and_is_refused_once_suspended(
     }
     stand.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_runs_the_community_from_the_console() {
+    use lumea_community::console::SettingsChange;
+    use lumea_community::{MemberAction, MembershipStatus};
+    let stand = Stand::start().await;
+    let ann_session = stand.sign_up("Ann", "sunny").await;
+    let mut pg = stand.pg().await;
+    sqlx::query("update public.memberships set role = 'admin' where user_id = $1")
+        .bind(ann_session.user_id)
+        .execute(&mut pg)
+        .await
+        .unwrap();
+    let ann = stand.household("ann", ann_session).await;
+    online(&ann).await;
+
+    // An invitation that needs approval, as a link; Bea joins with it and waits.
+    let invitation = ann
+        .create_invitation(2, chrono::Utc::now() + chrono::Duration::days(3), false)
+        .await
+        .unwrap();
+    let link = invitation.link.clone().expect("a new invitation carries its link");
+    assert_eq!(invitation.code.as_deref().map(|c| c.starts_with("LUMEA1-")), Some(true));
+    let parsed = lumea_community::invitation::Invitation::parse(&link).unwrap();
+    assert_eq!(parsed.community, "sunny");
+    let form = lumea_community::SignUp {
+        email: "bea@example.com",
+        password: "correct-horse-battery",
+        home: None,
+    };
+    let bea_session = stand.api().sign_up(&form, chrono::Utc::now()).await.unwrap();
+    stand.api().join(&bea_session, "sunny", &parsed.token, "Bea").await.unwrap();
+    let bea = stand.household("bea", bea_session).await;
+    let members = ann.members().await.unwrap();
+    assert_eq!(
+        members.iter().map(|m| (m.display_name.as_str(), m.status)).collect::<Vec<_>>(),
+        [("Bea", MembershipStatus::Pending), ("Ann", MembershipStatus::Active)],
+        "pending members first"
+    );
+    let listed = ann.invitations().await.unwrap();
+    assert_eq!(
+        (listed[0].uses_left, listed[0].link.as_deref()),
+        (1, None),
+        "a listed invitation shows no token"
+    );
+
+    // Approved from the console: Bea's app hears it and she trades.
+    let bea_member = uuid::Uuid::parse_str(&members[0].membership_id).unwrap();
+    assert_eq!(
+        ann.manage_member(bea_member, MemberAction::Approve).await.unwrap().status,
+        MembershipStatus::Active
+    );
+    until("Bea's app hears her approval", || async {
+        bea.standing().status == MembershipStatus::Active
+    })
+    .await;
+    let ask = place(Side::Sell, "0.16", "2");
+    ann.place(&ask).await.unwrap();
+    until("Bea sees Ann's ask", || async {
+        bea.book().await.unwrap().asks.iter().any(|o| o.id == ask.id.to_string())
+    })
+    .await;
+    bea.buy_now(ask.id, "1").await.unwrap();
+    until("the console shows Bea's purchase", || async {
+        ann.members()
+            .await
+            .unwrap()
+            .iter()
+            .any(|m| m.display_name == "Bea" && m.trades == 1 && m.bought.to_string() == "1")
+    })
+    .await;
+
+    // The rules of the console.
+    let ann_member = uuid::Uuid::parse_str(&ann.members().await.unwrap()[0].membership_id).unwrap();
+    let code = |err: lumea_community::Error| err.code().as_str();
+    assert_eq!(
+        code(ann.manage_member(ann_member, MemberAction::Suspend).await.unwrap_err()),
+        "last_admin"
+    );
+    assert_eq!(code(bea.members().await.unwrap_err()), "not_admin");
+    let bad = SettingsChange {
+        min_price: Some("0.5".into()),
+        max_price: Some("0.2".into()),
+        ..SettingsChange::default()
+    };
+    assert_eq!(code(ann.update_settings(&bad).await.unwrap_err()), "invalid_setting");
+    let narrower = SettingsChange {
+        min_price: Some("0.10".into()),
+        ..SettingsChange::default()
+    };
+    ann.update_settings(&narrower).await.unwrap();
+    assert_eq!(code(bea.place(&place(Side::Buy, "0.09", "1")).await.unwrap_err()), "invalid_price");
+    let revoked = ann
+        .revoke_invitation(uuid::Uuid::parse_str(&invitation.invitation_id).unwrap())
+        .await
+        .unwrap();
+    assert!(revoked.revoked_at.is_some());
+
+    // Suspended from the console: her next order is refused.
+    ann.manage_member(bea_member, MemberAction::Suspend).await.unwrap();
+    until("Bea's app hears her suspension", || async {
+        bea.standing().status == MembershipStatus::Suspended
+    })
+    .await;
+    assert_eq!(code(bea.place(&place(Side::Buy, "0.12", "1")).await.unwrap_err()), "membership_suspended");
+    for market in [&ann, &bea] {
+        market.close().await;
+    }
+    stand.stop().await;
+}

@@ -7,8 +7,9 @@ use std::time::Duration;
 
 use chrono::Duration as Span;
 use lumea_core::{
-    App, BookView, CommandError, DeveloperSettings, EnergyView, GridPrices, GridTransactionView, MarketEvent, MarketStats, ModeView, OrderFilter,
-    OrderView, Outcome, Page, PlaceRequest, Role, Side, SystemClock, TradePrint, TradeView,
+    App, BookView, CommandError, DeveloperSettings, EnergyView, GridPrices, GridTransactionView, InvitationView, MarketEvent, MarketStats,
+    MemberAction, MemberView, ModeView, OrderFilter, OrderView, Outcome, Page, PlaceRequest, Role, SettingsChange, Side, SystemClock, TradePrint,
+    TradeView,
 };
 use tauri::{Emitter, Manager, State};
 use tauri_plugin_notification::NotificationExt;
@@ -102,6 +103,36 @@ async fn sign_up(market: Market<'_>, invitation: String, email: String, password
 #[tauri::command]
 async fn join_community(market: Market<'_>, invitation: String, username: String) -> Reply<ModeView> {
     market.join(&invitation, &username).await
+}
+
+#[tauri::command]
+async fn community_members(market: Market<'_>) -> Reply<Vec<MemberView>> {
+    market.members().await
+}
+
+#[tauri::command]
+async fn manage_member(market: Market<'_>, member: Uuid, action: MemberAction) -> Reply<MemberView> {
+    market.manage_member(member, action).await
+}
+
+#[tauri::command]
+async fn create_invitation(market: Market<'_>, uses: u32, days: u32, pre_approved: bool) -> Reply<InvitationView> {
+    market.create_invitation(uses, days, pre_approved).await
+}
+
+#[tauri::command]
+async fn community_invitations(market: Market<'_>) -> Reply<Vec<InvitationView>> {
+    market.invitations().await
+}
+
+#[tauri::command]
+async fn revoke_invitation(market: Market<'_>, invitation: Uuid) -> Reply<InvitationView> {
+    market.revoke_invitation(invitation).await
+}
+
+#[tauri::command]
+async fn update_community_settings(market: Market<'_>, change: SettingsChange) -> Reply<()> {
+    market.update_community_settings(&change).await
 }
 
 #[tauri::command]
@@ -243,6 +274,12 @@ pub fn run() {
             sign_in,
             sign_up,
             join_community,
+            community_members,
+            manage_member,
+            create_invitation,
+            community_invitations,
+            revoke_invitation,
+            update_community_settings,
             use_local_mode
         ])
         .run(tauri::generate_context!());

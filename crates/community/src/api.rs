@@ -19,6 +19,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::RemoteError;
+use super::console::{InvitationRow, MemberRow};
 use super::wire::{DistanceRow, MembershipRow, OrderRow, PrintRow, ProfileRow, TradeRow};
 use lumea_market::{ErrorCode, Side};
 
@@ -118,6 +119,30 @@ struct TokenUser {
     id: Uuid,
     #[serde(default)]
     email: Option<String>,
+}
+
+/// What an admin does to a member.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[serde(rename_all = "snake_case")]
+pub enum MemberAction {
+    Approve,
+    Suspend,
+    Reinstate,
+    MakeAdmin,
+    MakeMember,
+}
+
+impl MemberAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MemberAction::Approve => "approve",
+            MemberAction::Suspend => "suspend",
+            MemberAction::Reinstate => "reinstate",
+            MemberAction::MakeAdmin => "make_admin",
+            MemberAction::MakeMember => "make_member",
+        }
+    }
 }
 
 /// The REST and auth APIs of one project.
@@ -290,6 +315,43 @@ impl Api {
             &json!({ "p_order_id": order, "p_amount": amount, "p_ref": reference }),
         )
         .await
+    }
+
+    // The operator's console (each function checks the caller is an admin of `community`).
+
+    pub async fn members(&self, session: &Session, community: &str) -> Result<Vec<MemberRow>, RemoteError> {
+        self.call(session, "community_members", &json!({ "p_community": community })).await
+    }
+
+    pub async fn manage_member(&self, session: &Session, community: &str, member: Uuid, action: MemberAction) -> Result<MemberRow, RemoteError> {
+        let params = json!({ "p_community": community, "p_member": member, "p_action": action.as_str() });
+        self.call(session, "manage_member", &params).await
+    }
+
+    pub async fn create_invitation(
+        &self,
+        session: &Session,
+        community: &str,
+        uses: u32,
+        expires_at: DateTime<Utc>,
+        pre_approved: bool,
+    ) -> Result<InvitationRow, RemoteError> {
+        let params = json!({ "p_community": community, "p_uses": uses, "p_expires_at": expires_at, "p_pre_approved": pre_approved });
+        self.call(session, "create_invitation", &params).await
+    }
+
+    pub async fn invitations(&self, session: &Session, community: &str) -> Result<Vec<InvitationRow>, RemoteError> {
+        self.call(session, "community_invitations", &json!({ "p_community": community })).await
+    }
+
+    pub async fn revoke_invitation(&self, session: &Session, community: &str, invitation: Uuid) -> Result<InvitationRow, RemoteError> {
+        let params = json!({ "p_community": community, "p_invitation": invitation });
+        self.call(session, "revoke_invitation", &params).await
+    }
+
+    /// Changes settings (`arguments` from `SettingsChange::arguments`).
+    pub async fn update_settings(&self, session: &Session, arguments: &serde_json::Value) -> Result<serde_json::Value, RemoteError> {
+        self.call(session, "update_community_settings", arguments).await
     }
 
     /// Calls a database function (`POST /rest/v1/rpc/NAME`).

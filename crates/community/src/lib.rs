@@ -12,6 +12,7 @@
 
 pub mod api;
 mod cache;
+pub mod console;
 pub mod invitation;
 pub mod realtime;
 pub mod wire;
@@ -27,7 +28,7 @@ use tokio::sync::{Mutex, broadcast, mpsc, watch};
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 
-pub use api::{Api, Project, Session, SignUp};
+pub use api::{Api, MemberAction, Project, Session, SignUp};
 use cache::{Account, Command, Queued};
 use lumea_market::energy::{Battery, GridPrices};
 use lumea_market::rules::{self, BuyNow, Cancel, Place};
@@ -422,6 +423,79 @@ impl CommunityMarket {
             .await?;
         self.hear_membership(Some(&joined)).await?;
         Ok(joined)
+    }
+
+    // The operator's console ------------------------------------------------
+
+    pub async fn members(&self) -> Result<Vec<console::MemberView>> {
+        let (api, community) = (&self.api, self.community());
+        let rows = self.authorized(|s| async move { api.members(&s, community).await }).await?;
+        Ok(rows
+            .into_iter()
+            .map(console::MemberRow::check)
+            .collect::<Result<_, _>>()
+            .map_err(RemoteError::BadAnswer)?)
+    }
+
+    pub async fn manage_member(&self, member: Uuid, action: MemberAction) -> Result<console::MemberView> {
+        let (api, community) = (&self.api, self.community());
+        let row = self
+            .authorized(|s| async move { api.manage_member(&s, community, member, action).await })
+            .await?;
+        Ok(row.check().map_err(RemoteError::BadAnswer)?)
+    }
+
+    /// A new invitation to this community, with its link and code.
+    pub async fn create_invitation(&self, uses: u32, expires_at: DateTime<Utc>, pre_approved: bool) -> Result<console::InvitationView> {
+        let (api, community) = (&self.api, self.community());
+        let row = self
+            .authorized(|s| async move { api.create_invitation(&s, community, uses, expires_at, pre_approved).await })
+            .await?;
+        Ok(self.invitation_view(row))
+    }
+
+    pub async fn invitations(&self) -> Result<Vec<console::InvitationView>> {
+        let (api, community) = (&self.api, self.community());
+        let rows = self.authorized(|s| async move { api.invitations(&s, community).await }).await?;
+        Ok(rows.into_iter().map(|row| self.invitation_view(row)).collect())
+    }
+
+    pub async fn revoke_invitation(&self, invitation: Uuid) -> Result<console::InvitationView> {
+        let (api, community) = (&self.api, self.community());
+        let row = self
+            .authorized(|s| async move { api.revoke_invitation(&s, community, invitation).await })
+            .await?;
+        Ok(self.invitation_view(row))
+    }
+
+    /// Changes the community's settings, checked with the market's rules first.
+    pub async fn update_settings(&self, change: &console::SettingsChange) -> Result<()> {
+        let arguments = change.arguments(self.community()).ok_or(Reason::InvalidSetting)?;
+        let api = &self.api;
+        let arguments = &arguments;
+        self.authorized(|s| async move { api.update_settings(&s, arguments).await }).await?;
+        Ok(())
+    }
+
+    fn invitation_view(&self, row: console::InvitationRow) -> console::InvitationView {
+        let invitation = row.token.map(|token| invitation::Invitation {
+            project_url: self.api.project().url.clone(),
+            anon_key: self.api.project().anon_key.clone(),
+            community: self.account.community.clone(),
+            token,
+        });
+        console::InvitationView {
+            invitation_id: row.invitation_id.to_string(),
+            role: row.role,
+            pre_approved: row.pre_approved,
+            uses_left: row.uses_left,
+            expires_at: row.expires_at.0,
+            created_at: row.created_at.0,
+            revoked_at: row.revoked_at.map(|at| at.0),
+            made_by: row.made_by,
+            link: invitation.as_ref().map(invitation::Invitation::link),
+            code: invitation.as_ref().map(invitation::Invitation::code),
+        }
     }
 
     /// The household's membership as the server last said.

@@ -24,7 +24,8 @@ use uuid::Uuid;
 
 pub use error::CommandError;
 pub use household::HouseholdMarket;
-pub use lumea_community::{MemberRole, MembershipStatus};
+pub use lumea_community::console::{InvitationView, MemberView, SettingsChange};
+pub use lumea_community::{MemberAction, MemberRole, MembershipStatus};
 pub use lumea_market::energy::GridPrices;
 pub use lumea_market::stats::{LevelDepth, MarketStats, TradePrint};
 pub use lumea_market::{ErrorCode, Side};
@@ -253,6 +254,41 @@ impl App {
         // Opened again: the community, its subscriptions and its snapshot are the new membership's.
         self.enter(market.project(), market.session().await).await?;
         Ok(self.mode().await)
+    }
+
+    // The operator's console (community mode, admins; the server checks) -------
+
+    async fn community_market(&self) -> Result<Arc<CommunityMarket>> {
+        match &*self.backend.read().await {
+            Backend::Community(market) => Ok(market.clone()),
+            Backend::Local => Err(community::RemoteError::Refused(ErrorCode::NotAdmin.as_str().into()).into()),
+        }
+    }
+
+    pub async fn members(&self) -> Result<Vec<MemberView>> {
+        Ok(self.community_market().await?.members().await?)
+    }
+
+    pub async fn manage_member(&self, member: Uuid, action: MemberAction) -> Result<MemberView> {
+        Ok(self.community_market().await?.manage_member(member, action).await?)
+    }
+
+    /// An invitation for `uses` households, valid for `days` days.
+    pub async fn create_invitation(&self, uses: u32, days: u32, pre_approved: bool) -> Result<InvitationView> {
+        let expires_at = self.clock.now() + chrono::Duration::days(i64::from(days));
+        Ok(self.community_market().await?.create_invitation(uses, expires_at, pre_approved).await?)
+    }
+
+    pub async fn invitations(&self) -> Result<Vec<InvitationView>> {
+        Ok(self.community_market().await?.invitations().await?)
+    }
+
+    pub async fn revoke_invitation(&self, invitation: Uuid) -> Result<InvitationView> {
+        Ok(self.community_market().await?.revoke_invitation(invitation).await?)
+    }
+
+    pub async fn update_community_settings(&self, change: &SettingsChange) -> Result<()> {
+        Ok(self.community_market().await?.update_settings(change).await?)
     }
 
     fn pending_join_file(&self) -> PathBuf {
