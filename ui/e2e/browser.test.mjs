@@ -277,15 +277,145 @@ test("the settings screen switches between the local demo and a community market
   await dialog(page).getByLabel("Password").fill("correct-horse-battery");
   await shot(page, "settings-sign-in");
   await dialog(page).getByRole("button", { name: "Sign in" }).click();
-  await page.getByText("You're trading in the default community as Alice.").waitFor();
+  await page.getByText("You're trading in Default Street as Alice.").waitFor();
   await page.getByRole("button", { name: "Online. Market settings" }).waitFor();
   assert.equal(await indicator.textContent(), "default · Online");
 
+  assert.equal(await page.locator(".banner-membership").count(), 0, "an active member sees no membership banner");
+
   await indicator.click();
   await dialog(page).getByText("alice@example.com").waitFor();
+  assert.match(await dialog(page).textContent(), /CommunityDefault StreetMembershipActiveHouseholdAlice/);
   await dialog(page).getByRole("button", { name: "Sign out and use the local demo" }).click();
   await page.getByText("Signed out. You're back in the local demo market.").waitFor();
   await page.getByRole("button", { name: "Local demo market. Market settings" }).waitFor();
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+const INVITATION = "LUMEA1-cHJvamVjdD1odHRwcyUzQSUyRiUyRmRlbW8uc3VwYWJhc2UuY28ma2V5PXNiX3B1Ymxpc2hhYmxlX2RlbW8mY29tbXVuaXR5PWRlZmF1bHQmdG9rZW49YWJj";
+
+/** Opens the settings from the local demo and fills the sign-up form. */
+async function signUp(page, { invitation = INVITATION, email = "erin@example.com", username = "Erin" } = {}) {
+  await page.getByRole("button", { name: "Local demo market. Market settings" }).click();
+  await dialog(page).getByRole("button", { name: "New here? Create an account" }).click();
+  await dialog(page).getByLabel("Invitation link or code").fill(invitation);
+  await dialog(page).getByLabel("Email").fill(email);
+  await dialog(page).getByLabel("Password").fill("correct-horse-battery");
+  await dialog(page).getByLabel("Name shown to neighbours").fill(username);
+}
+
+test("sign in keeps a prefilled project under Project settings", async () => {
+  const { page, errors } = await openApp({ project: { url: "https://abc.supabase.co", anonKey: "sb_publishable_key" } });
+  await page.getByRole("button", { name: /Market settings/ }).click();
+  const url = dialog(page).getByLabel("Project URL");
+  assert.equal(await url.isVisible(), false, "the prefilled project is tucked away");
+  await dialog(page).getByText("Project settings").click();
+  assert.equal(await url.inputValue(), "https://abc.supabase.co");
+  assert.equal(await dialog(page).getByLabel("Anon key").inputValue(), "sb_publishable_key");
+  // Emptied and closed again, the project opens up when the form is sent, so the browser can point at it.
+  await url.fill("");
+  await dialog(page).getByText("Project settings").click();
+  await dialog(page).getByLabel("Email").fill("alice@example.com");
+  await dialog(page).getByLabel("Password").fill("correct-horse-battery");
+  await dialog(page).getByRole("button", { name: "Sign in" }).click();
+  await url.waitFor({ state: "visible" });
+  await url.fill("https://abc.supabase.co");
+  await dialog(page).getByRole("button", { name: "Sign in" }).click();
+  await page.getByText("You're trading in Default Street as Alice.").waitFor();
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test("sign up with an invitation code: no project to type, trading at once", async () => {
+  const { page, errors } = await openApp();
+  await signUp(page);
+  const form = await dialog(page).textContent();
+  assert.doesNotMatch(form, /Project URL|Anon key|Community/, "the invitation names the project and the community");
+  await shot(page, "settings-sign-up");
+  await dialog(page).getByRole("button", { name: "Create account" }).click();
+  await page.getByRole("status").getByText("You're trading in Default Street as Erin.").waitFor();
+  assert.equal(await page.getByRole("button", { name: "Online. Market settings" }).textContent(), "default · Online");
+  assert.equal(await page.locator(".banner-membership").count(), 0);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test("a pending membership shows its banner until an admin approves, and a suspension shows its own", async () => {
+  const { page, errors } = await openApp();
+  await signUp(page, { invitation: "lumea://join?project=https%3A%2F%2Fdemo.supabase.co&key=k&community=default&token=pending-1" });
+  await dialog(page).getByRole("button", { name: "Create account" }).click();
+  await page.getByRole("status").getByText("You've joined Default Street as Erin. An admin will approve you soon.").waitFor();
+  const pending = page.getByText("Waiting for an admin of Default Street to approve you. Trading starts once you're approved.");
+  await pending.waitFor();
+  await page.getByRole("button", { name: "Online. Market settings" }).waitFor();
+  await shot(page, "membership-pending");
+
+  // An admin approves: the core hears it and announces membership_changed.
+  await page.evaluate(() => window.lumeaMock.setMembership("active"));
+  await pending.waitFor({ state: "detached" });
+  assert.equal(await page.locator(".banner-membership").count(), 0);
+
+  await page.evaluate(() => window.lumeaMock.setMembership("suspended"));
+  await page.getByText("Your membership of Default Street is suspended. Ask an admin of your community.").waitFor();
+  await shot(page, "membership-suspended");
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test("an invitation that no longer works, or isn't one, reads as a sentence", async () => {
+  const { page, errors } = await openApp();
+  await signUp(page, { invitation: "LUMEA1-expired-token" });
+  const create = dialog(page).getByRole("button", { name: "Create account" });
+  await create.click();
+  await dialog(page).getByRole("alert").getByText("This invitation has expired. Ask your community for a new one.").waitFor();
+  await shot(page, "settings-invitation-expired");
+  await dialog(page).getByLabel("Invitation link or code").fill("https://abc.supabase.co");
+  await create.click();
+  await dialog(page).getByText("That invitation isn't valid. Check that you pasted the whole link or code.").waitFor();
+  await dialog(page).getByLabel("Invitation link or code").fill(INVITATION);
+  await dialog(page).getByLabel("Name shown to neighbours").fill("Bob");
+  await create.click();
+  await dialog(page).getByText("Someone in this community already uses that name. Choose another.").waitFor();
+  assert.doesNotMatch(await page.content(), /invitation_expired|invalid_invitation|username_taken/);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test("where email is confirmed first, sign-up says so and sign-in is ready with the invitation's project", async () => {
+  const { page, errors } = await openApp();
+  await signUp(page, { email: "confirm@example.com" });
+  await dialog(page).getByRole("button", { name: "Create account" }).click();
+  await dialog(page).getByText("Check your email: open the link we sent to confirm@example.com, then sign in here.").waitFor();
+  await dialog(page).getByRole("button", { name: "Sign in" }).waitFor();
+  assert.equal(await dialog(page).getByLabel("Email").inputValue(), "confirm@example.com");
+  // The invitation's project, prefilled and so tucked away.
+  assert.equal(await dialog(page).getByLabel("Project URL").isVisible(), false);
+  await dialog(page).getByText("Project settings").click();
+  assert.equal(await dialog(page).getByLabel("Project URL").inputValue(), "https://demo.supabase.co");
+  assert.equal(await dialog(page).getByLabel("Anon key").inputValue(), "sb_publishable_demo");
+  await shot(page, "settings-check-email");
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test("a household signed in without a membership joins with an invitation", async () => {
+  const { page, errors } = await openApp();
+  await page.getByRole("button", { name: /Market settings/ }).click();
+  await dialog(page).getByLabel("Project URL").fill("https://demo.supabase.co");
+  await dialog(page).getByLabel("Anon key").fill("sb_publishable_demo");
+  await dialog(page).getByLabel("Email").fill("new@example.com");
+  await dialog(page).getByLabel("Password").fill("correct-horse-battery");
+  await dialog(page).getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("status").getByText("You're signed in. Paste the invitation your community sent you to join it.").waitFor();
+  await page.getByText("You're signed in but haven't joined a community yet.", { exact: false }).waitFor();
+  await page.getByRole("button", { name: "Paste an invitation" }).click();
+  await dialog(page).getByLabel("Invitation link or code").fill("LUMEA1-pending-2");
+  await dialog(page).getByLabel("Name shown to neighbours").fill("Nadia");
+  await shot(page, "settings-join-community");
+  await dialog(page).getByRole("button", { name: "Join community" }).click();
+  await page.getByRole("status").getByText("You've joined Default Street as Nadia. An admin will approve you soon.").waitFor();
+  await page.getByText("Waiting for an admin of Default Street to approve you.", { exact: false }).waitFor();
   assert.deepEqual(errors, []);
   await page.close();
 });
@@ -320,6 +450,9 @@ test("an event refetches only the views it changes, once per burst", async () =>
   // A trade between neighbours moves the figures and the history, not my trades.
   const theirs = { type: "trade_executed", trade: { ...trade("other", "buy"), buyer: "Alice", buyer_id: "alice" } };
   assert.deepEqual(await callsAfter(page, theirs, { stats: 1, price_history: 1 }), { stats: 1, price_history: 1 });
+  // Approved or suspended: the mode, and what only an active member reads.
+  const member = { mode: 1, book: 1, stats: 1, price_history: 1, my_orders: 1, my_trades: 1 };
+  assert.deepEqual(await callsAfter(page, { type: "membership_changed" }, member), member);
   const all = { book: 1, energy: 1, stats: 1, grid_prices: 1, price_history: 1, my_orders: 1, my_trades: 1, mode: 1 };
   assert.deepEqual(await callsAfter(page, { type: "connection_changed", connection: "local" }, all), all);
 

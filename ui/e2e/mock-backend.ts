@@ -12,8 +12,12 @@ import type { OrderView } from "../src/bindings/OrderView";
 import type { TradeView } from "../src/bindings/TradeView";
 import { ENERGY_SCALE, MONEY_SCALE, PRICE_SCALE, checkOrderAmount, checkPrice, checkPurchase, formatSteps, steps } from "../src/market/rules";
 
-/** extraAsks: neighbours' offers to add; failFirst: the code the first command fails with. */
-type Config = { extraAsks?: number; failFirst?: ErrorCode };
+/**
+ * extraAsks: neighbours' offers to add; failFirst: the code the first command
+ * fails with; project: the project the local mode prefills sign-in with (as the
+ * last one used, or the developer's environment).
+ */
+type Config = { extraAsks?: number; failFirst?: ErrorCode; project?: { url: string; anonKey: string } };
 const config: Config = (window as unknown as { __LUMEA_MOCK_CONFIG__?: Config }).__LUMEA_MOCK_CONFIG__ ?? {};
 
 const e = (s: bigint) => formatSteps(s, ENERGY_SCALE);
@@ -99,8 +103,34 @@ class Refusal extends Error {
 const refuse = (code: ErrorCode): never => {
   throw new Refusal(code);
 };
-const localMode: ModeView = { community: false, connection: "local", project_url: null, anon_key: null, email: null, username: null, community_id: null };
+const localMode: ModeView = {
+  community: false,
+  connection: "local",
+  project_url: config.project?.url ?? null,
+  anon_key: config.project?.anonKey ?? null,
+  email: null,
+  username: null,
+  community_id: null,
+  community_name: null,
+  membership: null,
+  role: null,
+};
 let mode = localMode;
+
+/** The invitation's project, community and standing, as the core and the server would answer. */
+const INVITATION_PROJECT = { url: "https://demo.supabase.co", anonKey: "sb_publishable_demo" };
+function redeem(invitation: string): Pick<ModeView, "community_id" | "community_name" | "membership" | "role"> {
+  const text = invitation.trim();
+  // The core reads a link or a code; anything else it refuses before asking the server.
+  if (!text.startsWith("lumea://join?") && !text.startsWith("LUMEA1-")) refuse("invalid_invitation");
+  // What the server would say of its token.
+  if (text.includes("bad")) refuse("invalid_invitation");
+  if (text.includes("expired")) refuse("invitation_expired");
+  if (text.includes("used")) refuse("invitation_used_up");
+  return { community_id: "default", community_name: "Default Street", membership: text.includes("pending") ? "pending" : "active", role: "member" };
+}
+/** Names taken in the mock's community. */
+const TAKEN = new Set(["bob", "erin #2"]);
 
 const announce = async (...events: MarketEvent[]) => {
   for (const event of events) await emit("market", event);
@@ -212,12 +242,37 @@ async function handle(cmd: string, args: Record<string, unknown>): Promise<unkno
     }
     case "mode":
       return mode;
-    case "sign_in":
-    case "sign_up": {
+    case "sign_in": {
       if (args.password !== "correct-horse-battery") return refuse("invalid_credentials");
-      const username = cmd === "sign_up" ? String(args.username) : "Alice";
-      mode = { ...mode, community: true, connection: "online", project_url: String(args.url), anon_key: String(args.anonKey), email: String(args.email), username, community_id: "default" };
+      const email = String(args.email);
+      // new@…: an account that has not joined a community yet.
+      const member = email.startsWith("new@")
+        ? { username: null, community_id: null, community_name: null, membership: "none" as const, role: null }
+        : { username: "Alice", community_id: "default", community_name: "Default Street", membership: "active" as const, role: "member" as const };
+      mode = { ...mode, community: true, connection: "online", project_url: String(args.url), anon_key: String(args.anonKey), email, ...member };
       await announce({ type: "connection_changed", connection: "online" });
+      return mode;
+    }
+    case "sign_up": {
+      const joined = redeem(String(args.invitation));
+      if (args.password !== "correct-horse-battery") return refuse("weak_password");
+      const username = String(args.username).trim();
+      if (TAKEN.has(username.toLowerCase())) return refuse("username_taken");
+      const email = String(args.email);
+      // confirm@…: the project confirms email first; the core keeps the invitation for the first sign-in.
+      if (email.startsWith("confirm@")) return refuse("email_not_confirmed");
+      mode = { ...mode, community: true, connection: "online", project_url: INVITATION_PROJECT.url, anon_key: INVITATION_PROJECT.anonKey, email, username, ...joined };
+      await announce({ type: "connection_changed", connection: "online" });
+      return mode;
+    }
+    case "join_community": {
+      if (!mode.community) return refuse("signed_out");
+      if (mode.membership !== "none") return refuse("already_member");
+      const joined = redeem(String(args.invitation));
+      const username = String(args.username).trim();
+      if (TAKEN.has(username.toLowerCase())) return refuse("username_taken");
+      mode = { ...mode, username, ...joined };
+      await announce({ type: "connection_changed", connection: mode.connection });
       return mode;
     }
     case "use_local_mode":
@@ -271,6 +326,11 @@ mockIPC(
   generate: async (amount: string) => {
     battery.level += steps(amount, ENERGY_SCALE);
     await announce({ type: "energy_changed", user_id: "household" });
+  },
+  /** An admin approves, suspends or reinstates this household: the core hears it and says so. */
+  setMembership: async (membership: NonNullable<ModeView["membership"]>) => {
+    mode = { ...mode, membership };
+    await announce({ type: "membership_changed" });
   },
   failNext: (code: ErrorCode) => {
     failNext = code;

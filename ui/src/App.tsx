@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useRef, useState } from "react";
 import type { Connection } from "./bindings/Connection";
 import type { ErrorCode } from "./bindings/ErrorCode";
+import type { ModeView } from "./bindings/ModeView";
 import type { OrderView } from "./bindings/OrderView";
 import type { TradeView } from "./bindings/TradeView";
 import { BuyOptionsModal } from "./components/BuyOptionsModal";
@@ -14,6 +15,7 @@ import { SellOptionsModal } from "./components/SellOptionsModal";
 import { Toasts, type Toast } from "./components/Toasts";
 import { sentence } from "./market/errors";
 import { kwh, money, perKwh } from "./market/format";
+import { membershipBanner } from "./market/membership";
 import { useMarket, useMode, type Market } from "./useMarket";
 
 type Open =
@@ -88,6 +90,7 @@ export function App() {
           </button>
         )}
       </header>
+      {mode && <MembershipBanner mode={mode} onJoin={() => setOpen({ modal: "settings" })} />}
       {open?.modal === "settings" && mode && (
         <CommunitySettingsModal mode={mode} onChanged={(_, message) => done(message)} onClose={() => setOpen(null)} />
       )}
@@ -104,6 +107,22 @@ export function App() {
         <Screen market={state.market} open={open} setOpen={setOpen} done={done} notify={notify} tradePage={tradePage} setTradePage={setTradePage} />
       )}
       <Toasts toasts={toasts} onDismiss={(id) => setToasts((all) => all.filter((toast) => toast.id !== id))} />
+    </div>
+  );
+}
+
+/** Community mode, while the household can't trade: why, until an admin approves or reinstates it. */
+function MembershipBanner({ mode, onJoin }: { mode: ModeView; onJoin: () => void }) {
+  const text = membershipBanner(mode);
+  if (text === null) return null;
+  return (
+    <div className={`banner banner-membership banner-${mode.membership}`} role="status">
+      <p>{text}</p>
+      {mode.membership === "none" && (
+        <button type="button" className="button" onClick={onJoin}>
+          Paste an invitation
+        </button>
+      )}
     </div>
   );
 }

@@ -51,8 +51,11 @@ export const api = {
   myTrades: (limit: number, offset: number) => call<TradeView[]>("my_trades", { limit, offset }),
   mode: () => call<ModeView>("mode"),
   signIn: (url: string, anonKey: string, email: string, password: string) => call<ModeView>("sign_in", { url, anonKey, email, password }),
-  signUp: (url: string, anonKey: string, email: string, password: string, username: string, community: string) =>
-    call<ModeView>("sign_up", { url, anonKey, email, password, username, community }),
+  /** `invitation`: the community's invitation link (lumea://join?…) or code (LUMEA1-…), which names the project. */
+  signUp: (invitation: string, email: string, password: string, username: string) =>
+    call<ModeView>("sign_up", { invitation, email, password, username }),
+  /** Signed in without a membership: joins the invitation's community. */
+  joinCommunity: (invitation: string, username: string) => call<ModeView>("join_community", { invitation, username }),
   useLocalMode: () => call<ModeView>("use_local_mode"),
 };
 

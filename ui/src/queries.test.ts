@@ -52,6 +52,10 @@ describe("what each event of the core refreshes", () => {
     expect(changed({ type: "command_refused", id: "c", code: "self_trade" })).toEqual(["orders"]);
   });
 
+  it("the mode and what a member reads when the membership changes", () => {
+    expect(changed({ type: "membership_changed" })).toEqual(["book", "history", "mode", "orders", "stats", "trades"]);
+  });
+
   it("each view's prefix names its queries", () => {
     for (const [view, prefix] of Object.entries(VIEW_KEYS)) {
       const options = view === "trades" ? views.trades(3) : views[view as Exclude<keyof typeof views, "trades">];

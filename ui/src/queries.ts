@@ -58,6 +58,12 @@ const EVERY_VIEW = Object.keys(VIEW_KEYS) as View[];
  * - connection_changed: which market is shown, so every view (a switch between
  *   the local and a community market changes them all).
  * - command_refused: my order made offline is gone from my orders.
+ * - membership_changed: community mode, the household was approved, suspended
+ *   or its role changed: the mode (membership, role, community name), and what
+ *   an active member reads and a pending or suspended one doesn't (the book
+ *   and its depth, the prints in the figures and the history), with my orders
+ *   and trades (a suspension cancels my open orders). The battery and the
+ *   grid's prices are the household's own and don't change.
  * - resync: events were dropped on the way (a receiver fell behind), so
  *   nothing shown can be trusted to be current: every view.
  */
@@ -76,6 +82,8 @@ export function viewsChangedBy(event: MarketEvent): View[] {
       return EVERY_VIEW;
     case "command_refused":
       return ["orders"];
+    case "membership_changed":
+      return ["mode", "book", "stats", "history", "orders", "trades"];
   }
 }
 
