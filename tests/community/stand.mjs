@@ -207,12 +207,17 @@ async function startLite(cwd, bin, log) {
   return child;
 }
 
-/** Waits until lite answers a REST read (it reconnects to PostgreSQL on its own). */
+/**
+ * Waits until lite answers a REST read (it reconnects to PostgreSQL on its own).
+ * communities is a table of the schema lite read at its start: anon gets no
+ * row of it (RLS) or a refusal, and either answer (below 500) comes from
+ * PostgreSQL, so it is up.
+ */
 async function waitForRest(restUrl) {
   const deadline = Date.now() + 30_000;
   for (;;) {
     try {
-      const res = await fetch(`${restUrl}/rest/v1/market_settings?select=id`, { headers: { apikey: ANON_KEY } });
+      const res = await fetch(`${restUrl}/rest/v1/communities?select=id`, { headers: { apikey: ANON_KEY } });
       await res.arrayBuffer();
       if (res.status < 500) return;
     } catch {}

@@ -1,12 +1,18 @@
 // The community backend over HTTP, the way the app will call it: sign-up and
 // sign-in (GoTrue API), reads and RPC calls (PostgREST API) with user JWTs,
-// served by @supabase/lite on the real PostgreSQL with the project's migration.
+// served by @supabase/lite on the real PostgreSQL with the project's migrations.
+// Communities are made as the operator makes them (public.create_community, as
+// the service, here a superuser connection); households join them with
+// invitations, and admins approve and manage members.
 //
 // Needs a PostgreSQL at LUMEA_PG_URL (default postgres://postgres@127.0.0.1:5432/postgres).
 // @supabase/lite's quirks, handled here: it creates its auth tables on its
 // first start, before our SQL, and reads the schema only at start (so it is
-// restarted after the migration); it reports a raised exception as
-// "PostgresError: <message>" where PostgREST sends the message alone.
+// restarted after the migrations); on its first request it grants ALL on every
+// table of a schema with RLS to anon and authenticated (so the migrations'
+// table privileges are put back after that request, as a Supabase project
+// keeps them); it reports a raised exception as "PostgresError: <message>"
+// where PostgREST sends the message alone.
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -14,20 +20,34 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, mkdirSync, readdirSync, readFileSync, writeFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { join, dirname } from "node:path";
+import { join as joinPath, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
-import { randomUUID } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import postgres from "postgres";
 
 const here = dirname(fileURLToPath(import.meta.url));
-const supabase = join(here, "..", "..", "supabase");
+const supabase = joinPath(here, "..", "..", "supabase");
 const adminUrl = process.env.LUMEA_PG_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
 const database = `lumea_http_${randomUUID().replaceAll("-", "")}`;
 const databaseUrl = `${adminUrl.slice(0, adminUrl.lastIndexOf("/"))}/${database}`;
 const apikey = "sb_publishable_lumeatests";
-const project = mkdtempSync(join(tmpdir(), "lumea-lite-"));
+const project = mkdtempSync(joinPath(tmpdir(), "lumea-lite-"));
+const PUBLIC_TABLES = ["communities", "household_trades", "market_orders", "memberships", "open_orders", "profiles", "trade_prints", "trades"];
 let api;
 let server;
+let sql; // superuser on the test database: the operator's bootstrap, and the checks
+let privileges; // the migrations' grants on public's tables to the API roles
+
+// Everyone who signs up; every answer the API gave, and to whom (the last test reads them all).
+const users = [];
+const answers = [];
+// North: Alice (admin), Bob. South: Sam (admin), Tom.
+let north;
+let south;
+let alice;
+let bob;
+let sam;
+let tom;
 
 function freePort() {
   return new Promise((resolve) => {
@@ -39,7 +59,7 @@ function freePort() {
 }
 
 async function startLite() {
-  const child = spawn(join(here, "node_modules", ".bin", "lite"), ["start", "--no-admin"], { cwd: project, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(joinPath(here, "node_modules", ".bin", "lite"), ["start", "--no-admin"], { cwd: project, stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
   await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`lite did not start:\n${output}`)), 60_000);
@@ -64,22 +84,43 @@ async function stopLite() {
   await exited;
 }
 
-/** One HTTP call; `token` is a user's JWT, none for anon. */
-async function call(method, path, { token, body } = {}) {
+// --- The API ---------------------------------------------------------------------
+
+/** One HTTP call as `who` (a signed-in user; none for anon). Every answer is kept, as `owner`'s. */
+async function call(method, path, { who, body, headers = {}, owner = who } = {}) {
   const response = await fetch(`${api}${path}`, {
     method,
     headers: {
       apikey,
       "content-type": "application/json",
-      ...(token ? { authorization: `Bearer ${token}` } : {}),
+      ...(who ? { authorization: `Bearer ${who.token}` } : {}),
+      ...headers,
     },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await response.text();
+  answers.push({ who: owner, method, path, status: response.status, text });
   return { status: response.status, body: text ? JSON.parse(text) : null };
 }
 
-const rpc = (name, token, body) => call("POST", `/rest/v1/rpc/${name}`, { token, body });
+const rpc = (name, who, body = {}) => call("POST", `/rest/v1/rpc/${name}`, { who, body });
+const read = (path, who) => call("GET", `/rest/v1/${path}`, { who });
+
+/** The answer of a call that must succeed. */
+function ok(reply, what = "call") {
+  assert.ok(reply.status >= 200 && reply.status < 300, `${what}: ${reply.status} ${JSON.stringify(reply.body)}`);
+  return reply.body;
+}
+
+/**
+ * Rows with their numbers as numbers: lite sends numeric columns as strings
+ * ("2.00"), PostgREST as JSON numbers; the app reads both.
+ */
+function plain(value) {
+  if (Array.isArray(value)) return value.map(plain);
+  if (value && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plain(v)]));
+  return typeof value === "string" && /^-?\d+(\.\d+)?$/.test(value) ? Number(value) : value;
+}
 
 /** The reason code of a refused call, as the app reads it. */
 function reason(reply) {
@@ -87,13 +128,101 @@ function reason(reply) {
   return String(reply.body.message).replace(/^PostgresError: /, "");
 }
 
-async function signUp(email, username) {
-  const reply = await call("POST", "/auth/v1/signup", { body: { email, password: "correct-horse-battery", data: { username } } });
-  assert.equal(reply.status, 200, JSON.stringify(reply.body));
-  const signedIn = await call("POST", "/auth/v1/token?grant_type=password", { body: { email, password: "correct-horse-battery" } });
-  assert.equal(signedIn.status, 200, JSON.stringify(signedIn.body));
-  return { id: signedIn.body.user.id, token: signedIn.body.access_token };
+/**
+ * Signs up and in. Each household has its own home, coarse already (3
+ * decimals), so that its coordinates can be looked for in every answer. The
+ * metadata names a community: it is ignored.
+ */
+async function signUp(name) {
+  const n = users.length + 1;
+  const email = `${name.toLowerCase()}.${randomBytes(3).toString("hex")}@example.com`;
+  const home = { lat: 50.1 + n * 0.013 + 0.001, lng: 8.6 + n * 0.017 + 0.002 };
+  const lat = Number(home.lat.toFixed(3));
+  const lng = Number(home.lng.toFixed(3));
+  const password = "correct-horse-battery";
+  const who = { name, email, lat, lng };
+  ok(await call("POST", "/auth/v1/signup", { owner: who, body: { email, password, data: { username: name, community_id: "north", lat: String(lat), lng: String(lng) } } }), "sign-up");
+  const signedIn = ok(await call("POST", "/auth/v1/token?grant_type=password", { owner: who, body: { email, password } }), "sign-in");
+  who.id = signedIn.user.id;
+  who.token = signedIn.access_token;
+  users.push(who);
+  return who;
 }
+
+/** The operator's bootstrap, as the service runs it: the community and its first admin's invitation. */
+async function createCommunity(id, name) {
+  const [{ answer }] = await sql`select public.create_community(${id}, ${name}) as answer`;
+  return answer;
+}
+
+const inDays = (days) => new Date(Date.now() + days * 24 * 3600 * 1000).toISOString();
+
+/** An admin's invitation: the answer, with its token. */
+const invite = async (who, community, { uses = 20, preApproved = false, expires = inDays(1) } = {}) =>
+  ok(await rpc("create_invitation", who, { p_community: community, p_uses: uses, p_expires_at: expires, p_pre_approved: preApproved }), "create_invitation");
+
+const joinCall = (who, community, token, name) => rpc("join_community", who, { p_community: community, p_token: token, p_display_name: name });
+
+/** Joins; keeps the membership's id on `who`. */
+async function join(who, community, token, name = who.name) {
+  const answer = ok(await joinCall(who, community, token, name), "join_community");
+  who.membership = answer.membership_id;
+  return answer;
+}
+
+const manage = (who, community, member, action) => rpc("manage_member", who, { p_community: community, p_member: member, p_action: action });
+const order = (who, type, price, amount, id = randomUUID()) => rpc("place_order", who, { p_id: id, p_type: type, p_price: price, p_amount: amount });
+const buyNow = (who, orderId, amount, ref = randomUUID()) => rpc("buy_now", who, { p_order_id: orderId, p_amount: amount, p_ref: ref });
+
+// --- The database, seen by the superuser ------------------------------------------
+
+/** A digest of every row of every table of public and private: equal digests, nothing changed. */
+async function databaseState() {
+  const tables = await sql`select schemaname, tablename from pg_tables where schemaname in ('public', 'private') order by 1, 2`;
+  const state = {};
+  for (const { schemaname, tablename } of tables) {
+    const [{ digest }] = await sql.unsafe(
+      `select count(*) || ':' || md5(coalesce(string_agg(t::text, '|' order by t::text), '')) as digest from ${schemaname}.${tablename} t`,
+    );
+    state[`${schemaname}.${tablename}`] = digest;
+  }
+  return state;
+}
+
+function readPrivileges() {
+  return sql`
+    select c.oid::regclass::text as rel, c.relkind = 'S' as sequence, r.rolname as role, a.privilege_type as privilege
+      from pg_class c
+      cross join lateral aclexplode(coalesce(c.relacl, acldefault(case when c.relkind = 'S' then 's'::"char" else 'r'::"char" end, c.relowner))) a
+      join pg_roles r on r.oid = a.grantee
+     where c.relnamespace = 'public'::regnamespace and c.relkind in ('r', 'p', 'v', 'm', 'S')
+       and r.rolname in ('anon', 'authenticated', 'service_role')
+     order by 1, 3, 4`.then((rows) => rows.map((row) => ({ ...row })));
+}
+
+/** Puts back the grants the migrations made (lite grants everything on its first request). */
+async function restorePrivileges() {
+  const relations = await sql`select c.oid::regclass::text as rel, c.relkind = 'S' as sequence from pg_class c
+                               where c.relnamespace = 'public'::regnamespace and c.relkind in ('r', 'p', 'v', 'm', 'S')`;
+  for (const { rel, sequence } of relations) {
+    await sql.unsafe(`revoke all on ${sequence ? "sequence" : "table"} ${rel} from anon, authenticated, service_role`);
+  }
+  for (const { rel, sequence, role, privilege } of privileges) {
+    await sql.unsafe(`grant ${privilege} on ${sequence ? "sequence" : "table"} ${rel} to ${role}`);
+  }
+  assert.deepEqual(await readPrivileges(), privileges);
+}
+
+/** The distance the server computes (haversine, 6371 km, to 0.1 km). */
+function distanceKm(a, b) {
+  const rad = (d) => (d * Math.PI) / 180;
+  const h = Math.sin(rad(b.lat - a.lat) / 2) ** 2 + Math.cos(rad(a.lat)) * Math.cos(rad(b.lat)) * Math.sin(rad(b.lng - a.lng) / 2) ** 2;
+  return Math.round(2 * 6371 * Math.asin(Math.sqrt(h)) * 10) / 10;
+}
+
+const PRINT_KEYS = ["amount", "community_id", "price", "seq", "traded_at"];
+
+// --- The stand -----------------------------------------------------------------------
 
 before(async () => {
   const admin = postgres(adminUrl, { onnotice: () => {} });
@@ -101,91 +230,547 @@ before(async () => {
   await admin.end();
   const port = await freePort();
   api = `http://127.0.0.1:${port}`;
-  mkdirSync(join(project, "supabase"));
+  mkdirSync(joinPath(project, "supabase"));
   writeFileSync(
-    join(project, "supabase", "config.toml"),
+    joinPath(project, "supabase", "config.toml"),
     `[api]\nport = ${port}\n\n[db]\ndriver = "postgres"\nurl = "${databaseUrl}"\n\n` +
       `[auth]\nenabled = true\njwt_secret = "lumea-http-tests-${randomUUID()}"\nenable_signup = true\n` +
       `publishable_key = "${apikey}"\nsecret_key = "sb_secret_lumeatests"\n\n[auth.email]\nenable_confirmations = false\n`,
   );
   server = await startLite();
   await stopLite();
-  const db = postgres(databaseUrl, { onnotice: () => {} });
-  await db.unsafe(readFileSync(join(here, "..", "support", "platform_stand_in.sql"), "utf8"));
-  for (const migration of readdirSync(join(supabase, "migrations")).sort()) {
-    await db.unsafe(readFileSync(join(supabase, "migrations", migration), "utf8"));
+  sql = postgres(databaseUrl, { max: 1, onnotice: () => {} });
+  await sql.unsafe(readFileSync(joinPath(here, "..", "support", "platform_stand_in.sql"), "utf8"));
+  for (const migration of readdirSync(joinPath(supabase, "migrations")).filter((f) => f.endsWith(".sql")).sort()) {
+    await sql.unsafe(readFileSync(joinPath(supabase, "migrations", migration), "utf8"));
   }
-  await db.end();
+  privileges = await readPrivileges();
   server = await startLite();
+  // lite's first request makes its grants; then the migrations' are put back.
+  await fetch(`${api}/rest/v1/communities?select=id`, { headers: { apikey } }).then((r) => r.arrayBuffer());
+  await restorePrivileges();
+
+  // Two communities, each with its admin (the bootstrap invitation) and a member.
+  const northAnswer = await createCommunity("north", "North");
+  const southAnswer = await createCommunity("south", "South");
+  north = { id: "north", bootstrap: northAnswer };
+  south = { id: "south", bootstrap: southAnswer };
+  alice = await signUp("Alice");
+  await join(alice, "north", north.bootstrap.token);
+  sam = await signUp("Sam");
+  await join(sam, "south", south.bootstrap.token);
+  north.invitation = await invite(alice, "north", { preApproved: true });
+  south.invitation = await invite(sam, "south", { preApproved: true });
+  bob = await signUp("Bob");
+  await join(bob, "north", north.invitation.token);
+  tom = await signUp("Tom");
+  await join(tom, "south", south.invitation.token);
 });
 
 after(async () => {
   await stopLite();
+  await sql?.end();
   const admin = postgres(adminUrl, { onnotice: () => {} });
   await admin.unsafe(`drop database if exists ${database} with (force)`);
   await admin.end();
   rmSync(project, { recursive: true, force: true });
 });
 
-test("households trade over the API: sign up, sell, see the book, buy now, history, cancel, refusals", async () => {
-  const alice = await signUp("alice@example.com", "Alice");
-  const bob = await signUp("bob@example.com", "Bob");
+// --- The flow ---------------------------------------------------------------------------
 
-  // Alice lists 5 kWh; her name comes from her profile (the functions take no name at all).
+test("households join with invitations and trade: sell, the book, distances, buy now, their sides, prints, cancel, refusals", async () => {
+  // The bootstrap invitation made Alice north's admin, active at once; the
+  // sign-up metadata's community counted for nothing.
+  assert.deepEqual(
+    { ...north.bootstrap, token: "", invitation_id: "", created_at: "", expires_at: "" },
+    { community_id: "north", role: "admin", pre_approved: true, uses_left: 1, made_by: null, revoked_at: null, token: "", invitation_id: "", created_at: "", expires_at: "" },
+  );
+  assert.match(north.bootstrap.token, /^[A-Za-z0-9_-]{43}$/);
+  const mine = ok(await rpc("my_membership", alice));
+  assert.deepEqual([mine.community_id, mine.community_name, mine.display_name, mine.role, mine.status], ["north", "North", "Alice", "admin", "active"]);
+  assert.deepEqual(mine.settings, { min_price: 0.05, max_price: 1, grid_buy_price: 0.2, grid_sell_price: 0.1, co2_kg_per_kwh: 0.367, open_order_cap: 50 });
+  const bobs = ok(await rpc("my_membership", bob));
+  assert.deepEqual([bobs.community_id, bobs.role, bobs.status], ["north", "member", "active"]);
+  assert.deepEqual(ok(await read("communities?select=id,name", bob)), [{ id: "north", name: "North" }]);
+
+  // Alice lists 5 kWh under her display name (the functions take no name at all).
   const ask = randomUUID();
-  const placed = await rpc("place_order", alice.token, { p_id: ask, p_type: "sell", p_price: "0.16", p_amount: "5" });
-  assert.equal(placed.status, 200, JSON.stringify(placed.body));
-  assert.equal(placed.body.username, "Alice");
-  assert.equal(placed.body.status, "active");
+  const placed = ok(await order(alice, "sell", "0.16", "5", ask));
+  assert.deepEqual([placed.id, placed.username, placed.community_id, placed.status], [ask, "Alice", "north", "active"]);
 
-  // Bob sees it in his community's book.
-  const book = await call("GET", "/rest/v1/market_orders?select=id,username,type,price,amount,filled_amount&status=in.(active,partial)&order=price.asc", { token: bob.token });
-  assert.equal(book.status, 200);
-  assert.deepEqual(book.body.map((order) => [order.id, order.username, order.type, Number(order.price)]), [[ask, "Alice", "sell", 0.16]]);
+  // Bob sees it in his community's book: no user id, no coordinates.
+  const book = ok(await read("open_orders?select=*&order=price.asc", bob));
+  assert.deepEqual(book.map((o) => [o.id, o.username, o.type, Number(o.price), Number(o.amount)]), [[ask, "Alice", "sell", 0.16, 5]]);
+  assert.deepEqual(Object.keys(book[0]).sort(), ["amount", "community_id", "created_at", "expires_at", "filled_amount", "id", "price", "seq", "status", "type", "updated_at", "username"]);
+  // Orders themselves are their owner's alone.
+  assert.deepEqual(ok(await read("market_orders?select=id", bob)), []);
+  assert.deepEqual(ok(await read("market_orders?select=id,user_id", alice)), [{ id: ask, user_id: alice.id }]);
 
-  // Bob buys 2 kWh of it directly; sending the same purchase again changes nothing.
+  // The distance to Alice's home, from the coarse homes; an unknown id gives nothing.
+  const distances = ok(await rpc("order_distances", bob, { p_ids: [ask, randomUUID()] }));
+  assert.deepEqual(distances.map((d) => [d.id, Number(d.distance_km)]), [[ask, distanceKm(alice, bob)]]);
+  assert.ok(distanceKm(alice, bob) > 0);
+
+  // Bob buys 2 kWh directly: the answer is his side of the trade, naming Alice
+  // by display name; sending the same purchase again changes nothing.
   const ref = randomUUID();
-  const bought = await rpc("buy_now", bob.token, { p_order_id: ask, p_amount: "2", p_ref: ref });
-  assert.equal(bought.status, 200, JSON.stringify(bought.body));
-  assert.equal(bought.body.id, ref);
-  assert.equal(bought.body.buy_order_id, null);
-  assert.equal(Number(bought.body.price), 0.16);
-  assert.equal((await rpc("buy_now", bob.token, { p_order_id: ask, p_amount: "2", p_ref: ref })).body.id, ref);
+  const bought = ok(await buyNow(bob, ask, "2", ref));
+  assert.deepEqual(
+    [bought.trade_id, bought.user_id, bought.side, bought.counterpart, bought.order_id, bought.other_order_id, bought.taker, Number(bought.price), Number(bought.amount)],
+    [ref, bob.id, "buy", "Alice", null, ask, "buy", 0.16, 2],
+  );
+  assert.equal(ok(await buyNow(bob, ask, "2", ref)).trade_id, ref);
+  assert.equal(reason(await buyNow(bob, ask, "1", ref)), "duplicate_order");
 
-  // Both see the trade in their history; the ask is partly filled.
+  // Each party reads its own side; nobody reads the trades table.
+  const side = (who) => read("household_trades?select=trade_id,user_id,side,counterpart,order_id,other_order_id,amount", who);
+  assert.deepEqual(plain(ok(await side(alice))), [{ trade_id: ref, user_id: alice.id, side: "sell", counterpart: "Bob", order_id: ask, other_order_id: null, amount: 2 }]);
+  assert.deepEqual(plain(ok(await side(bob))), [{ trade_id: ref, user_id: bob.id, side: "buy", counterpart: "Alice", order_id: null, other_order_id: ask, amount: 2 }]);
+  assert.deepEqual(ok(await read(`household_trades?select=trade_id&user_id=eq.${alice.id}`, bob)), []);
   for (const who of [alice, bob]) {
-    const trades = await call("GET", "/rest/v1/trades?select=id,amount,buyer_id,seller_id", { token: who.token });
-    assert.deepEqual(trades.body.map((trade) => [trade.id, Number(trade.amount), trade.buyer_id, trade.seller_id]), [[ref, 2, bob.id, alice.id]]);
+    const trades = await read("trades?select=id,buyer_id,seller_id", who);
+    assert.ok(trades.status >= 400, `${who.name} read the trades table: ${JSON.stringify(trades.body)}`);
   }
-  const mine = await call("GET", `/rest/v1/market_orders?select=filled_amount,status&id=eq.${ask}`, { token: alice.token });
-  assert.deepEqual(mine.body.map((order) => [Number(order.filled_amount), order.status]), [[2, "partial"]]);
+
+  // The community's prints: price and volume, no party.
+  const prints = ok(await read("trade_prints?select=*", alice));
+  assert.equal(prints.length, 1);
+  assert.deepEqual(Object.keys(prints[0]).sort(), PRINT_KEYS);
+  assert.deepEqual([prints[0].community_id, Number(prints[0].price), Number(prints[0].amount), prints[0].seq], ["north", 0.16, 2, bought.seq]);
+  assert.deepEqual(ok(await read("trade_prints?select=seq", bob)), [{ seq: bought.seq }]);
+
+  // The ask is partly filled, in Alice's orders and in the book.
+  assert.deepEqual(plain(ok(await read(`market_orders?select=filled_amount,status&id=eq.${ask}`, alice))), [{ filled_amount: 2, status: "partial" }]);
+  assert.deepEqual(plain(ok(await read(`open_orders?select=filled_amount,status&id=eq.${ask}`, bob))), [{ filled_amount: 2, status: "partial" }]);
 
   // Refusals carry the engine's reason codes.
-  assert.equal(reason(await rpc("place_order", bob.token, { p_id: randomUUID(), p_type: "buy", p_price: "0.04", p_amount: "1" })), "invalid_price");
-  assert.equal(reason(await rpc("place_order", bob.token, { p_id: randomUUID(), p_type: "buy", p_price: "0.2", p_amount: "0.5" })), "invalid_amount");
-  assert.equal(reason(await rpc("buy_now", bob.token, { p_order_id: ask, p_amount: "4", p_ref: randomUUID() })), "exceeds_available");
-  assert.equal(reason(await rpc("buy_now", alice.token, { p_order_id: ask, p_amount: "1", p_ref: randomUUID() })), "self_trade");
-  assert.equal(reason(await rpc("cancel_order", bob.token, { p_id: ask })), "not_owner");
+  assert.equal(reason(await order(bob, "buy", "0.04", "1")), "invalid_price");
+  assert.equal(reason(await order(bob, "buy", "0.2", "0.5")), "invalid_amount");
+  assert.equal(reason(await order(bob, "hold", "0.2", "1")), "invalid_side");
+  assert.equal(reason(await order(bob, "buy", "0.2", "1", ask)), "duplicate_order");
+  assert.equal(reason(await buyNow(bob, ask, "4")), "exceeds_available");
+  assert.equal(reason(await buyNow(bob, randomUUID(), "1")), "unknown_order");
+  assert.equal(reason(await buyNow(alice, ask, "1")), "self_trade");
+  assert.equal(reason(await rpc("cancel_order", bob, { p_id: ask })), "not_owner");
 
-  // Writing around the functions is refused, and anon gets nothing.
-  const forged = await call("POST", "/rest/v1/trades", {
-    token: bob.token,
-    body: { community_id: "default", sell_order_id: ask, buyer_id: bob.id, seller_id: alice.id, price: "0.01", amount: "3" },
+  // The community's own limits: a narrower price range, an open-order cap.
+  const settings = ok(await rpc("update_community_settings", alice, { p_community: "north", p_min_price: "0.1", p_open_order_cap: 1 }));
+  assert.deepEqual([settings.name, settings.min_price, settings.open_order_cap, settings.max_price], ["North", 0.1, 1, 1]);
+  assert.equal(reason(await order(bob, "buy", "0.08", "1")), "invalid_price");
+  const bid = ok(await order(bob, "buy", "0.1", "1"));
+  assert.equal(reason(await order(bob, "buy", "0.11", "1")), "too_many_open_orders");
+  ok(await rpc("cancel_order", bob, { p_id: bid.id }));
+  ok(await rpc("update_community_settings", alice, { p_community: "north", p_min_price: "0.05", p_open_order_cap: 50 }));
+
+  // Anon gets nothing and may do nothing.
+  for (const table of ["open_orders", "trade_prints", "communities", "memberships"]) {
+    const anon = await read(`${table}?select=*`);
+    assert.ok(anon.status >= 400 || anon.body.length === 0, `anon read ${table}`);
+  }
+  assert.ok((await order(undefined, "buy", "0.2", "1")).status >= 400, "anon placed an order");
+  assert.ok((await joinCall(undefined, "north", north.invitation.token, "Anon")).status >= 400, "anon joined");
+
+  // Alice cancels what is left: it stays in her orders and leaves the book.
+  assert.equal(ok(await rpc("cancel_order", alice, { p_id: ask })).status, "cancelled");
+  assert.equal(ok(await read(`market_orders?select=id&id=eq.${ask}`, alice)).length, 1);
+  assert.deepEqual(ok(await read("open_orders?select=id", bob)), []);
+  assert.deepEqual(plain(ok(await read(`market_orders?select=filled_amount,price&id=eq.${ask}`, alice))), [{ filled_amount: 2, price: 0.16 }]);
+});
+
+// --- Attacks -------------------------------------------------------------------------------
+
+test("non-members, pending and suspended members neither read the market nor trade, and change nothing", async () => {
+  const nina = await signUp("Nina"); // signed up, never joined (her metadata named north)
+  const carol = await signUp("Carol");
+  await join(carol, "north", (await invite(alice, "north", { uses: 1 })).token);
+  const dan = await signUp("Dan");
+  await join(dan, "north", north.invitation.token);
+  const dansAsk = ok(await order(dan, "sell", "0.3", "1"));
+  assert.equal(ok(await manage(alice, "north", dan.membership, "suspend")).status, "suspended");
+  // Suspension cancels the member's open orders.
+  assert.deepEqual(ok(await read(`market_orders?select=status&id=eq.${dansAsk.id}`, dan)), [{ status: "cancelled" }]);
+  assert.equal(ok(await rpc("my_membership", carol)).status, "pending");
+  assert.equal(ok(await rpc("my_membership", dan)).status, "suspended");
+  assert.equal(ok(await rpc("my_membership", nina)), null);
+
+  // Something to reach for: an open ask and a trade in north.
+  const bobsAsk = ok(await order(bob, "sell", "0.4", "3"));
+  ok(await buyNow(alice, bobsAsk.id, "1"));
+  const state = await databaseState();
+
+  for (const [who, code] of [[nina, "not_member"], [carol, "membership_pending"], [dan, "membership_suspended"]]) {
+    const what = `${who.name} (${code})`;
+    assert.equal(reason(await order(who, "buy", "0.5", "1")), code, what);
+    assert.equal(reason(await order(who, "sell", "0.3", "1")), code, what);
+    assert.equal(reason(await buyNow(who, bobsAsk.id, "1")), code, what);
+    assert.equal(reason(await rpc("cancel_order", who, { p_id: bobsAsk.id })), code, what);
+    assert.equal(reason(await rpc("cancel_order", who, { p_id: dansAsk.id })), code, what);
+    assert.equal(reason(await rpc("order_distances", who, { p_ids: [bobsAsk.id, dansAsk.id] })), code, what);
+    for (const table of ["open_orders", "trade_prints", "household_trades"]) {
+      assert.deepEqual(ok(await read(`${table}?select=*`, who)), [], `${what} read ${table}`);
+    }
+    const orders = ok(await read("market_orders?select=id,user_id", who));
+    assert.deepEqual(orders, who === dan ? [{ id: dansAsk.id, user_id: dan.id }] : [], what);
+    // A membership of any status reads its own row and its community's name, nothing more.
+    assert.deepEqual(ok(await read("memberships?select=id,user_id,status", who)), who === nina ? [] : [{ id: who.membership, user_id: who.id, status: who === carol ? "pending" : "suspended" }], what);
+    assert.deepEqual(ok(await read("communities?select=id,name", who)), who === nina ? [] : [{ id: "north", name: "North" }], what);
+    for (const [name, body] of [
+      ["community_members", { p_community: "north" }],
+      ["community_invitations", { p_community: "north" }],
+      ["create_invitation", { p_community: "north", p_uses: 1, p_expires_at: inDays(1), p_pre_approved: true }],
+      ["manage_member", { p_community: "north", p_member: carol.membership, p_action: "approve" }],
+      ["manage_member", { p_community: "north", p_member: dan.membership, p_action: "reinstate" }],
+      ["update_community_settings", { p_community: "north", p_open_order_cap: 10000 }],
+    ]) {
+      assert.equal(reason(await rpc(name, who, body)), "not_admin", `${what}: ${name}`);
+    }
+  }
+  assert.deepEqual(await databaseState(), state, "a refused call changed the database");
+
+  // Their status was the reason: approved and reinstated, they read the book.
+  ok(await manage(alice, "north", carol.membership, "approve"));
+  ok(await manage(alice, "north", dan.membership, "reinstate"));
+  for (const who of [carol, dan]) {
+    assert.deepEqual(ok(await read("open_orders?select=id", who)), [{ id: bobsAsk.id }]);
+    assert.equal(ok(await read("trade_prints?select=seq", who)).length, 2);
+  }
+  ok(await rpc("cancel_order", bob, { p_id: bobsAsk.id }));
+});
+
+test("a member of one community reads and reaches nothing of another", async () => {
+  // South trades among itself.
+  const samsAsk = ok(await order(sam, "sell", "0.2", "5"));
+  const southTrade = ok(await buyNow(tom, samsAsk.id, "1"));
+  const northAsk = ok(await order(alice, "sell", "0.22", "2"));
+  const southInvitation = await invite(sam, "south", { uses: 3 });
+  const state = await databaseState();
+
+  assert.deepEqual(ok(await read("open_orders?select=id,community_id", bob)), [{ id: northAsk.id, community_id: "north" }]);
+  for (const path of [
+    "open_orders?select=id&community_id=eq.south",
+    `open_orders?select=id&id=eq.${samsAsk.id}`,
+    `market_orders?select=id&id=eq.${samsAsk.id}`,
+    "trade_prints?select=seq&community_id=eq.south",
+    `trade_prints?select=seq&seq=eq.${southTrade.seq}`,
+    `household_trades?select=trade_id&trade_id=eq.${southTrade.trade_id}`,
+    "communities?select=id&id=eq.south",
+    "memberships?select=id&community_id=eq.south",
+    `memberships?select=id&id=eq.${sam.membership}`,
+    `profiles?select=id&id=eq.${sam.id}`,
+  ]) {
+    assert.deepEqual(ok(await read(path, bob)), [], `Bob read ${path}`);
+    assert.deepEqual(ok(await read(path, alice)), [], `Alice read ${path}`);
+  }
+  assert.ok(ok(await read("trade_prints?select=community_id", bob)).every((p) => p.community_id === "north"));
+
+  // The market functions act in the caller's community only.
+  assert.equal(reason(await buyNow(bob, samsAsk.id, "1")), "unknown_order");
+  assert.deepEqual(ok(await rpc("order_distances", bob, { p_ids: [samsAsk.id, northAsk.id] })).map((d) => d.id), [northAsk.id]);
+  assert.ok(["not_owner", "unknown_order"].includes(reason(await rpc("cancel_order", bob, { p_id: samsAsk.id }))));
+  // North's admin is nobody in south, and south's members are nobody to her.
+  for (const [name, body] of [
+    ["community_members", { p_community: "south" }],
+    ["community_invitations", { p_community: "south" }],
+    ["create_invitation", { p_community: "south", p_uses: 1, p_expires_at: inDays(1), p_pre_approved: true }],
+    ["manage_member", { p_community: "south", p_member: sam.membership, p_action: "suspend" }],
+    ["manage_member", { p_community: "south", p_member: tom.membership, p_action: "make_admin" }],
+    ["revoke_invitation", { p_community: "south", p_invitation: southInvitation.invitation_id }],
+    ["update_community_settings", { p_community: "south", p_name: "Taken" }],
+  ]) {
+    assert.equal(reason(await rpc(name, alice, body)), "not_admin", `Alice: ${name} of south`);
+  }
+  assert.equal(reason(await manage(alice, "north", sam.membership, "suspend")), "unknown_member");
+  assert.equal(reason(await manage(alice, "north", tom.membership, "make_admin")), "unknown_member");
+  assert.equal(reason(await rpc("revoke_invitation", alice, { p_community: "north", p_invitation: southInvitation.invitation_id })), "unknown_invitation");
+  // One community per household: a real invitation of south does not take Bob there.
+  assert.equal(reason(await joinCall(bob, "south", southInvitation.token, "Bob")), "already_member");
+  assert.deepEqual(await databaseState(), state, "a call across communities changed the database");
+
+  // Bob's bid would cross Sam's ask (0.2) if the books were one: they are not.
+  const bid = ok(await order(bob, "buy", "0.21", "1"));
+  assert.deepEqual([Number(bid.filled_amount), bid.status, bid.community_id], [0, "active", "north"]);
+  ok(await rpc("cancel_order", bob, { p_id: bid.id }));
+
+  // Sam's order was still there all along, and nobody of north could see it.
+  assert.equal(ok(await rpc("cancel_order", sam, { p_id: samsAsk.id })).status, "cancelled");
+  ok(await rpc("cancel_order", alice, { p_id: northAsk.id }));
+});
+
+test("bad invitations are refused with their codes, and use nothing up", async () => {
+  const olga = await signUp("Olga");
+  const pia = await signUp("Pia");
+  const expired = await invite(alice, "north");
+  await sql`update private.invitations set expires_at = now() - interval '1 minute' where id = ${expired.invitation_id}`;
+  const single = await invite(alice, "north", { uses: 1 });
+  await join(pia, "north", single.token);
+  const revoked = await invite(alice, "north");
+  const revokedAnswer = ok(await rpc("revoke_invitation", alice, { p_community: "north", p_invitation: revoked.invitation_id }));
+  assert.ok(revokedAnswer.revoked_at);
+  // Revoking again keeps the first time.
+  assert.equal(ok(await rpc("revoke_invitation", alice, { p_community: "north", p_invitation: revoked.invitation_id })).revoked_at, revokedAnswer.revoked_at);
+  const good = north.invitation.token;
+  const state = await databaseState();
+
+  // Guessed, mangled, or another community's: one refusal, so guessing learns nothing.
+  const flip = (token) => (token[0] === "A" ? "B" : "A") + token.slice(1);
+  for (const [community, token] of [
+    ["north", randomBytes(32).toString("base64url")],
+    ["north", flip(good)],
+    ["north", good.slice(0, -1)],
+    ["north", ""],
+    ["north", null],
+    ["south", good],
+    ["nowhere", good],
+    ["south", south.bootstrap.token.replace(/./, (c) => (c === "x" ? "y" : "x"))],
+  ]) {
+    assert.equal(reason(await joinCall(olga, community, token, "Olga")), "invalid_invitation", `${community} ${token}`);
+  }
+  // A real token says why it no longer works.
+  assert.equal(reason(await joinCall(olga, "north", expired.token, "Olga")), "invitation_expired");
+  assert.equal(reason(await joinCall(olga, "north", single.token, "Olga")), "invitation_used_up");
+  assert.equal(reason(await joinCall(olga, "north", north.bootstrap.token, "Olga")), "invitation_used_up");
+  assert.equal(reason(await joinCall(olga, "south", south.bootstrap.token, "Olga")), "invitation_used_up");
+  assert.equal(reason(await joinCall(olga, "north", revoked.token, "Olga")), "invitation_revoked");
+  assert.equal(reason(await joinCall(bob, "north", good, "Bobby")), "already_member");
+  // Display names: cleaned, 1 to 40 characters, unique in the community ignoring case.
+  for (const name of ["", "   ", "\u200b\u200f", "x".repeat(41), null]) {
+    assert.equal(reason(await joinCall(olga, "north", good, name)), "invalid_username", JSON.stringify(name));
+  }
+  for (const name of ["Bob", "bob", " BOB ", "\u200bBob", "Pia"]) {
+    assert.equal(reason(await joinCall(olga, "north", good, name)), "username_taken", JSON.stringify(name));
+  }
+  assert.equal(ok(await rpc("my_membership", olga)), null);
+  assert.deepEqual(await databaseState(), state, "a refused join changed the database");
+
+  // Invitations are made within limits, and listed without their tokens.
+  for (const [uses, expires, preApproved] of [[0, inDays(1), false], [1001, inDays(1), false], [null, inDays(1), false], [1, inDays(-1), false], [1, inDays(91), false], [1, null, false], [1, inDays(1), null]]) {
+    const refused = await rpc("create_invitation", alice, { p_community: "north", p_uses: uses, p_expires_at: expires, p_pre_approved: preApproved });
+    assert.equal(reason(refused), "invalid_invitation_settings", JSON.stringify([uses, expires, preApproved]));
+  }
+  const listed = ok(await rpc("community_invitations", alice, { p_community: "north" }));
+  assert.ok(listed.length >= 5);
+  const text = JSON.stringify(listed);
+  for (const token of [good, single.token, expired.token, revoked.token, north.bootstrap.token]) assert.ok(!text.includes(token), "a token was listed");
+  for (const entry of listed) {
+    assert.deepEqual(Object.keys(entry).sort(), ["community_id", "created_at", "expires_at", "invitation_id", "made_by", "pre_approved", "revoked_at", "role", "uses_left"]);
+  }
+  assert.deepEqual(listed.find((i) => i.invitation_id === single.invitation_id).uses_left, 0);
+  assert.equal(listed.find((i) => i.invitation_id === single.invitation_id).made_by, "Alice");
+  assert.equal(listed.find((i) => i.invitation_id === north.bootstrap.invitation_id).made_by, null);
+
+  // With a good token and a free name, Olga joins, pending since the invitation does not pre-approve.
+  assert.equal((await join(olga, "north", (await invite(alice, "north", { uses: 1 })).token)).status, "pending");
+});
+
+test("admin functions: refused to members and others, per community; the last active admin stays", async () => {
+  const ivy = await signUp("Ivy");
+  await join(ivy, "north", north.invitation.token);
+  const pending = await signUp("Quinn");
+  await join(pending, "north", (await invite(alice, "north", { uses: 1 })).token);
+  const invitation = await invite(alice, "north");
+  const state = await databaseState();
+
+  // An active member is no admin; anon may not even call.
+  const adminCalls = [
+    ["community_members", { p_community: "north" }],
+    ["community_invitations", { p_community: "north" }],
+    ["create_invitation", { p_community: "north", p_uses: 5, p_expires_at: inDays(1), p_pre_approved: true }],
+    ["revoke_invitation", { p_community: "north", p_invitation: invitation.invitation_id }],
+    ["manage_member", { p_community: "north", p_member: pending.membership, p_action: "approve" }],
+    ["manage_member", { p_community: "north", p_member: bob.membership, p_action: "make_admin" }],
+    ["manage_member", { p_community: "north", p_member: alice.membership, p_action: "suspend" }],
+    ["update_community_settings", { p_community: "north", p_min_price: "0.9" }],
+  ];
+  for (const who of [bob, ivy]) {
+    for (const [name, body] of adminCalls) assert.equal(reason(await rpc(name, who, body)), "not_admin", `${who.name}: ${name}`);
+  }
+  // Bob makes himself admin of his own membership: no.
+  assert.equal(reason(await manage(bob, "north", bob.membership, "make_admin")), "not_admin");
+  for (const [name, body] of adminCalls) {
+    const anon = await rpc(name, undefined, body);
+    assert.ok(anon.status === 401 || anon.status === 403, `anon: ${name}: ${anon.status}`);
+  }
+  // South's admin is no admin of north.
+  for (const [name, body] of adminCalls) assert.equal(reason(await rpc(name, sam, body)), "not_admin", `Sam: ${name}`);
+  // Alice's wrong moves.
+  assert.equal(reason(await manage(alice, "north", bob.membership, "approve")), "invalid_member_status");
+  assert.equal(reason(await manage(alice, "north", bob.membership, "reinstate")), "invalid_member_status");
+  assert.equal(reason(await manage(alice, "north", bob.membership, "make_member")), "invalid_member_status");
+  assert.equal(reason(await manage(alice, "north", pending.membership, "make_admin")), "invalid_member_status");
+  assert.equal(reason(await manage(alice, "north", bob.membership, "delete")), "invalid_action");
+  assert.equal(reason(await manage(alice, "north", randomUUID(), "suspend")), "unknown_member");
+  for (const body of [{ p_min_price: "0.5", p_max_price: "0.4" }, { p_max_price: "1.5" }, { p_grid_buy_price: "0.123456" }, { p_co2_kg_per_kwh: "3" }, { p_open_order_cap: 0 }, { p_name: " \u200b " }, { p_name: "n".repeat(81) }]) {
+    assert.equal(reason(await rpc("update_community_settings", alice, { p_community: "north", ...body })), "invalid_setting", JSON.stringify(body));
+  }
+  // The last active admin can neither leave the role nor be suspended.
+  assert.equal(reason(await manage(alice, "north", alice.membership, "suspend")), "last_admin");
+  assert.equal(reason(await manage(alice, "north", alice.membership, "make_member")), "last_admin");
+  assert.equal(reason(await manage(sam, "south", sam.membership, "suspend")), "last_admin");
+  assert.equal(reason(await manage(sam, "south", sam.membership, "make_member")), "last_admin");
+  assert.deepEqual(await databaseState(), state, "a refused admin call changed the database");
+
+  // With a second active admin, one may step down; a suspended admin counts for nothing.
+  assert.equal(ok(await manage(alice, "north", ivy.membership, "make_admin")).role, "admin");
+  const members = ok(await rpc("community_members", ivy, { p_community: "north" }));
+  const firstActive = members.findIndex((m) => m.status !== "pending");
+  assert.ok(members.slice(0, firstActive).some((m) => m.display_name === "Quinn"), "pending first");
+  assert.ok(members.slice(firstActive).every((m) => m.status !== "pending"));
+  assert.ok(members.every((m) => Object.keys(m).sort().join() === "approved_at,bought_kwh,display_name,joined_at,last_trade_at,membership_id,open_orders,role,sold_kwh,status,trades"));
+  assert.equal(ok(await manage(alice, "north", ivy.membership, "suspend")).status, "suspended");
+  for (const [name, body] of adminCalls) assert.equal(reason(await rpc(name, ivy, body)), "not_admin", `suspended admin Ivy: ${name}`);
+  assert.equal(reason(await manage(alice, "north", alice.membership, "make_member")), "last_admin");
+  ok(await manage(alice, "north", ivy.membership, "reinstate"));
+  assert.equal(ok(await manage(ivy, "north", alice.membership, "make_member")).role, "member");
+  assert.equal(reason(await manage(ivy, "north", ivy.membership, "suspend")), "last_admin");
+  assert.equal(reason(await rpc("community_members", alice, { p_community: "north" })), "not_admin");
+  ok(await manage(ivy, "north", alice.membership, "make_admin"));
+  ok(await manage(alice, "north", ivy.membership, "make_member"));
+  assert.equal(ok(await rpc("my_membership", alice)).role, "admin");
+  assert.equal(ok(await rpc("my_membership", ivy)).role, "member");
+});
+
+test("direct writes to every public table are refused, by the privileges and by RLS alone", async () => {
+  const tables = (await sql`select tablename from pg_tables where schemaname = 'public' order by 1`).map((t) => t.tablename);
+  assert.deepEqual(tables, PUBLIC_TABLES, "a table was added or removed: give it its attacks here");
+  const nina = users.find((u) => u.name === "Nina");
+  const [someTrade] = await sql`select * from public.trades limit 1`;
+  const [someOrder] = await sql`select * from public.market_orders where user_id = ${bob.id} limit 1`;
+  // What each household would most like to write, and the rows it would like to change.
+  const attacks = (who) => ({
+    communities: { insert: { id: `evil-${randomBytes(3).toString("hex")}`, name: "Evil" }, filter: "id=in.(north,south)", patch: { open_order_cap: 10000, min_price: 0.05, name: "Evil" } },
+    memberships: {
+      insert: { community_id: "north", user_id: who.id, display_name: `Evil ${randomBytes(2).toString("hex")}`, role: "admin", status: "active" },
+      filter: "community_id=in.(north,south)",
+      patch: { role: "admin", status: "active" },
+    },
+    profiles: { insert: { id: randomUUID(), location_lat: 1, location_lng: 1 }, filter: "id=not.is.null", patch: { location_lat: 0, location_lng: 0, home_updated_at: null } },
+    market_orders: {
+      insert: { id: randomUUID(), user_id: who.id, username: "Evil", community_id: "north", type: "sell", price: 0.05, amount: 100 },
+      filter: "id=not.is.null",
+      patch: { price: 0.05, filled_amount: 0, status: "active", user_id: who.id },
+    },
+    open_orders: {
+      insert: { id: someOrder.id, username: "Evil", community_id: "north", type: "sell", price: 0.05, amount: 100, filled_amount: 0, status: "active", seq: 1, created_at: "2026-01-01T00:00:00Z", updated_at: "2026-01-01T00:00:00Z" },
+      filter: "id=not.is.null",
+      patch: { price: 0.05, username: "Evil" },
+    },
+    trades: {
+      insert: { community_id: "north", sell_order_id: someOrder.id, buyer_id: who.id, seller_id: bob.id, price: 0.01, amount: 3 },
+      filter: "id=not.is.null",
+      patch: { price: 0.05, amount: 99, buyer_id: who.id },
+    },
+    household_trades: {
+      insert: { trade_id: someTrade.id, user_id: who.id, community_id: "north", side: "sell", counterpart: "Evil", taker: "buy", price: 0.99, amount: 99, seq: 999999, created_at: "2026-01-01T00:00:00Z" },
+      filter: "trade_id=not.is.null",
+      patch: { amount: 99, counterpart: "Evil", user_id: who.id },
+    },
+    trade_prints: { insert: { seq: 999999, community_id: "north", price: 0.99, amount: 99, traded_at: "2026-01-01T00:00:00Z" }, filter: "seq=not.is.null", patch: { price: 0.99 } },
   });
-  assert.ok(forged.status >= 400, `a forged trade was accepted: ${forged.status}`);
-  // (@supabase/lite answers a refused PATCH with 204 and no body; the order itself shows nothing changed.)
-  await call("PATCH", `/rest/v1/market_orders?id=eq.${ask}`, { token: alice.token, body: { filled_amount: "0", price: "0.99", status: "active" } });
-  const untouched = await call("GET", `/rest/v1/market_orders?select=filled_amount,price,status&id=eq.${ask}`, { token: alice.token });
-  assert.deepEqual(untouched.body.map((order) => [Number(order.filled_amount), Number(order.price), order.status]), [[2, 0.16, "partial"]]);
-  const anonBook = await call("GET", "/rest/v1/market_orders?select=id");
-  assert.ok(anonBook.status >= 400 || anonBook.body.length === 0, "anon read the book");
-  assert.ok((await rpc("place_order", undefined, { p_id: randomUUID(), p_type: "buy", p_price: "0.2", p_amount: "1" })).status >= 400, "anon placed an order");
+  const attackers = [alice, bob, nina, undefined];
+  const state = await databaseState();
 
-  // Alice cancels what is left; the order stays in her history, gone from Bob's view.
-  const cancelled = await rpc("cancel_order", alice.token, { p_id: ask });
-  assert.equal(cancelled.body.status, "cancelled");
-  assert.equal((await call("GET", `/rest/v1/market_orders?select=id&id=eq.${ask}`, { token: alice.token })).body.length, 1);
-  assert.equal((await call("GET", `/rest/v1/market_orders?select=id&id=eq.${ask}`, { token: bob.token })).body.length, 0);
-  const after = await call("GET", `/rest/v1/market_orders?select=filled_amount,price&id=eq.${ask}`, { token: alice.token });
-  assert.deepEqual(after.body.map((order) => [Number(order.filled_amount), Number(order.price)]), [[2, 0.16]]);
+  // As the migrations grant them (as on Supabase): no write privilege at all.
+  for (const who of attackers) {
+    const name = who?.name ?? "anon";
+    for (const [table, attack] of Object.entries(attacks(who ?? nina))) {
+      for (const [method, path, body] of [
+        ["POST", table, attack.insert],
+        ["POST", `${table}?on_conflict=${table === "household_trades" ? "trade_id,side" : table === "trade_prints" ? "seq" : "id"}`, attack.insert],
+        ["PATCH", `${table}?${attack.filter}`, attack.patch],
+        ["DELETE", `${table}?${attack.filter}`, undefined],
+      ]) {
+        const reply = await call(method, `/rest/v1/${path}`, { who, body, headers: { prefer: "return=representation,resolution=merge-duplicates" } });
+        assert.ok(reply.status === 401 || reply.status === 403, `${name}: ${method} ${path} answered ${reply.status} ${JSON.stringify(reply.body)}`);
+        assert.match(String(reply.body?.message), /permission denied/, `${name}: ${method} ${path}`);
+      }
+    }
+  }
+  assert.deepEqual(await databaseState(), state, "a direct write changed the database");
+
+  // Were everything granted (as lite does on its own), RLS alone would still refuse every write.
+  await sql`grant all on all tables in schema public to anon, authenticated`;
+  try {
+    for (const who of attackers) {
+      const name = who?.name ?? "anon";
+      for (const [table, attack] of Object.entries(attacks(who ?? nina))) {
+        const inserted = await call("POST", `/rest/v1/${table}`, { who, body: attack.insert, headers: { prefer: "return=representation" } });
+        assert.ok(inserted.status === 401 || inserted.status === 403, `${name}: insert into ${table} answered ${inserted.status} ${JSON.stringify(inserted.body)}`);
+        for (const [method, body] of [["PATCH", attack.patch], ["DELETE", undefined]]) {
+          const reply = await call(method, `/rest/v1/${table}?${attack.filter}`, { who, body, headers: { prefer: "return=representation" } });
+          assert.ok(reply.status >= 400 || reply.body === null || (Array.isArray(reply.body) && reply.body.length === 0), `${name}: ${method} ${table} answered ${reply.status} ${JSON.stringify(reply.body)}`);
+        }
+      }
+    }
+    assert.deepEqual(await databaseState(), state, "a direct write changed the database under RLS alone");
+  } finally {
+    await restorePrivileges();
+  }
+
+  // The private schema is not served; its helpers and the service's functions are out of reach.
+  for (const who of [alice, bob, undefined]) {
+    const name = who?.name ?? "anon";
+    const listed = await call("GET", "/rest/v1/invitations?select=*", { who, headers: { "accept-profile": "private" } });
+    assert.equal(listed.status, 406, `${name} read private.invitations`);
+    const made = await call("POST", "/rest/v1/invitations", { who, headers: { "content-profile": "private" }, body: { community_id: "north", token_hash: "\\x00", uses_left: 1000, expires_at: inDays(9) } });
+    assert.equal(made.status, 406, `${name} wrote private.invitations`);
+    assert.equal((await read("invitations?select=*", who)).status, 404);
+    for (const [fn, body] of [["caller_membership", {}], ["new_token", {}], ["make_invitation", { p_community: "north", p_role: "admin", p_uses: 1, p_expires_at: inDays(1), p_pre_approved: true, p_created_by: null }], ["keep_an_admin", { p_community: "north", p_member: alice.membership }]]) {
+      assert.equal((await rpc(fn, who, body)).status, 404, `${name}: ${fn}`);
+    }
+    for (const [fn, body] of [["create_community", { p_id: "evil", p_name: "Evil" }], ["invite_admin", { p_community: "north" }], ["expire_orders", { p_community: "north" }], ["match_orders", { p_community: "north" }]]) {
+      const reply = await rpc(fn, who, body);
+      assert.ok(reply.status === 401 || reply.status === 403, `${name}: ${fn} answered ${reply.status}`);
+      assert.match(String(reply.body.message), /permission denied/);
+    }
+  }
+  assert.deepEqual(await databaseState(), state, "a call out of reach changed the database");
+  assert.deepEqual(await readPrivileges(), privileges, "the table privileges moved");
+});
+
+test("no answer gives a household another's user id, email or coordinates; prints name no party", async () => {
+  // Each household reads everything it may, and calls what tells about others.
+  const [{ ids }] = await sql`select coalesce(array_agg(id), '{}') as ids from public.market_orders`;
+  await order(bob, "sell", "0.5", "1");
+  await order(tom, "sell", "0.5", "1");
+  for (const who of users) {
+    for (const table of PUBLIC_TABLES) await read(`${table}?select=*`, who);
+    await rpc("my_membership", who);
+    await rpc("order_distances", who, { p_ids: ids });
+    for (const community of ["north", "south"]) {
+      await rpc("community_members", who, { p_community: community });
+      await rpc("community_invitations", who, { p_community: community });
+    }
+    await call("GET", "/auth/v1/user", { who });
+  }
+  assert.ok(answers.length > 400, `only ${answers.length} answers`);
+
+  const values = (node, out = []) => {
+    if (Array.isArray(node)) node.forEach((v) => values(v, out));
+    else if (node && typeof node === "object") Object.values(node).forEach((v) => values(v, out));
+    else out.push(node);
+    return out;
+  };
+  let ownSeen = 0;
+  for (const answer of answers) {
+    const text = answer.text.toLowerCase();
+    const parsed = answer.text ? JSON.parse(answer.text) : null;
+    const numbers = values(parsed).filter((v) => v !== null && v !== "" && !Number.isNaN(Number(v))).map(Number);
+    const where = `${answer.who?.name ?? "anon"}: ${answer.method} ${answer.path} -> ${answer.status} ${answer.text.slice(0, 300)}`;
+    for (const other of users) {
+      if (other === answer.who) {
+        if (text.includes(other.id)) ownSeen++;
+        continue;
+      }
+      assert.ok(!text.includes(other.id), `${other.name}'s user id in ${where}`);
+      assert.ok(!text.includes(other.email), `${other.name}'s email in ${where}`);
+      assert.ok(!numbers.includes(other.lat) && !numbers.includes(other.lng), `${other.name}'s coordinates in ${where}`);
+    }
+    // Prints: exactly price and volume, wherever they are read.
+    if (answer.path.startsWith("/rest/v1/trade_prints?select=*") && answer.status === 200) {
+      for (const print of parsed) assert.deepEqual(Object.keys(print).sort(), PRINT_KEYS);
+    }
+  }
+  // (The search finds ids where they are: each household's own answers hold its own.)
+  assert.ok(ownSeen > users.length * 3, `own ids seen ${ownSeen} times`);
+  assert.ok(answers.some((a) => a.path.startsWith("/rest/v1/trade_prints?select=*") && a.status === 200 && JSON.parse(a.text).length > 0));
 });
