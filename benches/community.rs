@@ -30,16 +30,16 @@ async fn main() {
     let (orders, book) = if full { (1_000, 10_000) } else { (20, 500) };
     let stand = Stand::start().await;
     let mut pg = stand.pg().await;
-    sqlx::query("update public.market_settings set open_order_cap = 1000000")
-        .execute(&mut pg)
-        .await
-        .unwrap();
 
     // A battery that can back every ask of the run.
     let battery =
         lumea_market::energy::Battery::new(lumea_market::Energy::parse("2000").unwrap(), lumea_market::Energy::parse("1500").unwrap()).unwrap();
     let alice = stand.open("alice", stand.sign_up("Alice", "default").await, battery).await;
     let bob = stand.household("bob", stand.sign_up("Bob", "default").await).await;
+    sqlx::query("update public.communities set open_order_cap = 10000 where id = 'default'")
+        .execute(&mut pg)
+        .await
+        .unwrap();
     for market in [&alice, &bob] {
         while market.connection() != lumea_store::Connection::Online {
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
@@ -83,11 +83,11 @@ async fn main() {
     }
     sqlx::query(
         "insert into public.market_orders (id, user_id, username, community_id, type, price, amount)
-         select gen_random_uuid(), o.owner, p.username, 'default', s.type,
+         select gen_random_uuid(), o.owner, p.display_name, 'default', s.type,
                 case when s.type = 'buy' then 0.05 + (i % 10) * 0.01 else 0.20 + (i % 80) * 0.01 end, 1 + (i % 20)
            from generate_series(0, $2 - 1) as i
            cross join lateral (select ($1::uuid[])[1 + i % 50] as owner) o
-           join public.profiles p on p.id = o.owner
+           join public.memberships p on p.user_id = o.owner
            cross join lateral (select case when i % 2 = 0 then 'buy' else 'sell' end as type) s",
     )
     .bind(&owners)
