@@ -804,6 +804,18 @@ async fn an_admin_runs_the_community_from_the_console() {
     };
     ann.update_settings(&narrower).await.unwrap();
     assert_eq!(code(bea.place(&place(Side::Buy, "0.09", "1")).await.unwrap_err()), "invalid_price");
+    let dearer_grid = SettingsChange {
+        grid_buy_price: Some("0.25".into()),
+        co2_kg_per_kwh: Some("0.2".into()),
+        ..SettingsChange::default()
+    };
+    ann.update_settings(&dearer_grid).await.unwrap();
+    until("Bea's app hears the community's grid prices and CO2 intensity", || async {
+        let standing = bea.standing();
+        standing.grid.buy.to_string() == "0.25" && standing.co2.grams_per_kwh() == 200
+    })
+    .await;
+    assert_eq!(bea.grid_prices().sell.to_string(), "0.1", "a setting not changed stays");
     let revoked = ann
         .revoke_invitation(uuid::Uuid::parse_str(&invitation.invitation_id).unwrap())
         .await

@@ -11,6 +11,10 @@ ALTER TABLE account ADD COLUMN membership_id TEXT;
 ALTER TABLE account ADD COLUMN community_name TEXT;
 ALTER TABLE account ADD COLUMN role TEXT NOT NULL DEFAULT 'member' CHECK (role IN ('member', 'admin'));
 ALTER TABLE account ADD COLUMN status TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('none', 'pending', 'active', 'suspended'));
+-- The community's grid prices and CO2 intensity, for quotes and tokens offline too.
+ALTER TABLE account ADD COLUMN grid_buy_ticks INTEGER CHECK (grid_buy_ticks BETWEEN 500 AND 10000);
+ALTER TABLE account ADD COLUMN grid_sell_ticks INTEGER CHECK (grid_sell_ticks BETWEEN 500 AND 10000);
+ALTER TABLE account ADD COLUMN co2_g_per_kwh INTEGER CHECK (co2_g_per_kwh BETWEEN 0 AND 2000);
 
 -- The community's trades with no party: time, price, amount.
 CREATE TABLE prints (

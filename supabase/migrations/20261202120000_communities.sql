@@ -377,10 +377,11 @@ insert into public.trade_prints (seq, community_id, price, amount, traded_at)
 select t.seq, t.community_id, t.price, t.amount, t.created_at from public.trades t;
 
 -- Realtime: a household hears its membership change (approved, suspended), its
--- side of each trade and the community's prints.
+-- community's settings change (grid prices, CO2), its side of each trade and
+-- the community's prints.
 alter table public.memberships replica identity full;
 alter publication supabase_realtime drop table public.trades;
-alter publication supabase_realtime add table public.memberships, public.household_trades, public.trade_prints;
+alter publication supabase_realtime add table public.memberships, public.communities, public.household_trades, public.trade_prints;
 
 -- Distances from the caller's home to the homes behind open orders of its
 -- community, to 0.1 km, from the coarse locations (haversine, Earth radius

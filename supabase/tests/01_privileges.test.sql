@@ -66,8 +66,8 @@ select policy_cmd_is('public', t, p, 'select', 'policy "' || p || '" is for read
 -- Realtime publishes what its subscribers may read, and not the trades table.
 select set_eq(
   $$ select tablename::text from pg_catalog.pg_publication_tables where pubname = 'supabase_realtime' and schemaname = 'public' $$,
-  array['market_orders', 'open_orders', 'memberships', 'household_trades', 'trade_prints'],
-  'realtime publishes orders, the open book, memberships, household trades and prints, not trades');
+  array['market_orders', 'open_orders', 'memberships', 'communities', 'household_trades', 'trade_prints'],
+  'realtime publishes orders, the open book, memberships, communities, household trades and prints, not trades');
 
 -- Functions in public: exactly these, with exactly these grants -----------------
 

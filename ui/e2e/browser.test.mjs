@@ -450,8 +450,8 @@ test("an event refetches only the views it changes, once per burst", async () =>
   // A trade between neighbours moves the figures and the history, not my trades.
   const theirs = { type: "trade_executed", trade: { ...trade("other", "buy"), buyer: "Alice", buyer_id: "alice" } };
   assert.deepEqual(await callsAfter(page, theirs, { stats: 1, price_history: 1 }), { stats: 1, price_history: 1 });
-  // Approved or suspended: the mode, and what only an active member reads.
-  const member = { mode: 1, book: 1, stats: 1, price_history: 1, my_orders: 1, my_trades: 1 };
+  // Approved, suspended or new settings: the mode, the community's grid prices, and what only an active member reads.
+  const member = { mode: 1, grid_prices: 1, book: 1, stats: 1, price_history: 1, my_orders: 1, my_trades: 1 };
   assert.deepEqual(await callsAfter(page, { type: "membership_changed" }, member), member);
   const all = { book: 1, energy: 1, stats: 1, grid_prices: 1, price_history: 1, my_orders: 1, my_trades: 1, mode: 1 };
   assert.deepEqual(await callsAfter(page, { type: "connection_changed", connection: "local" }, all), all);

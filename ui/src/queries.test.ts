@@ -53,7 +53,7 @@ describe("what each event of the core refreshes", () => {
   });
 
   it("the mode and what a member reads when the membership changes", () => {
-    expect(changed({ type: "membership_changed" })).toEqual(["book", "history", "mode", "orders", "stats", "trades"]);
+    expect(changed({ type: "membership_changed" })).toEqual(["book", "grid", "history", "mode", "orders", "stats", "trades"]);
   });
 
   it("each view's prefix names its queries", () => {

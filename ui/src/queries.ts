@@ -59,11 +59,12 @@ const EVERY_VIEW = Object.keys(VIEW_KEYS) as View[];
  *   the local and a community market changes them all).
  * - command_refused: my order made offline is gone from my orders.
  * - membership_changed: community mode, the household was approved, suspended
- *   or its role changed: the mode (membership, role, community name), and what
- *   an active member reads and a pending or suspended one doesn't (the book
- *   and its depth, the prints in the figures and the history), with my orders
- *   and trades (a suspension cancels my open orders). The battery and the
- *   grid's prices are the household's own and don't change.
+ *   or its role changed, or the community's settings changed: the mode
+ *   (membership, role, community name), the grid's prices (the community's),
+ *   and what an active member reads and a pending or suspended one doesn't
+ *   (the book and its depth, the prints in the figures and the history), with
+ *   my orders and trades (a suspension cancels my open orders). The battery is
+ *   the household's own and doesn't change.
  * - resync: events were dropped on the way (a receiver fell behind), so
  *   nothing shown can be trusted to be current: every view.
  */
@@ -83,7 +84,7 @@ export function viewsChangedBy(event: MarketEvent): View[] {
     case "command_refused":
       return ["orders"];
     case "membership_changed":
-      return ["mode", "book", "stats", "history", "orders", "trades"];
+      return ["mode", "grid", "book", "stats", "history", "orders", "trades"];
   }
 }
 

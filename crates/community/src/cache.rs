@@ -13,7 +13,7 @@ use sqlx::{Row, Sqlite, SqlitePool, Transaction};
 use uuid::Uuid;
 
 use super::wire::{CachedOrder, CachedPrint, CachedTrade, MemberRole, MembershipStatus};
-use lumea_market::energy::{Battery, Co2Intensity, tokens};
+use lumea_market::energy::{Battery, Co2Intensity, GridPrices, tokens};
 use lumea_market::geo::Location;
 use lumea_market::{Energy, Price, Side};
 use lumea_store::rows::{TradeView, trade_view};
@@ -37,6 +37,8 @@ pub struct Account {
     pub community_name: String,
     pub role: MemberRole,
     pub status: MembershipStatus,
+    pub grid: GridPrices,
+    pub co2: Co2Intensity,
 }
 
 /// A command waiting in the outbox.
@@ -123,6 +125,20 @@ pub async fn account(pool: &SqlitePool) -> Result<Option<Account>> {
         community_name: row.try_get::<Option<String>, _>("community_name")?.unwrap_or_default(),
         role: MemberRole::parse(&row.try_get::<String, _>("role")?).unwrap_or(MemberRole::Member),
         status: MembershipStatus::parse(&row.try_get::<String, _>("status")?).unwrap_or(MembershipStatus::None),
+        grid: match (
+            row.try_get::<Option<i64>, _>("grid_buy_ticks")?,
+            row.try_get::<Option<i64>, _>("grid_sell_ticks")?,
+        ) {
+            (Some(buy), Some(sell)) => GridPrices {
+                buy: Price::from_ticks(u32::try_from(buy).unwrap_or(0)),
+                sell: Price::from_ticks(u32::try_from(sell).unwrap_or(0)),
+            },
+            _ => GridPrices::default(),
+        },
+        co2: row
+            .try_get::<Option<i64>, _>("co2_g_per_kwh")?
+            .and_then(|grams| Co2Intensity::parse(&format!("{}", rust_decimal::Decimal::new(grams, 3))))
+            .unwrap_or_default(),
     }))
 }
 
@@ -130,12 +146,14 @@ pub async fn save_account(pool: &SqlitePool, account: &Account) -> Result<()> {
     let (lat, lng) = account.home.map(Location::grid).unzip();
     sqlx::query(
         "INSERT INTO account (id, project_url, user_id, username, community_id, lat_e3, lng_e3, capacity_centi_kwh, opening_centi_kwh,
-                              membership_id, community_name, role, status)
-         VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                              membership_id, community_name, role, status, grid_buy_ticks, grid_sell_ticks, co2_g_per_kwh)
+         VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (id) DO UPDATE SET username = excluded.username, community_id = excluded.community_id,
                                         lat_e3 = excluded.lat_e3, lng_e3 = excluded.lng_e3,
                                         membership_id = excluded.membership_id, community_name = excluded.community_name,
-                                        role = excluded.role, status = excluded.status",
+                                        role = excluded.role, status = excluded.status,
+                                        grid_buy_ticks = excluded.grid_buy_ticks, grid_sell_ticks = excluded.grid_sell_ticks,
+                                        co2_g_per_kwh = excluded.co2_g_per_kwh",
     )
     .bind(&account.project_url)
     .bind(account.user_id.to_string())
@@ -149,6 +167,9 @@ pub async fn save_account(pool: &SqlitePool, account: &Account) -> Result<()> {
     .bind(&account.community_name)
     .bind(account.role.as_str())
     .bind(account.status.as_str())
+    .bind(i64::from(account.grid.buy.ticks()))
+    .bind(i64::from(account.grid.sell.ticks()))
+    .bind(i64::from(account.co2.grams_per_kwh()))
     .execute(pool)
     .await?;
     Ok(())
@@ -334,13 +355,14 @@ pub async fn battery(pool: &SqlitePool, account: &Account) -> Result<Battery> {
     })
 }
 
-pub async fn energy_view(pool: &SqlitePool, account: &Account) -> Result<EnergyView> {
+/// The battery and the CO2 tokens its purchases earned, at the community's `co2` intensity.
+pub async fn energy_view(pool: &SqlitePool, account: &Account, co2: Co2Intensity) -> Result<EnergyView> {
     let battery = battery(pool, account).await?;
     let bought: i64 = sqlx::query_scalar("SELECT COALESCE(SUM(amount_centi_kwh), 0) FROM trades WHERE buyer_id = ?")
         .bind(account.user_id.to_string())
         .fetch_one(pool)
         .await?;
-    Ok(EnergyView::of(&battery, tokens(Co2Intensity::default().tokens_mg(energy_of(bought)))))
+    Ok(EnergyView::of(&battery, tokens(co2.tokens_mg(energy_of(bought)))))
 }
 
 pub async fn trades(pool: &SqlitePool, me: Uuid, page: Page) -> Result<Vec<TradeView>> {

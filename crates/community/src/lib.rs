@@ -30,7 +30,7 @@ use uuid::Uuid;
 
 pub use api::{Api, MemberAction, Project, Session, SignUp};
 use cache::{Account, Command, Queued};
-use lumea_market::energy::{Battery, GridPrices};
+use lumea_market::energy::{Battery, Co2Intensity, GridPrices};
 use lumea_market::rules::{self, BuyNow, Cancel, Place};
 use lumea_market::stats::{MarketStats, TradePrint};
 use lumea_market::{Energy, ErrorCode, FastBook, Market, Money, Reason, Side, Status};
@@ -217,23 +217,46 @@ pub struct Standing {
     pub community_name: String,
     pub role: MemberRole,
     pub status: MembershipStatus,
+    /// The community's grid prices and CO2 intensity (the market's defaults until heard).
+    pub grid: GridPrices,
+    pub co2: Co2Intensity,
 }
 
 impl Standing {
-    fn of(membership: Option<&MembershipRow>) -> Standing {
-        match membership {
+    fn of(membership: Option<&MembershipRow>) -> Result<Standing, RemoteError> {
+        let settings = membership.and_then(|row| row.settings.as_ref());
+        let (grid, co2) = match settings {
+            Some(settings) => settings.check().map_err(RemoteError::BadAnswer)?,
+            None => (GridPrices::default(), Co2Intensity::default()),
+        };
+        Ok(match membership {
             Some(row) => Standing {
                 membership: Some(row.membership_id),
                 community_name: row.community_name.clone(),
                 role: row.role,
                 status: row.status,
+                grid,
+                co2,
             },
             None => Standing {
                 membership: None,
                 community_name: String::new(),
                 role: MemberRole::Member,
                 status: MembershipStatus::None,
+                grid,
+                co2,
             },
+        })
+    }
+
+    fn of_account(account: &Account) -> Standing {
+        Standing {
+            membership: account.membership,
+            community_name: account.community_name.clone(),
+            role: account.role,
+            status: account.status,
+            grid: account.grid,
+            co2: account.co2,
         }
     }
 }
@@ -267,18 +290,15 @@ impl CommunityMarket {
             community_name: String::new(),
             role: MemberRole::Member,
             status: MembershipStatus::None,
+            grid: GridPrices::default(),
+            co2: Co2Intensity::default(),
         };
         let (events, _) = broadcast::channel(4096);
         let account = cached.clone().unwrap_or(placeholder);
         let mut market = CommunityMarket {
             api,
             pool,
-            standing: std::sync::Mutex::new(Standing {
-                membership: account.membership,
-                community_name: account.community_name.clone(),
-                role: account.role,
-                status: account.status,
-            }),
+            standing: std::sync::Mutex::new(Standing::of_account(&account)),
             account,
             session: Mutex::new(session),
             session_file: paths.session.to_path_buf(),
@@ -301,7 +321,7 @@ impl CommunityMarket {
         };
         match heard.await {
             Ok((profile, membership)) => {
-                let standing = Standing::of(membership.as_ref());
+                let standing = Standing::of(membership.as_ref())?;
                 market.account = Account {
                     username: membership.as_ref().map(|m| m.display_name.clone()).unwrap_or_default(),
                     community: membership.map(|m| m.community_id).unwrap_or_default(),
@@ -310,6 +330,8 @@ impl CommunityMarket {
                     community_name: standing.community_name.clone(),
                     role: standing.role,
                     status: standing.status,
+                    grid: standing.grid,
+                    co2: standing.co2,
                     ..market.account
                 };
                 *market.standing.lock().unwrap() = standing;
@@ -351,6 +373,11 @@ impl CommunityMarket {
                 table: "memberships",
                 event: "*",
                 filter: Some(format!("user_id=eq.{}", self.account.user_id)),
+            },
+            Subscription {
+                table: "communities",
+                event: "UPDATE",
+                filter: Some(format!("id=eq.{}", self.account.community)),
             },
         ];
         let (feed_in, feed_out) = mpsc::channel(4096);
@@ -498,6 +525,11 @@ impl CommunityMarket {
         }
     }
 
+    /// The community's grid prices, for the household's quotes and grid trades.
+    pub fn grid_prices(&self) -> GridPrices {
+        self.standing().grid
+    }
+
     /// The household's membership as the server last said.
     pub fn standing(&self) -> Standing {
         self.standing.lock().unwrap().clone()
@@ -505,7 +537,7 @@ impl CommunityMarket {
 
     /// Takes the server's word on the membership; a change is announced and saved.
     async fn hear_membership(&self, membership: Option<&MembershipRow>) -> Result<bool> {
-        let standing = Standing::of(membership);
+        let standing = Standing::of(membership)?;
         let changed = std::mem::replace(&mut *self.standing.lock().unwrap(), standing.clone()) != standing;
         if changed {
             let account = Account {
@@ -513,6 +545,8 @@ impl CommunityMarket {
                 community_name: standing.community_name,
                 role: standing.role,
                 status: standing.status,
+                grid: standing.grid,
+                co2: standing.co2,
                 ..self.account.clone()
             };
             cache::save_account(&self.pool, &account).await?;
@@ -799,9 +833,10 @@ impl CommunityMarket {
                     .check()
                     .map_err(RemoteError::BadAnswer)?,
             ),
-            // Approved, suspended, made admin: the server's whole answer is read
-            // again, and a snapshot follows, since what may be read has changed.
-            ("memberships", _) => {
+            // Approved, suspended, made admin, or the community's settings: the
+            // server's whole answer is read again, and a snapshot follows when
+            // what may be read has changed.
+            ("memberships" | "communities", _) => {
                 let api = &self.api;
                 let membership = self.authorized(|s| async move { api.membership(&s).await }).await?;
                 if self.hear_membership(membership.as_ref()).await? {
@@ -1114,7 +1149,7 @@ impl CommunityMarket {
     }
 
     pub async fn energy(&self) -> Result<EnergyView> {
-        Ok(cache::energy_view(&self.pool, &self.account).await?)
+        Ok(cache::energy_view(&self.pool, &self.account, self.standing().co2).await?)
     }
 
     pub async fn orders(&self, filter: &OrderFilter, page: Page) -> Result<Vec<OrderView>> {

@@ -9,6 +9,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Deserializer};
 use uuid::Uuid;
 
+use lumea_market::energy::{Co2Intensity, GridPrices};
 use lumea_market::geo::Location;
 use lumea_market::{Energy, Price, Side, Status};
 
@@ -159,6 +160,29 @@ pub struct MembershipRow {
     pub display_name: String,
     pub role: MemberRole,
     pub status: MembershipStatus,
+    #[serde(default)]
+    pub settings: Option<SettingsRow>,
+}
+
+/// The community's settings as `my_membership` sends them.
+#[derive(Clone, Debug, Deserialize)]
+pub struct SettingsRow {
+    pub grid_buy_price: Numeric,
+    pub grid_sell_price: Numeric,
+    pub co2_kg_per_kwh: Numeric,
+}
+
+impl SettingsRow {
+    /// The grid's prices and CO2 intensity the household's quotes and tokens use.
+    pub fn check(&self) -> Result<(GridPrices, Co2Intensity), String> {
+        let grid = GridPrices {
+            buy: price(self.grid_buy_price)?,
+            sell: price(self.grid_sell_price)?,
+        };
+        let co2 = Co2Intensity::parse(&self.co2_kg_per_kwh.0.normalize().to_string())
+            .ok_or_else(|| format!("CO2 intensity {} is outside the market's rules", self.co2_kg_per_kwh.0))?;
+        Ok((grid, co2))
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]

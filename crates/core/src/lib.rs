@@ -410,8 +410,12 @@ impl App {
         self.market().await.price_history(since).await
     }
 
+    /// The local market's, or in community mode the community's.
     pub async fn grid_prices(&self) -> GridPrices {
-        self.local.grid_prices().await
+        match &*self.backend.read().await {
+            Backend::Local => self.local.grid_prices().await,
+            Backend::Community(market) => market.grid_prices(),
+        }
     }
 
     pub async fn place(&self, request: &PlaceRequest) -> Result<Outcome> {
