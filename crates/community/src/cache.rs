@@ -33,12 +33,33 @@ pub struct Account {
     pub home: Option<Location>,
     pub capacity: Energy,
     pub opening: Energy,
+    pub standing: Standing,
+}
+
+/// What the household's membership lets it do, as the server last said.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Standing {
     pub membership: Option<Uuid>,
     pub community_name: String,
     pub role: MemberRole,
     pub status: MembershipStatus,
+    /// The community's grid prices and CO2 intensity (the market's defaults until heard).
     pub grid: GridPrices,
     pub co2: Co2Intensity,
+}
+
+impl Default for Standing {
+    /// Before the household has joined a community.
+    fn default() -> Self {
+        Standing {
+            membership: None,
+            community_name: String::new(),
+            role: MemberRole::Member,
+            status: MembershipStatus::None,
+            grid: GridPrices::default(),
+            co2: Co2Intensity::default(),
+        }
+    }
 }
 
 /// A command waiting in the outbox.
@@ -119,26 +140,28 @@ pub async fn account(pool: &SqlitePool) -> Result<Option<Account>> {
         home: lat.zip(lng).and_then(|(lat, lng)| Location::from_grid(lat, lng)),
         capacity: energy_of(row.try_get("capacity_centi_kwh")?),
         opening: energy_of(row.try_get("opening_centi_kwh")?),
-        membership: row
-            .try_get::<Option<String>, _>("membership_id")?
-            .and_then(|id| Uuid::parse_str(&id).ok()),
-        community_name: row.try_get::<Option<String>, _>("community_name")?.unwrap_or_default(),
-        role: MemberRole::parse(&row.try_get::<String, _>("role")?).unwrap_or(MemberRole::Member),
-        status: MembershipStatus::parse(&row.try_get::<String, _>("status")?).unwrap_or(MembershipStatus::None),
-        grid: match (
-            row.try_get::<Option<i64>, _>("grid_buy_ticks")?,
-            row.try_get::<Option<i64>, _>("grid_sell_ticks")?,
-        ) {
-            (Some(buy), Some(sell)) => GridPrices {
-                buy: Price::from_ticks(u32::try_from(buy).unwrap_or(0)),
-                sell: Price::from_ticks(u32::try_from(sell).unwrap_or(0)),
+        standing: Standing {
+            membership: row
+                .try_get::<Option<String>, _>("membership_id")?
+                .and_then(|id| Uuid::parse_str(&id).ok()),
+            community_name: row.try_get::<Option<String>, _>("community_name")?.unwrap_or_default(),
+            role: MemberRole::parse(&row.try_get::<String, _>("role")?).unwrap_or(MemberRole::Member),
+            status: MembershipStatus::parse(&row.try_get::<String, _>("status")?).unwrap_or(MembershipStatus::None),
+            grid: match (
+                row.try_get::<Option<i64>, _>("grid_buy_ticks")?,
+                row.try_get::<Option<i64>, _>("grid_sell_ticks")?,
+            ) {
+                (Some(buy), Some(sell)) => GridPrices {
+                    buy: Price::from_ticks(u32::try_from(buy).unwrap_or(0)),
+                    sell: Price::from_ticks(u32::try_from(sell).unwrap_or(0)),
+                },
+                _ => GridPrices::default(),
             },
-            _ => GridPrices::default(),
+            co2: row
+                .try_get::<Option<i64>, _>("co2_g_per_kwh")?
+                .and_then(|grams| Co2Intensity::parse(&format!("{}", rust_decimal::Decimal::new(grams, 3))))
+                .unwrap_or_default(),
         },
-        co2: row
-            .try_get::<Option<i64>, _>("co2_g_per_kwh")?
-            .and_then(|grams| Co2Intensity::parse(&format!("{}", rust_decimal::Decimal::new(grams, 3))))
-            .unwrap_or_default(),
     }))
 }
 
@@ -163,13 +186,13 @@ pub async fn save_account(pool: &SqlitePool, account: &Account) -> Result<()> {
     .bind(lng)
     .bind(account.capacity.centi_kwh() as i64)
     .bind(account.opening.centi_kwh() as i64)
-    .bind(account.membership.map(|id| id.to_string()))
-    .bind(&account.community_name)
-    .bind(account.role.as_str())
-    .bind(account.status.as_str())
-    .bind(i64::from(account.grid.buy.ticks()))
-    .bind(i64::from(account.grid.sell.ticks()))
-    .bind(i64::from(account.co2.grams_per_kwh()))
+    .bind(account.standing.membership.map(|id| id.to_string()))
+    .bind(&account.standing.community_name)
+    .bind(account.standing.role.as_str())
+    .bind(account.standing.status.as_str())
+    .bind(i64::from(account.standing.grid.buy.ticks()))
+    .bind(i64::from(account.standing.grid.sell.ticks()))
+    .bind(i64::from(account.standing.co2.grams_per_kwh()))
     .execute(pool)
     .await?;
     Ok(())

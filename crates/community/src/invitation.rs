@@ -47,15 +47,14 @@ impl Invitation {
     /// The project's address and key are checked as a project's settings are.
     pub fn parse(text: &str) -> Result<Invitation, RemoteError> {
         let text = text.trim();
-        let bad = RemoteError::Settings("invitation");
         let query = if let Some(code) = text.strip_prefix(CODE_PREFIX) {
-            String::from_utf8(URL_SAFE_NO_PAD.decode(code).map_err(|_| bad.clone())?).map_err(|_| bad.clone())?
+            String::from_utf8(URL_SAFE_NO_PAD.decode(code).map_err(|_| RemoteError::Invitation)?).map_err(|_| RemoteError::Invitation)?
         } else if let Some(rest) = text.strip_prefix(LINK_PREFIX) {
-            rest.strip_prefix('?').ok_or(bad.clone())?.to_string()
+            rest.strip_prefix('?').ok_or(RemoteError::Invitation)?.to_string()
         } else {
-            return Err(bad);
+            return Err(RemoteError::Invitation);
         };
-        let url = Url::parse(&format!("{LINK_PREFIX}?{query}")).map_err(|_| bad.clone())?;
+        let url = Url::parse(&format!("{LINK_PREFIX}?{query}")).map_err(|_| RemoteError::Invitation)?;
         let value = |name: &str| {
             url.query_pairs()
                 .find(|(key, _)| key == name)
@@ -63,10 +62,10 @@ impl Invitation {
                 .filter(|value| !value.is_empty())
         };
         let invitation = Invitation {
-            project_url: value("project").ok_or(bad.clone())?,
-            anon_key: value("key").ok_or(bad.clone())?,
-            community: value("community").ok_or(bad.clone())?,
-            token: value("token").ok_or(bad.clone())?,
+            project_url: value("project").ok_or(RemoteError::Invitation)?,
+            anon_key: value("key").ok_or(RemoteError::Invitation)?,
+            community: value("community").ok_or(RemoteError::Invitation)?,
+            token: value("token").ok_or(RemoteError::Invitation)?,
         };
         let well_formed = invitation.community.len() <= 63
             && invitation
@@ -75,9 +74,9 @@ impl Invitation {
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
             && invitation.token.len() <= 200;
         if !well_formed {
-            return Err(bad);
+            return Err(RemoteError::Invitation);
         }
-        Project::new(&invitation.project_url, &invitation.anon_key, None).map_err(|_| bad)?;
+        Project::new(&invitation.project_url, &invitation.anon_key, None).map_err(|_| RemoteError::Invitation)?;
         Ok(invitation)
     }
 }
@@ -123,7 +122,7 @@ mod tests {
             good.link().replace("sunny-street", "Sunny%20Street"),
             good.link().replace("https%3A%2F%2Fabcd.supabase.co", "ftp%3A%2F%2Fx"),
         ] {
-            assert_eq!(Invitation::parse(&text), Err(RemoteError::Settings("invitation")), "{text:?}");
+            assert_eq!(Invitation::parse(&text), Err(RemoteError::Invitation), "{text:?}");
         }
     }
 }

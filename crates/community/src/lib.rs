@@ -29,6 +29,7 @@ use tokio::task::JoinHandle;
 use uuid::Uuid;
 
 pub use api::{Api, MemberAction, Project, Session, SignUp};
+pub use cache::Standing;
 use cache::{Account, Command, Queued};
 use lumea_market::energy::{Battery, Co2Intensity, GridPrices};
 use lumea_market::rules::{self, BuyNow, Cancel, Place};
@@ -61,6 +62,8 @@ pub enum RemoteError {
     Auth(ErrorCode),
     #[error("this project setting is not valid: {0}")]
     Settings(&'static str),
+    #[error("this invitation link or code is not valid")]
+    Invitation,
 }
 
 /// Refusals only the community market gives (its rules beyond the engine's,
@@ -104,8 +107,8 @@ impl RemoteError {
                 .unwrap_or(ErrorCode::Refused),
             RemoteError::SignedOut => ErrorCode::SignedOut,
             RemoteError::Auth(code) => *code,
-            RemoteError::Settings("invitation") => ErrorCode::InvalidInvitation,
             RemoteError::Settings(_) => ErrorCode::InvalidProject,
+            RemoteError::Invitation => ErrorCode::InvalidInvitation,
         }
     }
 
@@ -210,54 +213,23 @@ pub struct CommunityMarket {
     stopping: watch::Sender<bool>,
 }
 
-/// What the household's membership lets it do, as the server last said.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Standing {
-    pub membership: Option<Uuid>,
-    pub community_name: String,
-    pub role: MemberRole,
-    pub status: MembershipStatus,
-    /// The community's grid prices and CO2 intensity (the market's defaults until heard).
-    pub grid: GridPrices,
-    pub co2: Co2Intensity,
-}
-
 impl Standing {
     fn of(membership: Option<&MembershipRow>) -> Result<Standing, RemoteError> {
-        let settings = membership.and_then(|row| row.settings.as_ref());
-        let (grid, co2) = match settings {
+        let Some(row) = membership else {
+            return Ok(Standing::default());
+        };
+        let (grid, co2) = match &row.settings {
             Some(settings) => settings.check().map_err(RemoteError::BadAnswer)?,
             None => (GridPrices::default(), Co2Intensity::default()),
         };
-        Ok(match membership {
-            Some(row) => Standing {
-                membership: Some(row.membership_id),
-                community_name: row.community_name.clone(),
-                role: row.role,
-                status: row.status,
-                grid,
-                co2,
-            },
-            None => Standing {
-                membership: None,
-                community_name: String::new(),
-                role: MemberRole::Member,
-                status: MembershipStatus::None,
-                grid,
-                co2,
-            },
+        Ok(Standing {
+            membership: Some(row.membership_id),
+            community_name: row.community_name.clone(),
+            role: row.role,
+            status: row.status,
+            grid,
+            co2,
         })
-    }
-
-    fn of_account(account: &Account) -> Standing {
-        Standing {
-            membership: account.membership,
-            community_name: account.community_name.clone(),
-            role: account.role,
-            status: account.status,
-            grid: account.grid,
-            co2: account.co2,
-        }
     }
 }
 
@@ -286,19 +258,14 @@ impl CommunityMarket {
             home: None,
             capacity: battery.capacity,
             opening: battery.level,
-            membership: None,
-            community_name: String::new(),
-            role: MemberRole::Member,
-            status: MembershipStatus::None,
-            grid: GridPrices::default(),
-            co2: Co2Intensity::default(),
+            standing: Standing::default(),
         };
         let (events, _) = broadcast::channel(4096);
         let account = cached.clone().unwrap_or(placeholder);
         let mut market = CommunityMarket {
             api,
             pool,
-            standing: std::sync::Mutex::new(Standing::of_account(&account)),
+            standing: std::sync::Mutex::new(account.standing.clone()),
             account,
             session: Mutex::new(session),
             session_file: paths.session.to_path_buf(),
@@ -326,12 +293,7 @@ impl CommunityMarket {
                     username: membership.as_ref().map(|m| m.display_name.clone()).unwrap_or_default(),
                     community: membership.map(|m| m.community_id).unwrap_or_default(),
                     home: profile.location(),
-                    membership: standing.membership,
-                    community_name: standing.community_name.clone(),
-                    role: standing.role,
-                    status: standing.status,
-                    grid: standing.grid,
-                    co2: standing.co2,
+                    standing: standing.clone(),
                     ..market.account
                 };
                 *market.standing.lock().unwrap() = standing;
@@ -442,7 +404,7 @@ impl CommunityMarket {
     /// Joins the invitation's community (on this market's project) under `display_name`.
     pub async fn join(&self, invitation: &invitation::Invitation, display_name: &str) -> Result<MembershipRow> {
         if invitation.project_url != self.api.project().url {
-            return Err(RemoteError::Settings("invitation").into());
+            return Err(RemoteError::Invitation.into());
         }
         let api = &self.api;
         let joined = self
@@ -541,12 +503,7 @@ impl CommunityMarket {
         let changed = std::mem::replace(&mut *self.standing.lock().unwrap(), standing.clone()) != standing;
         if changed {
             let account = Account {
-                membership: standing.membership,
-                community_name: standing.community_name,
-                role: standing.role,
-                status: standing.status,
-                grid: standing.grid,
-                co2: standing.co2,
+                standing,
                 ..self.account.clone()
             };
             cache::save_account(&self.pool, &account).await?;
