@@ -18,6 +18,9 @@ const COMMANDS: &[&str] = &[
     "my_orders",
     "my_trades",
     "mode",
+    "home_settings",
+    "save_home",
+    "explore_demo",
     "sign_in",
     "sign_up",
     "join_community",
@@ -26,6 +29,7 @@ const COMMANDS: &[&str] = &[
     "create_invitation",
     "community_invitations",
     "revoke_invitation",
+    "community_settings",
     "update_community_settings",
     "use_local_mode",
 ];

@@ -587,11 +587,28 @@ async fn the_app_switches_between_the_local_demo_and_a_community_market() {
         "invalid_credentials"
     );
     assert_eq!(app.mode().await.connection, Connection::Local);
+    assert_eq!(app.mode().await.setup, lumea_core::Setup::Unset, "a first run");
     let link = stand.invitation_link("default", true).await;
-    let mode = app
-        .sign_up(&link, "erin@example.com", "correct-horse-battery", " Erin\u{200B} ")
-        .await
-        .unwrap();
+    let sign_up = || app.sign_up(&link, "erin@example.com", "correct-horse-battery", " Erin\u{200B} ");
+    assert_eq!(sign_up().await.unwrap_err().code.as_str(), "home_not_set", "never with the demo's home");
+
+    // Her home, set up on first run: a bad field is refused and saves nothing.
+    let mut form = lumea_core::HomeSettings {
+        display_name: "Erin".into(),
+        location: "51.50722° N, 0.12758° W".into(),
+        battery_capacity: Some("10".into()),
+        battery_level: Some("4.5".into()),
+        pv_kwp: Some("3.6".into()),
+        locale: "en-GB".into(),
+        currency: "GBP".into(),
+    };
+    form.battery_level = Some("10.5".into());
+    assert_eq!(app.save_home(&form).await.unwrap_err().code.as_str(), "invalid_battery");
+    assert_eq!((app.home_settings(), app.mode().await.setup), (None, lumea_core::Setup::Unset));
+    form.battery_level = Some("4.5".into());
+    assert_eq!(app.save_home(&form).await.unwrap().location, "51.507, -0.128");
+    assert_eq!(app.mode().await.setup, lumea_core::Setup::Home);
+    let mode = sign_up().await.unwrap();
     assert!(mode.community);
     assert_eq!((mode.username.as_deref(), mode.community_id.as_deref()), (Some("Erin"), Some("default")));
     assert_eq!(
@@ -601,13 +618,34 @@ async fn the_app_switches_between_the_local_demo_and_a_community_market() {
     );
     until("the app is online", || async { app.mode().await.connection == Connection::Online }).await;
     assert!(app.book().await.unwrap().asks.is_empty(), "the community's book, not the demo's");
-    let local_energy = app.local().household().energy().await.unwrap();
-    assert_eq!(app.energy().await.unwrap().level, local_energy.level, "the same battery to start with");
+    let energy = app.energy().await.unwrap();
+    assert_eq!(
+        (energy.capacity.to_string(), energy.level.to_string()),
+        ("10".into(), "4.5".into()),
+        "her battery, not the demo's"
+    );
+    let mut pg = stand.pg().await;
+    let stored: (Option<String>, Option<String>) = sqlx::query_as(
+        "select location_lat::text, location_lng::text from public.profiles p join auth.users u on u.id = p.id where u.email = 'erin@example.com'",
+    )
+    .fetch_one(&mut pg)
+    .await
+    .unwrap();
+    assert_eq!(stored, (Some("51.507".into()), Some("-0.128".into())), "her home, coarse");
+
+    // A corrected battery in Settings becomes the community cache's; an order it can't hold is refused.
+    let corrected = lumea_core::HomeSettings {
+        battery_capacity: Some("12".into()),
+        battery_level: Some("6".into()),
+        ..form.clone()
+    };
+    app.save_home(&corrected).await.unwrap();
+    let energy = app.energy().await.unwrap();
+    assert_eq!((energy.capacity.to_string(), energy.level.to_string()), ("12".into(), "6".into()));
 
     // An order goes to the server; the session file is the user's alone.
     let ask = place(Side::Sell, "0.16", "1");
     assert!(!app.place(&ask).await.unwrap().pending);
-    let mut pg = stand.pg().await;
     let stored: i64 = sqlx::query_scalar("select count(*) from public.market_orders where id = $1")
         .bind(ask.id)
         .fetch_one(&mut pg)
@@ -742,6 +780,7 @@ async fn an_admin_runs_the_community_from_the_console() {
         .unwrap();
     let link = invitation.link.clone().expect("a new invitation carries its link");
     assert_eq!(invitation.code.as_deref().map(|c| c.starts_with("LUMEA1-")), Some(true));
+    assert!(invitation.qr_svg.as_deref().is_some_and(|svg| svg.contains("<svg")), "and its QR image");
     let parsed = lumea_community::invitation::Invitation::parse(&link).unwrap();
     assert_eq!(parsed.community, "sunny");
     let form = lumea_community::SignUp {
@@ -823,6 +862,19 @@ async fn an_admin_runs_the_community_from_the_console() {
     })
     .await;
     assert_eq!(bea.grid_prices().sell.to_string(), "0.1", "a setting not changed stays");
+    // The console's form reads every setting as it is now.
+    assert_eq!(
+        ann.settings().await.unwrap(),
+        SettingsChange {
+            name: Some("sunny".into()),
+            min_price: Some("0.1".into()),
+            max_price: Some("1".into()),
+            grid_buy_price: Some("0.25".into()),
+            grid_sell_price: Some("0.1".into()),
+            co2_kg_per_kwh: Some("0.2".into()),
+            open_order_cap: Some(50),
+        }
+    );
     let revoked = ann
         .revoke_invitation(uuid::Uuid::parse_str(&invitation.invitation_id).unwrap())
         .await

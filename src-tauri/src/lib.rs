@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use chrono::Duration as Span;
 use lumea_core::{
-    App, BookView, CommandError, DeveloperSettings, EnergyView, GridPrices, GridTransactionView, InvitationView, MarketEvent, MarketStats,
-    MemberAction, MemberView, ModeView, OrderFilter, OrderView, Outcome, Page, PlaceRequest, Role, SettingsChange, Side, SystemClock, TradePrint,
-    TradeView,
+    App, BookView, CommandError, DeveloperSettings, EnergyView, GridPrices, GridTransactionView, HomeSettings, InvitationView, MarketEvent,
+    MarketStats, MemberAction, MemberView, ModeView, OrderFilter, OrderView, Outcome, Page, PlaceRequest, Role, SettingsChange, Side, SystemClock,
+    TradePrint, TradeView,
 };
 use tauri::{Emitter, Manager, State};
 use tauri_plugin_notification::NotificationExt;
@@ -91,6 +91,21 @@ async fn mode(market: Market<'_>) -> Reply<ModeView> {
 }
 
 #[tauri::command]
+async fn home_settings(market: Market<'_>) -> Reply<Option<HomeSettings>> {
+    Ok(market.home_settings())
+}
+
+#[tauri::command]
+async fn save_home(market: Market<'_>, home: HomeSettings) -> Reply<HomeSettings> {
+    market.save_home(&home).await
+}
+
+#[tauri::command]
+async fn explore_demo(market: Market<'_>) -> Reply<ModeView> {
+    market.explore_demo().await
+}
+
+#[tauri::command]
 async fn sign_in(market: Market<'_>, url: String, anon_key: String, email: String, password: String) -> Reply<ModeView> {
     market.sign_in(&url, &anon_key, &email, &password).await
 }
@@ -128,6 +143,11 @@ async fn community_invitations(market: Market<'_>) -> Reply<Vec<InvitationView>>
 #[tauri::command]
 async fn revoke_invitation(market: Market<'_>, invitation: Uuid) -> Reply<InvitationView> {
     market.revoke_invitation(invitation).await
+}
+
+#[tauri::command]
+async fn community_settings(market: Market<'_>) -> Reply<SettingsChange> {
+    market.community_settings().await
 }
 
 #[tauri::command]
@@ -271,6 +291,9 @@ pub fn run() {
             my_orders,
             my_trades,
             mode,
+            home_settings,
+            save_home,
+            explore_demo,
             sign_in,
             sign_up,
             join_community,
@@ -279,6 +302,7 @@ pub fn run() {
             create_invitation,
             community_invitations,
             revoke_invitation,
+            community_settings,
             update_community_settings,
             use_local_mode
         ])

@@ -21,6 +21,7 @@ use uuid::Uuid;
 use super::RemoteError;
 use super::console::{InvitationRow, MemberRow};
 use super::wire::{DistanceRow, MembershipRow, OrderRow, PrintRow, ProfileRow, TradeRow};
+use lumea_market::geo::Location;
 use lumea_market::{ErrorCode, Side};
 
 /// Larger answers are refused: a page of 1,000 orders is about 400 kB.
@@ -246,6 +247,12 @@ impl Api {
         self.call(session, "my_membership", &json!({})).await
     }
 
+    /// Moves my home (`update_home`): the server stores it coarse, to 0.001°.
+    pub async fn update_home(&self, session: &Session, home: Location) -> Result<(), RemoteError> {
+        let params = json!({ "p_lat": home.lat(), "p_lng": home.lng() });
+        self.call(session, "update_home", &params).await
+    }
+
     /// Joins `community` with an invitation's token, under `display_name`.
     pub async fn join(&self, session: &Session, community: &str, token: &str, display_name: &str) -> Result<MembershipRow, RemoteError> {
         let params = json!({ "p_community": community, "p_token": token, "p_display_name": display_name });
@@ -360,7 +367,9 @@ impl Api {
             .rest(self.http.post(format!("{}/rest/v1/rpc/{function}", self.project.url)), session)
             .header("content-type", "application/json")
             .body(params.to_string());
-        parse(&read(request.send().await).await?)
+        // A function that returns void answers with no body (204) or `null`.
+        let body = read(request.send().await).await?;
+        parse(if body.is_empty() { b"null" } else { &body })
     }
 
     /// Reads rows of a table or view, with PostgREST's query parameters (`column=op.value`, `select`, `order`, `limit`).

@@ -350,6 +350,23 @@ pub async fn move_energy(tx: &mut Tx, reference: &str, kind: &str, delta: i64, p
     Ok(())
 }
 
+/// The household's own word on its battery: a new capacity and the level it
+/// reads now. Refused (and nothing changed) when open orders would no longer fit.
+pub async fn correct_battery(tx: &mut Tx, now: &Battery, capacity: Energy, level: Energy, at: DateTime<Utc>) -> Result<()> {
+    if level < now.reserved_for_asks || level.centi_kwh() + now.reserved_for_bids.centi_kwh() > capacity.centi_kwh() {
+        return Err(lumea_market::Reason::ExceedsBattery.into());
+    }
+    sqlx::query("UPDATE account SET capacity_centi_kwh = ?")
+        .bind(capacity.centi_kwh() as i64)
+        .execute(&mut **tx)
+        .await?;
+    let delta = level.centi_kwh() as i64 - now.level.centi_kwh() as i64;
+    if delta != 0 {
+        move_energy(tx, &Uuid::new_v4().to_string(), "correction", delta, None, at).await?;
+    }
+    Ok(())
+}
+
 pub async fn latest_trade_seq(pool: &SqlitePool) -> Result<i64> {
     Ok(sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM trades").fetch_one(pool).await?)
 }

@@ -94,11 +94,20 @@ pub struct InvitationView {
     pub made_by: Option<String>,
     pub link: Option<String>,
     pub code: Option<String>,
+    /// The link as a QR code, an SVG image.
+    pub qr_svg: Option<String>,
+}
+
+/// A QR code of `link` for a phone's camera, as an SVG image; `None` if the
+/// link is too long for a QR code.
+pub fn qr_svg(link: &str) -> Option<String> {
+    let code = qrcode::QrCode::new(link.as_bytes()).ok()?;
+    Some(code.render::<qrcode::render::svg::Color>().min_dimensions(240, 240).build())
 }
 
 /// What an admin may change, each checked with the market's rules before it
 /// is sent; `None` leaves a setting as it is. Prices in $/kWh, CO2 in kg/kWh.
-#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Deserialize, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct SettingsChange {
     pub name: Option<String>,
@@ -147,6 +156,19 @@ impl SettingsChange {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_invitation_link_fits_a_qr_code() {
+        let link = format!(
+            "lumea://join?project=https%3A%2F%2F{}.supabase.co&key={}&community=sunny&token={}",
+            "a".repeat(20),
+            "k".repeat(220),
+            "t".repeat(43)
+        );
+        let svg = qr_svg(&link).unwrap();
+        assert!(svg.starts_with("<?xml") && svg.contains("<svg") && svg.contains("<path"), "{svg:.80}");
+        assert_eq!(qr_svg(&"x".repeat(8000)), None, "beyond a QR code's capacity");
+    }
 
     #[test]
     fn settings_are_checked_with_the_markets_rules_before_they_are_sent() {

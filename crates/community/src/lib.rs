@@ -32,6 +32,7 @@ pub use api::{Api, MemberAction, Project, Session, SignUp};
 pub use cache::Standing;
 use cache::{Account, Command, Queued};
 use lumea_market::energy::{Battery, Co2Intensity, GridPrices};
+use lumea_market::geo::Location;
 use lumea_market::rules::{self, BuyNow, Cancel, Place};
 use lumea_market::stats::{MarketStats, TradePrint};
 use lumea_market::{Energy, ErrorCode, FastBook, Market, Money, Reason, Side, Status};
@@ -41,7 +42,7 @@ use lumea_store::{
     BookView, Connection, EnergyView, GridTransactionView, MarketEvent, OrderFilter, OrderUpdate, OrderView, Outcome, PlaceRequest, TradeView,
 };
 use realtime::{Change, ChangeKind, Feed, Subscription};
-use wire::{CachedOrder, CachedPrint, CachedTrade, DistanceRow, OrderRow, PrintRow, TradeRow};
+use wire::{CachedOrder, CachedPrint, CachedTrade, DistanceRow, Numeric, OrderRow, PrintRow, TradeRow};
 pub use wire::{MemberRole, MembershipRow, MembershipStatus};
 
 /// A failure to talk with the community market.
@@ -466,6 +467,43 @@ impl CommunityMarket {
         Ok(())
     }
 
+    /// The community's settings now, every one set, for the console's form.
+    pub async fn settings(&self) -> Result<console::SettingsChange> {
+        let api = &self.api;
+        let membership = self.authorized(|s| async move { api.membership(&s).await }).await?;
+        let Some((settings, name)) = membership.and_then(|m| m.settings.zip(Some(m.community_name))) else {
+            return Err(RemoteError::Refused(ErrorCode::NotMember.as_str().into()).into());
+        };
+        let text = |value: Option<Numeric>| value.map(|n| n.0.normalize().to_string());
+        Ok(console::SettingsChange {
+            name: Some(name),
+            min_price: text(settings.min_price),
+            max_price: text(settings.max_price),
+            grid_buy_price: text(Some(settings.grid_buy_price)),
+            grid_sell_price: text(Some(settings.grid_sell_price)),
+            co2_kg_per_kwh: text(Some(settings.co2_kg_per_kwh)),
+            open_order_cap: settings.open_order_cap,
+        })
+    }
+
+    /// Moves the household's home on the server (coarsened there too); an
+    /// active member's home moves at most once a day.
+    pub async fn update_home(&self, home: Location) -> Result<()> {
+        let api = &self.api;
+        self.authorized(|s| async move { api.update_home(&s, home).await }).await?;
+        Ok(())
+    }
+
+    /// The household's new word on its battery; open the market again to use it.
+    pub async fn correct_battery(&self, capacity: Energy, level: Energy) -> Result<()> {
+        let _writer = self.writer.lock().await;
+        let now = cache::battery(&self.pool, &self.account).await?;
+        let mut tx = self.pool.begin().await?;
+        cache::correct_battery(&mut tx, &now, capacity, level, self.clock.now()).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     fn invitation_view(&self, row: console::InvitationRow) -> console::InvitationView {
         let invitation = row.token.map(|token| invitation::Invitation {
             project_url: self.api.project().url.clone(),
@@ -482,6 +520,7 @@ impl CommunityMarket {
             created_at: row.created_at.0,
             revoked_at: row.revoked_at.map(|at| at.0),
             made_by: row.made_by,
+            qr_svg: invitation.as_ref().and_then(|i| console::qr_svg(&i.link())),
             link: invitation.as_ref().map(invitation::Invitation::link),
             code: invitation.as_ref().map(invitation::Invitation::code),
         }

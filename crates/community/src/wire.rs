@@ -167,6 +167,12 @@ pub struct MembershipRow {
 /// The community's settings as `my_membership` sends them.
 #[derive(Clone, Debug, Deserialize)]
 pub struct SettingsRow {
+    #[serde(default)]
+    pub min_price: Option<Numeric>,
+    #[serde(default)]
+    pub max_price: Option<Numeric>,
+    #[serde(default)]
+    pub open_order_cap: Option<u32>,
     pub grid_buy_price: Numeric,
     pub grid_sell_price: Numeric,
     pub co2_kg_per_kwh: Numeric,

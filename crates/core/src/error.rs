@@ -54,3 +54,13 @@ impl From<lumea_market::Reason> for CommandError {
         }
     }
 }
+
+/// A refusal that is its code alone (the home form's fields).
+impl From<ErrorCode> for CommandError {
+    fn from(code: ErrorCode) -> Self {
+        CommandError {
+            code,
+            message: format!("refused: {code}"),
+        }
+    }
+}

@@ -15,6 +15,7 @@ use chrono::{DateTime, Utc};
 use lumea_community::invitation::Invitation;
 use lumea_community::{self as community, Api, CommunityMarket, Paths, Project, Session, SignUp};
 use lumea_market::energy::Battery;
+use lumea_market::home::Home;
 use lumea_store::clock::Clock;
 use lumea_store::{LocalMarket, OpenOptions, simulator};
 use serde::{Deserialize, Serialize};
@@ -27,6 +28,7 @@ pub use household::HouseholdMarket;
 pub use lumea_community::console::{InvitationView, MemberView, SettingsChange};
 pub use lumea_community::{MemberAction, MemberRole, MembershipStatus};
 pub use lumea_market::energy::GridPrices;
+pub use lumea_market::home::HomeSettings;
 pub use lumea_market::stats::{LevelDepth, MarketStats, TradePrint};
 pub use lumea_market::{ErrorCode, Side};
 pub use lumea_store::clock::SystemClock;
@@ -38,10 +40,21 @@ pub type Result<T, E = CommandError> = std::result::Result<T, E>;
 
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 
+/// The first run's choice: nothing chosen yet, the demo, or a home set up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[serde(rename_all = "snake_case")]
+pub enum Setup {
+    Unset,
+    Demo,
+    Home,
+}
+
 /// Which market the app shows, for the settings screen and the indicator.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct ModeView {
+    pub setup: Setup,
     pub community: bool,
     pub connection: Connection,
     /// The project signed in to, or the one last used (or given by the environment) to prefill the form.
@@ -154,15 +167,76 @@ impl App {
     }
 
     fn chosen(&self) -> Option<Chosen> {
-        serde_json::from_slice(&std::fs::read(self.dir.join("community.json")).ok()?).ok()
+        read_json(&self.dir.join("community.json"))
+    }
+
+    // The household's home ---------------------------------------------------
+
+    /// `home.json`: absent before the first run's choice, `null` for "explore
+    /// the demo", else the home set up.
+    fn home_file(&self) -> PathBuf {
+        self.dir.join("home.json")
+    }
+
+    fn home(&self) -> Option<Home> {
+        read_json::<Option<HomeSettings>>(&self.home_file())
+            .flatten()
+            .and_then(|settings| Home::parse(&settings).ok())
+    }
+
+    pub fn home_settings(&self) -> Option<HomeSettings> {
+        self.home().map(|home| home.settings())
+    }
+
+    /// The first run's "Explore the demo": the local market, asked no more.
+    pub async fn explore_demo(&self) -> Result<ModeView> {
+        if read_json::<Option<HomeSettings>>(&self.home_file()).is_none() {
+            write_json(&self.home_file(), &None::<HomeSettings>)?;
+        }
+        Ok(self.mode().await)
+    }
+
+    /// Saves the household's home. In a community the server hears a moved
+    /// home first (it may refuse: once a day), and a changed battery becomes
+    /// the cache's; a refusal changes nothing here.
+    pub async fn save_home(&self, form: &HomeSettings) -> Result<HomeSettings> {
+        let home = Home::parse(form)?;
+        let before = self.home();
+        let community = match &*self.backend.read().await {
+            Backend::Community(market) => Some(market.clone()),
+            Backend::Local => None,
+        };
+        let mut reopen = false;
+        if let Some(market) = &community {
+            if before.as_ref().map(|b| b.location) != Some(home.location) {
+                market.update_home(home.location).await?;
+                reopen = true;
+            }
+            if before.as_ref().map(|b| b.battery) != Some(home.battery) {
+                let (capacity, level) = home.battery.unwrap_or_default();
+                market.correct_battery(capacity, level).await?;
+                reopen = true;
+            }
+        }
+        write_json(&self.home_file(), &Some(home.settings()))?;
+        if let Some(market) = community.filter(|_| reopen) {
+            self.reopen(market).await?;
+        }
+        Ok(home.settings())
     }
 
     // Modes ----------------------------------------------------------------
 
     pub async fn mode(&self) -> ModeView {
         let chosen = self.chosen().map(|c| c.project);
+        let setup = match read_json::<Option<HomeSettings>>(&self.home_file()) {
+            Some(Some(_)) => Setup::Home,
+            Some(None) => Setup::Demo,
+            None => Setup::Unset,
+        };
         match &*self.backend.read().await {
             Backend::Local => ModeView {
+                setup,
                 community: false,
                 connection: Connection::Local,
                 project_url: chosen.as_ref().map(|p| p.url.clone()).or_else(|| self.developer.project_url.clone()),
@@ -177,6 +251,8 @@ impl App {
             Backend::Community(market) => {
                 let standing = market.standing();
                 ModeView {
+                    // Signed in on a device before the first run asked: the market is chosen.
+                    setup: if setup == Setup::Unset { Setup::Demo } else { setup },
                     community: true,
                     connection: market.connection(),
                     project_url: chosen.as_ref().map(|p| p.url.clone()),
@@ -217,14 +293,14 @@ impl App {
     pub async fn sign_up(&self, invitation: &str, email: &str, password: &str, display_name: &str) -> Result<ModeView> {
         let invitation = Invitation::parse(invitation)?;
         let display_name = lumea_market::names::display_name(display_name).ok_or(lumea_market::Reason::InvalidUsername)?;
+        // The home the household set up, never the demo's.
+        let home = self.home().ok_or(ErrorCode::HomeNotSet)?;
         let project = Project::new(&invitation.project_url, &invitation.anon_key, self.developer.realtime_url.as_deref())?;
         let api = Api::new(project.clone(), REQUEST_TIMEOUT);
-        // The home the household set up is not asked for yet: none is sent, and
-        // never the demo's (neighbours then see no distance to this home).
         let form = SignUp {
             email: email.trim(),
             password,
-            home: None,
+            home: Some((home.location.lat(), home.location.lng())),
         };
         let session = match api.sign_up(&form, self.clock.now()).await {
             Err(community::RemoteError::Auth(ErrorCode::EmailNotConfirmed)) => {
@@ -232,7 +308,7 @@ impl App {
                     link: invitation.link(),
                     display_name,
                 };
-                std::fs::write(self.pending_join_file(), serde_json::to_vec(&pending).expect("settings serialise")).map_err(CommandError::storage)?;
+                write_json(&self.pending_join_file(), &pending)?;
                 return Err(community::RemoteError::Auth(ErrorCode::EmailNotConfirmed).into());
             }
             other => other?,
@@ -252,7 +328,7 @@ impl App {
         let display_name = lumea_market::names::display_name(display_name).ok_or(lumea_market::Reason::InvalidUsername)?;
         market.join(&invitation, &display_name).await?;
         // Opened again: the community, its subscriptions and its snapshot are the new membership's.
-        self.enter(market.project(), market.session().await).await?;
+        self.reopen(market).await?;
         Ok(self.mode().await)
     }
 
@@ -287,6 +363,10 @@ impl App {
         Ok(self.community_market().await?.revoke_invitation(invitation).await?)
     }
 
+    pub async fn community_settings(&self) -> Result<SettingsChange> {
+        Ok(self.community_market().await?.settings().await?)
+    }
+
     pub async fn update_community_settings(&self, change: &SettingsChange) -> Result<()> {
         Ok(self.community_market().await?.update_settings(change).await?)
     }
@@ -296,7 +376,7 @@ impl App {
     }
 
     fn pending_join(&self) -> Option<PendingJoin> {
-        serde_json::from_slice(&std::fs::read(self.pending_join_file()).ok()?).ok()
+        read_json(&self.pending_join_file())
     }
 
     /// Signs out and goes back to the local demo market.
@@ -309,17 +389,31 @@ impl App {
         self.mode().await
     }
 
+    /// Opens the household's community market again, to take in a change of
+    /// its membership or battery: the cache file is locked while it is open,
+    /// so the old one closes first, and the demo is shown if it cannot reopen.
+    async fn reopen(&self, market: Arc<CommunityMarket>) -> Result<()> {
+        let (project, session) = (market.project(), market.session().await);
+        *self.backend.write().await = Backend::Local;
+        market.close().await;
+        let reopened = self.enter(project, session).await;
+        if reopened.is_err() {
+            self.enter_local().await;
+        }
+        reopened
+    }
+
     async fn enter(&self, project: Project, session: Session) -> Result<()> {
-        let energy = self.local.household().energy().await?;
-        let battery = Battery::new(energy.capacity, energy.level).ok_or(lumea_market::Reason::InvalidAmount)?;
+        // A new cache starts with the home's battery, never the demo's (none before a home is set up).
+        let (capacity, level) = self.home().and_then(|home| home.battery).unwrap_or_default();
+        let battery = Battery::new(capacity, level).ok_or(lumea_market::Reason::InvalidAmount)?;
         let cache = self.dir.join(format!("community-{}.sqlite", session.user_id));
         let paths = Paths {
             cache: &cache,
             session: &self.session_file(),
         };
         let market = CommunityMarket::open(Api::new(project.clone(), REQUEST_TIMEOUT), session, paths, battery, self.clock.clone()).await?;
-        let chosen = serde_json::to_vec(&Chosen { project }).expect("settings serialise");
-        std::fs::write(self.dir.join("community.json"), chosen).map_err(CommandError::storage)?;
+        write_json(&self.dir.join("community.json"), &Chosen { project })?;
         if let Some(simulator) = self.simulator.lock().await.take() {
             simulator.abort();
         }
@@ -447,4 +541,13 @@ impl App {
     pub async fn expire_due(&self) -> Result<usize> {
         Ok(self.local.expire_due().await?)
     }
+}
+
+/// A settings file beside the market; `None` when absent or unreadable.
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Option<T> {
+    serde_json::from_slice(&std::fs::read(path).ok()?).ok()
+}
+
+fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
+    std::fs::write(path, serde_json::to_vec(value).expect("settings serialise")).map_err(CommandError::storage)
 }

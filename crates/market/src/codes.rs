@@ -91,6 +91,14 @@ error_codes! {
     CommunityExists = "community_exists",
     /// An active member's home moves at most once a day.
     HomeChangeTooSoon = "home_change_too_soon",
+    /// Joining a community needs the household's home set up first.
+    HomeNotSet = "home_not_set",
+    InvalidBattery = "invalid_battery",
+    InvalidPvSize = "invalid_pv_size",
+    InvalidLocale = "invalid_locale",
+    InvalidCurrency = "invalid_currency",
+    /// An e-mail's confirmation or reset link that is expired, used, or not for this app.
+    InvalidAuthLink = "invalid_auth_link",
     /// Too many requests or e-mails for now (GoTrue's rate limits).
     RateLimited = "rate_limited",
     /// Signing in before the e-mail address is confirmed.

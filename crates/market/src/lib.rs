@@ -11,6 +11,7 @@ pub mod energy;
 pub mod engine;
 pub mod fast;
 pub mod geo;
+pub mod home;
 pub mod names;
 pub mod order;
 pub mod reference;
