@@ -31,6 +31,14 @@ step "crates and CLI: cargo test"
 cargo test --locked --workspace --exclude lumea-app --all-targets
 cargo test --locked --workspace --exclude lumea-app --doc
 
+step "the session in a real Secret Service: GNOME Keyring on a private D-Bus session bus"
+need_apt gnome-keyring dbus-daemon
+# Its keyring files in a temporary directory, never the developer's.
+keyrings=$(mktemp -d)
+on_exit "rm -rf $keyrings"
+XDG_DATA_HOME="$keyrings" dbus-run-session -- bash -c \
+    'printf lumea-test | gnome-keyring-daemon --unlock --components=secrets >/dev/null && cargo test --locked -q --test keychain -- --ignored'
+
 step "community backend with the Supabase CLI (db push, lint, advisors) and pgTAP, on a private cluster with pg_cron"
 bash scripts/test-supabase.sh
 

@@ -534,7 +534,7 @@ async fn bad_server_answers_give_a_clear_error_and_leave_the_cache_untouched() {
     let (cache, session_file) = (dir.path().join("dee.sqlite"), dir.path().join("dee.session.json"));
     let paths = lumea_community::Paths {
         cache: &cache,
-        session: &session_file,
+        session: lumea_community::SessionStore::in_store(&session_file, None),
     };
     let battery = lumea_market::energy::Battery::new(Energy::parse("10").unwrap(), Energy::parse("4").unwrap()).unwrap();
     let api = lumea_community::Api::new(project, Duration::from_secs(1));
@@ -652,8 +652,13 @@ async fn the_app_switches_between_the_local_demo_and_a_community_market() {
         .await
         .unwrap();
     assert_eq!(stored, 1);
-    let session = std::fs::metadata(dir.path().join("community-session.json")).unwrap();
-    assert_eq!(std::os::unix::fs::PermissionsExt::mode(&session.permissions()) & 0o777, 0o600);
+    // In the platform's credential store where one runs, else in a file only this user reads.
+    let sessions = lumea_community::SessionStore::open(&dir.path().join("community-session.json"));
+    assert!(sessions.load().is_some(), "the session is kept");
+    if sessions.kept() == lumea_community::secrets::Kept::PrivateFile {
+        let session = std::fs::metadata(dir.path().join("community-session.json")).unwrap();
+        assert_eq!(std::os::unix::fs::PermissionsExt::mode(&session.permissions()) & 0o777, 0o600);
+    }
 
     // Reopened, the app resumes in the community; signing out returns to the demo.
     app.close().await;
@@ -668,7 +673,8 @@ async fn the_app_switches_between_the_local_demo_and_a_community_market() {
     );
     let mode = app.use_local().await;
     assert_eq!(mode.connection, Connection::Local);
-    assert!(!dir.path().join("community-session.json").exists(), "signing out forgets the tokens");
+    assert_eq!(sessions.load(), None, "signing out forgets the tokens");
+    assert!(!dir.path().join("community-session.json").exists());
     assert_eq!(app.book().await.unwrap().asks.len(), local_book.asks.len());
     app.close().await;
     stand.stop().await;

@@ -132,9 +132,10 @@ impl Stand {
     pub async fn open(&self, file: &str, session: Session, battery: Battery) -> Arc<CommunityMarket> {
         let cache = self.dir.path().join(format!("{file}.sqlite"));
         let session_file = self.dir.path().join(format!("{file}.session.json"));
+        // The test's own file, never a developer's keyring.
         let paths = Paths {
             cache: &cache,
-            session: &session_file,
+            session: lumea_community::SessionStore::in_store(&session_file, None),
         };
         CommunityMarket::open(self.api(), session, paths, battery, Arc::new(SystemClock))
             .await

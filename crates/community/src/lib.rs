@@ -15,10 +15,13 @@ mod cache;
 pub mod console;
 pub mod invitation;
 pub mod realtime;
+pub mod secrets;
+
+pub use secrets::SessionStore;
 pub mod wire;
 
 use std::collections::{HashMap, HashSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -167,26 +170,8 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// Where a community market keeps its files.
 pub struct Paths<'a> {
     pub cache: &'a Path,
-    /// The session's tokens, readable by this user only.
-    pub session: &'a Path,
-}
-
-/// Saves the session where only this user can read it; the tokens are never logged.
-pub fn save_session(path: &Path, session: &Session) -> std::io::Result<()> {
-    use std::io::Write;
-    let temporary = path.with_extension("tmp");
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(&temporary)?;
-    file.write_all(&serde_json::to_vec(session).expect("sessions serialise"))?;
-    file.sync_all()?;
-    std::fs::rename(&temporary, path)
-}
-
-pub fn load_session(path: &Path) -> Option<Session> {
-    serde_json::from_slice(&std::fs::read(path).ok()?).ok()
+    /// Where the session's tokens are kept, readable by this user only.
+    pub session: SessionStore,
 }
 
 /// The community market as this household sees it.
@@ -197,7 +182,7 @@ pub struct CommunityMarket {
     /// The membership as last heard: an admin approves or suspends it while the app runs.
     standing: std::sync::Mutex<Standing>,
     session: Mutex<Session>,
-    session_file: PathBuf,
+    sessions: SessionStore,
     tokens: watch::Sender<String>,
     clock: Arc<dyn Clock>,
     events: broadcast::Sender<MarketEvent>,
@@ -269,7 +254,7 @@ impl CommunityMarket {
             standing: std::sync::Mutex::new(account.standing.clone()),
             account,
             session: Mutex::new(session),
-            session_file: paths.session.to_path_buf(),
+            sessions: paths.session,
             tokens,
             clock,
             events,
@@ -304,7 +289,7 @@ impl CommunityMarket {
             Err(err) => return Err(err.into()),
         }
         let session = market.session.lock().await.clone();
-        save_session(&market.session_file, &session).map_err(sqlx::Error::Io)?;
+        market.sessions.save(&session).map_err(sqlx::Error::Io)?;
         let market = Arc::new(market);
         market.start();
         Ok(market)
@@ -366,7 +351,7 @@ impl CommunityMarket {
     pub async fn sign_out(&self) {
         let session = self.session.lock().await.clone();
         let _ = self.api.sign_out(&session).await;
-        let _ = std::fs::remove_file(&self.session_file);
+        self.sessions.forget();
         self.close().await;
     }
 
@@ -653,7 +638,7 @@ impl CommunityMarket {
         match self.api.refresh(&session, self.clock.now()).await {
             Ok(renewed) => {
                 *session = renewed;
-                let _ = save_session(&self.session_file, &session);
+                let _ = self.sessions.save(&session);
                 self.tokens.send_replace(session.access_token.clone());
                 Ok(session.clone())
             }

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use lumea_community::invitation::Invitation;
-use lumea_community::{self as community, Api, CommunityMarket, Paths, Project, Session, SignUp};
+use lumea_community::{self as community, Api, CommunityMarket, Paths, Project, Session, SessionStore, SignUp};
 use lumea_market::energy::Battery;
 use lumea_market::home::Home;
 use lumea_store::clock::Clock;
@@ -139,7 +139,7 @@ impl App {
             seed,
             developer,
         });
-        let resumed = match (app.chosen(), community::load_session(&app.session_file())) {
+        let resumed = match (app.chosen(), app.sessions().load()) {
             (Some(chosen), Some(session)) => app.enter(chosen.project, session).await.is_ok(),
             _ => false,
         };
@@ -162,8 +162,9 @@ impl App {
         &self.local
     }
 
-    fn session_file(&self) -> PathBuf {
-        self.dir.join("community-session.json")
+    /// The platform's credential store, or `community-session.json` where it has none.
+    fn sessions(&self) -> SessionStore {
+        SessionStore::open(&self.dir.join("community-session.json"))
     }
 
     fn chosen(&self) -> Option<Chosen> {
@@ -410,7 +411,7 @@ impl App {
         let cache = self.dir.join(format!("community-{}.sqlite", session.user_id));
         let paths = Paths {
             cache: &cache,
-            session: &self.session_file(),
+            session: self.sessions(),
         };
         let market = CommunityMarket::open(Api::new(project.clone(), REQUEST_TIMEOUT), session, paths, battery, self.clock.clone()).await?;
         write_json(&self.dir.join("community.json"), &Chosen { project })?;
