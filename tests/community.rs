@@ -693,6 +693,7 @@ async fn a_pending_household_trades_once_approved_and_is_refused_once_suspended(
         email: "dee@example.com",
         password: "correct-horse-battery",
         home: Some((51.51, -0.12)),
+        confirmation: None,
     };
     let session = stand.api().sign_up(&form, chrono::Utc::now()).await.unwrap();
     let token = stand.invitation("sunny", false).await;
@@ -793,6 +794,7 @@ async fn an_admin_runs_the_community_from_the_console() {
         email: "bea@example.com",
         password: "correct-horse-battery",
         home: None,
+        confirmation: None,
     };
     let bea_session = stand.api().sign_up(&form, chrono::Utc::now()).await.unwrap();
     stand.api().join(&bea_session, "sunny", &parsed.token, "Bea").await.unwrap();
@@ -897,5 +899,109 @@ async fn an_admin_runs_the_community_from_the_console() {
     for market in [&ann, &bea] {
         market.close().await;
     }
+    stand.stop().await;
+}
+
+/// Opens the e-mail's link for `email` as its mail client would, and returns
+/// where the project sends the household: the app's own link.
+async fn follow_email_link(stand: &Stand, email: &str, kind: &str) -> String {
+    let mut pg = stand.pg().await;
+    let column = if kind == "recovery" { "recovery_token" } else { "confirmation_token" };
+    let token: String = sqlx::query_scalar(&format!("select {column} from auth.users where email = $1"))
+        .bind(email)
+        .fetch_one(&mut pg)
+        .await
+        .unwrap();
+    // One plain HTTP/1.1 GET, its redirect not followed: the link's target is the app.
+    let address = stand.endpoints.rest_url.trim_start_matches("http://").to_string();
+    let mut stream = tokio::net::TcpStream::connect(&address).await.unwrap();
+    let request = format!(
+        "GET /auth/v1/verify?token={token}&type={kind}&redirect_to=lumea%3A%2F%2Fauth%2Fcallback HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+    );
+    tokio::io::AsyncWriteExt::write_all(&mut stream, request.as_bytes()).await.unwrap();
+    let mut answer = String::new();
+    tokio::io::AsyncReadExt::read_to_string(&mut stream, &mut answer).await.unwrap();
+    assert!(answer.starts_with("HTTP/1.1 303"), "the link redirects: {answer:.200}");
+    answer
+        .lines()
+        .find_map(|line| line.strip_prefix("location: ").or_else(|| line.strip_prefix("Location: ")))
+        .expect("a Location header")
+        .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_emailed_link_confirms_the_sign_up_and_resets_the_password_in_the_app() {
+    use lumea_core::{App, AuthLinkKind, DeveloperSettings};
+    let stand = Stand::start_confirming_email().await;
+    let dir = tempfile::tempdir().unwrap();
+    let developer = DeveloperSettings {
+        realtime_url: Some(stand.endpoints.realtime_url.clone()),
+        ..DeveloperSettings::default()
+    };
+    let app = App::open(
+        dir.path(),
+        &dir.path().join("market.sqlite"),
+        Arc::new(lumea_store::clock::SystemClock),
+        7,
+        developer,
+    )
+    .await
+    .unwrap();
+    let home = lumea_core::HomeSettings {
+        display_name: "Gita".into(),
+        location: "51.51, -0.12".into(),
+        battery_capacity: None,
+        battery_level: None,
+        pv_kwp: None,
+        locale: "en-GB".into(),
+        currency: "GBP".into(),
+    };
+    app.save_home(&home).await.unwrap();
+    let link = stand.invitation_link("default", true).await;
+
+    // Signing up waits for the e-mail; a link nobody asked this app for does nothing.
+    let (email, password) = ("gita@example.com", "correct-horse-battery");
+    assert_eq!(
+        app.sign_up(&link, email, password, "Gita").await.unwrap_err().code.as_str(),
+        "email_not_confirmed"
+    );
+    assert!(!app.mode().await.community);
+    assert_eq!(
+        app.complete_auth_link("lumea://auth/callback?error=access_denied&error_code=otp_expired")
+            .await
+            .unwrap_err()
+            .code
+            .as_str(),
+        "invalid_auth_link"
+    );
+
+    // The e-mail's link opens the app: signed in, and in the invitation's community.
+    let opened = follow_email_link(&stand, email, "signup").await;
+    assert!(opened.starts_with("lumea://auth/callback"), "{opened}");
+    assert_eq!(app.complete_auth_link(&opened).await.unwrap(), AuthLinkKind::Confirmed);
+    let mode = app.mode().await;
+    assert_eq!((mode.community, mode.username.as_deref()), (true, Some("Gita")));
+    assert_eq!(mode.membership, Some(lumea_core::MembershipStatus::Active));
+    assert_eq!(
+        app.complete_auth_link(&opened).await.unwrap_err().code.as_str(),
+        "invalid_auth_link",
+        "a link works once"
+    );
+
+    // Forgotten password: the reset e-mail's link signs in to choose a new one.
+    app.use_local().await;
+    app.request_password_reset(email).await.unwrap();
+    let opened = follow_email_link(&stand, email, "recovery").await;
+    assert_eq!(app.complete_auth_link(&opened).await.unwrap(), AuthLinkKind::Recovery);
+    assert_eq!(app.set_new_password("short").await.unwrap_err().code.as_str(), "weak_password");
+    app.set_new_password("another-horse-battery").await.unwrap();
+    app.use_local().await;
+    let (url, key) = (&stand.endpoints.rest_url, &stand.endpoints.anon_key);
+    assert_eq!(
+        app.sign_in(url, key, email, password).await.unwrap_err().code.as_str(),
+        "invalid_credentials"
+    );
+    assert!(app.sign_in(url, key, email, "another-horse-battery").await.unwrap().community);
+    app.close().await;
     stand.stop().await;
 }

@@ -9,7 +9,8 @@
 // each with "ok <command>" or "error <command> <message>":
 //   stop-rest, start-rest, restart-postgres, drop-realtime, quit.
 // On EOF, quit or SIGTERM it stops everything and removes its files. Logs go
-// to stderr. LUMEA_STAND_JWT_EXPIRY sets lite's access-token lifetime (seconds).
+// to stderr. LUMEA_STAND_JWT_EXPIRY sets lite's access-token lifetime (seconds);
+// LUMEA_STAND_CONFIRM_EMAIL=1 makes sign-up wait for the e-mail's link.
 //
 // Also importable: startStand() returns the same handles to a node test.
 
@@ -133,14 +134,18 @@ export async function startStand({ log = defaultLog } = {}) {
     if (jwtExpiry !== undefined && !/^[1-9][0-9]*$/.test(jwtExpiry)) {
       throw new Error(`LUMEA_STAND_JWT_EXPIRY must be a number of seconds, got "${jwtExpiry}"`);
     }
+    // LUMEA_STAND_CONFIRM_EMAIL=1: e-mail is confirmed first (lite prints each e-mail; tests read the token from auth.users).
+    const confirmEmail = process.env.LUMEA_STAND_CONFIRM_EMAIL === "1";
     mkdirSync(join(liteDir, "supabase"), { recursive: true });
     writeFileSync(
       join(liteDir, "supabase", "config.toml"),
       `[api]\nport = ${restPort}\n\n[db]\ndriver = "postgres"\nurl = "${pgUrl}"\n\n` +
         `[auth]\nenabled = true\njwt_secret = "${jwtSecret}"\n` +
         (jwtExpiry ? `jwt_expiry = ${jwtExpiry}\n` : "") +
-        `enable_signup = true\npublishable_key = "${ANON_KEY}"\nsecret_key = "${SECRET_KEY}"\n\n` +
-        `[auth.email]\nenable_confirmations = false\n`,
+        `enable_signup = true\npublishable_key = "${ANON_KEY}"\nsecret_key = "${SECRET_KEY}"\n` +
+        // The app's e-mail links come back to it (lumea://auth/callback), as a hosted project is set up.
+        `site_url = "http://127.0.0.1:${restPort}"\nadditional_redirect_urls = ["lumea://auth/callback"]\n\n` +
+        `[auth.email]\nenable_confirmations = ${confirmEmail}\n`,
     );
     await stand.startRest();
     await stand.stopRest();

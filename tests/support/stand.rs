@@ -39,9 +39,19 @@ pub struct Stand {
 
 impl Stand {
     pub async fn start() -> Stand {
+        Stand::start_with(&[]).await
+    }
+
+    /// A project that confirms e-mail first, as hosted ones do: sign-up waits for the e-mail's link.
+    pub async fn start_confirming_email() -> Stand {
+        Stand::start_with(&[("LUMEA_STAND_CONFIRM_EMAIL", "1")]).await
+    }
+
+    async fn start_with(env: &[(&str, &str)]) -> Stand {
         let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/community/stand.mjs");
         let mut child = Command::new("node")
             .arg(script)
+            .envs(env.iter().copied())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -85,6 +95,7 @@ impl Stand {
             email: &email,
             password: "correct-horse-battery",
             home: Some((51.5, -0.12)),
+            confirmation: None,
         };
         let session = self.api().sign_up(&form, chrono::Utc::now()).await.expect("sign-up");
         let token = self.invitation(community, true).await;

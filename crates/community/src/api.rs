@@ -19,6 +19,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::RemoteError;
+use super::auth_link::{CALLBACK, Callback, Pkce};
 use super::console::{InvitationRow, MemberRow};
 use super::wire::{DistanceRow, MembershipRow, OrderRow, PrintRow, ProfileRow, TradeRow};
 use lumea_market::geo::Location;
@@ -105,6 +106,9 @@ pub struct SignUp<'a> {
     pub password: &'a str,
     /// Home, coarsened by the server to about 100 m.
     pub home: Option<(f64, f64)>,
+    /// Where the project confirms e-mail first: the link comes back to the
+    /// app with a code for this verifier.
+    pub confirmation: Option<&'a Pkce>,
 }
 
 #[derive(Deserialize)]
@@ -146,6 +150,9 @@ impl MemberAction {
     }
 }
 
+/// E-mails' links lead back to the app.
+const LINKS_BACK: &[(&str, &str)] = &[("redirect_to", CALLBACK)];
+
 /// The REST and auth APIs of one project.
 #[derive(Clone)]
 pub struct Api {
@@ -171,12 +178,16 @@ impl Api {
 
     pub async fn sign_up(&self, form: &SignUp<'_>, now: DateTime<Utc>) -> Result<Session, RemoteError> {
         let (lat, lng) = form.home.unzip();
-        let body = json!({
+        let mut body = json!({
             "email": form.email, "password": form.password,
             "data": { "lat": lat, "lng": lng },
         });
+        if let Some(pkce) = form.confirmation {
+            body["code_challenge"] = pkce.challenge().into();
+            body["code_challenge_method"] = "s256".into();
+        }
         // A project that confirms e-mail first answers without a session: sign in once confirmed.
-        let answer = self.auth_call("signup", &body).await;
+        let answer = self.auth_call("signup", LINKS_BACK, &body).await;
         match answer {
             Ok(bytes) => match serde_json::from_slice::<TokenAnswer>(&bytes) {
                 Ok(tokens) => Ok(session(tokens, form.email, now)),
@@ -187,9 +198,74 @@ impl Api {
         }
     }
 
+    /// Asks for a password-reset e-mail whose link comes back to the app. It
+    /// is sent only where an account has that address, and GoTrue says nothing of which.
+    pub async fn recover(&self, email: &str, pkce: &Pkce) -> Result<(), RemoteError> {
+        let body = json!({ "email": email, "code_challenge": pkce.challenge(), "code_challenge_method": "s256" });
+        match self.auth_call("recover", LINKS_BACK, &body).await {
+            Ok(_) => Ok(()),
+            Err(RemoteError::Refused(text)) => Err(RemoteError::Auth(auth_refusal(&text, ErrorCode::Refused))),
+            Err(other) => Err(other),
+        }
+    }
+
+    /// The session an opened e-mail link stands for.
+    pub async fn redeem(&self, callback: &Callback, pkce: &Pkce, now: DateTime<Utc>) -> Result<Session, RemoteError> {
+        let refused = |answer: Result<Vec<u8>, RemoteError>| match answer {
+            Err(RemoteError::Refused(text)) => Err(RemoteError::Auth(auth_refusal(&text, ErrorCode::InvalidAuthLink))),
+            other => other,
+        };
+        match callback {
+            Callback::Code(code) => {
+                let body = json!({ "auth_code": code, "code_verifier": pkce.verifier() });
+                let tokens: TokenAnswer = parse(&refused(self.auth_call("token", &[("grant_type", "pkce")], &body).await)?)?;
+                Ok(session(tokens, "", now))
+            }
+            Callback::Tokens {
+                access_token,
+                refresh_token,
+                expires_in,
+                ..
+            } => {
+                // The fragment's tokens are taken only once the server vouches for them.
+                let request = self
+                    .http
+                    .get(format!("{}/auth/v1/user", self.project.url))
+                    .header("apikey", &self.project.anon_key)
+                    .bearer_auth(access_token)
+                    .timeout(self.timeout);
+                let user: TokenUser = parse(&refused(read(request.send().await).await)?)?;
+                let tokens = TokenAnswer {
+                    access_token: access_token.clone(),
+                    refresh_token: refresh_token.clone(),
+                    expires_in: *expires_in,
+                    user,
+                };
+                Ok(session(tokens, "", now))
+            }
+        }
+    }
+
+    /// Sets a new password for the signed-in household (after a reset link).
+    pub async fn update_password(&self, session: &Session, password: &str) -> Result<(), RemoteError> {
+        let request = self
+            .http
+            .put(format!("{}/auth/v1/user", self.project.url))
+            .header("apikey", &self.project.anon_key)
+            .header("content-type", "application/json")
+            .bearer_auth(&session.access_token)
+            .body(json!({ "password": password }).to_string())
+            .timeout(self.timeout);
+        match read(request.send().await).await {
+            Ok(_) => Ok(()),
+            Err(RemoteError::Refused(text)) => Err(RemoteError::Auth(auth_refusal(&text, ErrorCode::Refused))),
+            Err(other) => Err(other),
+        }
+    }
+
     pub async fn sign_in(&self, email: &str, password: &str, now: DateTime<Utc>) -> Result<Session, RemoteError> {
         match self
-            .auth_call("token?grant_type=password", &json!({ "email": email, "password": password }))
+            .auth_call("token", &[("grant_type", "password")], &json!({ "email": email, "password": password }))
             .await
         {
             Ok(bytes) => Ok(session(parse(&bytes)?, email, now)),
@@ -201,7 +277,11 @@ impl Api {
     /// New tokens for the session; a refused refresh means signing in again.
     pub async fn refresh(&self, session: &Session, now: DateTime<Utc>) -> Result<Session, RemoteError> {
         match self
-            .auth_call("token?grant_type=refresh_token", &json!({ "refresh_token": session.refresh_token }))
+            .auth_call(
+                "token",
+                &[("grant_type", "refresh_token")],
+                &json!({ "refresh_token": session.refresh_token }),
+            )
             .await
         {
             Ok(bytes) => Ok(session_with_email(parse(&bytes)?, &session.email, now)),
@@ -220,10 +300,11 @@ impl Api {
         read(request.send().await).await.map(drop)
     }
 
-    async fn auth_call(&self, path: &str, body: &serde_json::Value) -> Result<Vec<u8>, RemoteError> {
+    async fn auth_call(&self, path: &str, query: &[(&str, &str)], body: &serde_json::Value) -> Result<Vec<u8>, RemoteError> {
+        let url = Url::parse_with_params(&format!("{}/auth/v1/{path}", self.project.url), query).map_err(|_| RemoteError::Settings("project_url"))?;
         let request = self
             .http
-            .post(format!("{}/auth/v1/{path}", self.project.url))
+            .post(url)
             .header("apikey", &self.project.anon_key)
             .header("content-type", "application/json")
             .body(body.to_string())

@@ -11,6 +11,7 @@
 //! it, so its headroom and stored energy are checked before anything is sent.
 
 pub mod api;
+pub mod auth_link;
 mod cache;
 pub mod console;
 pub mod invitation;
@@ -476,6 +477,13 @@ impl CommunityMarket {
     pub async fn update_home(&self, home: Location) -> Result<()> {
         let api = &self.api;
         self.authorized(|s| async move { api.update_home(&s, home).await }).await?;
+        Ok(())
+    }
+
+    /// A new password for this household (after a password-reset link).
+    pub async fn update_password(&self, password: &str) -> Result<()> {
+        let api = &self.api;
+        self.authorized(|s| async move { api.update_password(&s, password).await }).await?;
         Ok(())
     }
 

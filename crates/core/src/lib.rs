@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use lumea_community::auth_link::{Callback, Pkce};
 use lumea_community::invitation::Invitation;
 use lumea_community::{self as community, Api, CommunityMarket, Paths, Project, Session, SessionStore, SignUp};
 use lumea_market::energy::Battery;
@@ -25,6 +26,7 @@ use uuid::Uuid;
 
 pub use error::CommandError;
 pub use household::HouseholdMarket;
+pub use lumea_community::auth_link::AuthLinkKind;
 pub use lumea_community::console::{InvitationView, MemberView, SettingsChange};
 pub use lumea_community::{MemberAction, MemberRole, MembershipStatus};
 pub use lumea_market::energy::GridPrices;
@@ -94,6 +96,23 @@ impl DeveloperSettings {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 struct Chosen {
     project: Project,
+}
+
+/// An e-mail link the app waits for: the project it comes from, the PKCE
+/// verifier its code needs, and what it finishes.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct PendingAuth {
+    project: Project,
+    pkce: Pkce,
+    kind: AuthLinkKind,
+}
+
+/// The `auth-link` event: the link's kind when it worked, its error when not.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+pub struct AuthLinkResult {
+    pub kind: Option<AuthLinkKind>,
+    pub error: Option<ErrorCode>,
 }
 
 /// An invitation a household signed up with while its e-mail waits for
@@ -274,17 +293,76 @@ impl App {
         let project = Project::new(url, anon_key, self.developer.realtime_url.as_deref())?;
         let api = Api::new(project.clone(), REQUEST_TIMEOUT);
         let session = api.sign_in(email.trim(), password, self.clock.now()).await?;
-        // Signed up before the e-mail was confirmed: the invitation it came with is redeemed now.
+        self.redeem_pending_join(&api, &session).await?;
+        self.enter(project, session).await?;
+        Ok(self.mode().await)
+    }
+
+    /// Signed up before the e-mail was confirmed: the invitation it came with is redeemed now.
+    async fn redeem_pending_join(&self, api: &Api, session: &Session) -> Result<()> {
         if let Some(pending) = self.pending_join() {
             let invitation = Invitation::parse(&pending.link)?;
-            if invitation.project_url == project.url && api.membership(&session).await?.is_none() {
-                api.join(&session, &invitation.community, &invitation.token, &pending.display_name)
-                    .await?;
+            if invitation.project_url == api.project().url && api.membership(session).await?.is_none() {
+                api.join(session, &invitation.community, &invitation.token, &pending.display_name).await?;
             }
             let _ = std::fs::remove_file(self.pending_join_file());
         }
-        self.enter(project, session).await?;
-        Ok(self.mode().await)
+        Ok(())
+    }
+
+    // E-mail links (lumea://auth/callback) ----------------------------------
+
+    fn pending_auth_file(&self) -> PathBuf {
+        self.dir.join("pending-auth.json")
+    }
+
+    /// Finishes what an e-mail's link was sent for: a confirmed sign-up joins
+    /// its invitation's community; a password reset signs in so that the
+    /// household can choose a new password.
+    pub async fn complete_auth_link(&self, link: &str) -> Result<AuthLinkKind> {
+        let callback = Callback::parse(link)?;
+        let pending: PendingAuth = read_json(&self.pending_auth_file()).ok_or(ErrorCode::InvalidAuthLink)?;
+        let api = Api::new(pending.project.clone(), REQUEST_TIMEOUT);
+        let session = api.redeem(&callback, &pending.pkce, self.clock.now()).await?;
+        let kind = match callback {
+            Callback::Tokens { kind: Some(kind), .. } => kind,
+            _ => pending.kind,
+        };
+        let _ = std::fs::remove_file(self.pending_auth_file());
+        if kind == AuthLinkKind::Confirmed {
+            self.redeem_pending_join(&api, &session).await?;
+        }
+        self.enter(pending.project, session).await?;
+        Ok(kind)
+    }
+
+    /// Sends a password-reset e-mail for the project last used (or the one
+    /// of an invitation waiting for its confirmation).
+    pub async fn request_password_reset(&self, email: &str) -> Result<()> {
+        let project = match (self.chosen(), self.pending_join()) {
+            (Some(chosen), _) => chosen.project,
+            (None, Some(pending)) => {
+                let invitation = Invitation::parse(&pending.link)?;
+                Project::new(&invitation.project_url, &invitation.anon_key, self.developer.realtime_url.as_deref())?
+            }
+            (None, None) => return Err(community::RemoteError::Settings("project_url").into()),
+        };
+        let pending = PendingAuth {
+            project,
+            pkce: Pkce::new(),
+            kind: AuthLinkKind::Recovery,
+        };
+        write_json(&self.pending_auth_file(), &pending)?;
+        Api::new(pending.project, REQUEST_TIMEOUT).recover(email.trim(), &pending.pkce).await?;
+        Ok(())
+    }
+
+    /// The new password after a reset link signed the household in.
+    pub async fn set_new_password(&self, password: &str) -> Result<()> {
+        match &*self.backend.read().await {
+            Backend::Community(market) => Ok(market.update_password(password).await?),
+            Backend::Local => Err(community::RemoteError::SignedOut.into()),
+        }
     }
 
     /// Makes an account on the invitation's project, joins its community under
@@ -298,10 +376,18 @@ impl App {
         let home = self.home().ok_or(ErrorCode::HomeNotSet)?;
         let project = Project::new(&invitation.project_url, &invitation.anon_key, self.developer.realtime_url.as_deref())?;
         let api = Api::new(project.clone(), REQUEST_TIMEOUT);
+        // Where the project confirms e-mail first, its link comes back with a code for this.
+        let confirmation = PendingAuth {
+            project: project.clone(),
+            pkce: Pkce::new(),
+            kind: AuthLinkKind::Confirmed,
+        };
+        write_json(&self.pending_auth_file(), &confirmation)?;
         let form = SignUp {
             email: email.trim(),
             password,
             home: Some((home.location.lat(), home.location.lng())),
+            confirmation: Some(&confirmation.pkce),
         };
         let session = match api.sign_up(&form, self.clock.now()).await {
             Err(community::RemoteError::Auth(ErrorCode::EmailNotConfirmed)) => {
@@ -312,8 +398,11 @@ impl App {
                 write_json(&self.pending_join_file(), &pending)?;
                 return Err(community::RemoteError::Auth(ErrorCode::EmailNotConfirmed).into());
             }
-            other => other?,
+            other => other.inspect_err(|_| {
+                let _ = std::fs::remove_file(self.pending_auth_file());
+            })?,
         };
+        let _ = std::fs::remove_file(self.pending_auth_file());
         api.join(&session, &invitation.community, &invitation.token, &display_name).await?;
         self.enter(project, session).await?;
         Ok(self.mode().await)
