@@ -31,6 +31,9 @@ const COMMANDS: &[&str] = &[
     "revoke_invitation",
     "community_settings",
     "update_community_settings",
+    "request_password_reset",
+    "set_new_password",
+    "opened_links",
     "use_local_mode",
 ];
 

@@ -7,11 +7,12 @@ use std::time::Duration;
 
 use chrono::Duration as Span;
 use lumea_core::{
-    App, BookView, CommandError, DeveloperSettings, EnergyView, GridPrices, GridTransactionView, HomeSettings, InvitationView, MarketEvent,
-    MarketStats, MemberAction, MemberView, ModeView, OrderFilter, OrderView, Outcome, Page, PlaceRequest, Role, SettingsChange, Side, SystemClock,
-    TradePrint, TradeView,
+    App, AuthLinkResult, BookView, CommandError, DeveloperSettings, EnergyView, GridPrices, GridTransactionView, HomeSettings, InvitationView,
+    MarketEvent, MarketStats, MemberAction, MemberView, ModeView, OpenedLinks, OrderFilter, OrderView, Outcome, Page, PlaceRequest, Role,
+    SettingsChange, Side, SystemClock, TradePrint, TradeView,
 };
 use tauri::{Emitter, Manager, State};
+use tauri_plugin_deep_link::DeepLinkExt;
 use tauri_plugin_notification::NotificationExt;
 use uuid::Uuid;
 
@@ -156,8 +157,63 @@ async fn update_community_settings(market: Market<'_>, change: SettingsChange) -
 }
 
 #[tauri::command]
+async fn request_password_reset(market: Market<'_>, email: String) -> Reply<()> {
+    market.request_password_reset(&email).await
+}
+
+#[tauri::command]
+async fn set_new_password(market: Market<'_>, password: String) -> Reply<()> {
+    market.set_new_password(&password).await
+}
+
+#[tauri::command]
+fn opened_links(inbox: State<'_, LinkInbox>) -> OpenedLinks {
+    std::mem::take(&mut inbox.0.lock().unwrap())
+}
+
+#[tauri::command]
 async fn use_local_mode(market: Market<'_>) -> Reply<ModeView> {
     Ok(market.use_local().await)
+}
+
+#[derive(Default)]
+struct LinkInbox(std::sync::Mutex<OpenedLinks>);
+
+/// A lumea:// link the OS opened the app with: an invitation goes to the UI's
+/// sign-up, an e-mail's link is finished by the core and its outcome told.
+/// At the app's start, before the UI has loaded, both wait in the inbox instead.
+fn open_link(app: &tauri::AppHandle, url: &str, at_start: bool) {
+    if url.starts_with("lumea://join") {
+        if at_start {
+            app.state::<LinkInbox>().0.lock().unwrap().invitation = Some(url.to_string());
+        } else {
+            let _ = app.emit("invitation-opened", url);
+        }
+    } else if url.starts_with("lumea://auth/") {
+        let (app, url) = (app.clone(), url.to_string());
+        tauri::async_runtime::spawn(async move {
+            let market = app.state::<Arc<App>>().inner().clone();
+            let outcome = match market.complete_auth_link(&url).await {
+                Ok(kind) => AuthLinkResult {
+                    kind: Some(kind),
+                    error: None,
+                },
+                Err(err) => AuthLinkResult {
+                    kind: None,
+                    error: Some(err.code),
+                },
+            };
+            if at_start {
+                app.state::<LinkInbox>().0.lock().unwrap().auth = Some(outcome);
+            } else {
+                let _ = app.emit("auth-link", &outcome);
+            }
+        });
+    } else {
+        log::warn!("a lumea link of no known kind was ignored");
+    }
+    #[cfg(desktop)]
+    focus_main_window(app);
 }
 
 /// The system notification for a fill of one of the household's waiting orders
@@ -251,6 +307,26 @@ fn focus_main_window(app: &tauri::AppHandle) {
     }
 }
 
+/// The links the app was started with and those opened while it runs.
+fn follow_links(app: &tauri::App) -> Result<(), Box<dyn std::error::Error>> {
+    // Linux (and Windows in development) learn the scheme at run time; the
+    // installed packages also declare it in their desktop entry.
+    #[cfg(any(target_os = "linux", all(windows, debug_assertions)))]
+    if let Err(err) = app.deep_link().register_all() {
+        log::warn!("lumea:// links could not be registered: {err}");
+    }
+    for url in app.deep_link().get_current()?.unwrap_or_default() {
+        open_link(app.handle(), url.as_str(), true);
+    }
+    let handle = app.handle().clone();
+    app.deep_link().on_open_url(move |event| {
+        for url in event.urls() {
+            open_link(&handle, url.as_str(), false);
+        }
+    });
+    Ok(())
+}
+
 #[cfg_attr(mobile, tauri::mobile_entry_point)]
 pub fn run() {
     let builder = tauri::Builder::default();
@@ -262,6 +338,7 @@ pub fn run() {
         .plugin(tauri_plugin_window_state::Builder::new().build());
     let ran = builder
         .plugin(logger())
+        .plugin(tauri_plugin_deep_link::init())
         .plugin(tauri_plugin_notification::init())
         .setup(|app| {
             let dir = app.path().app_data_dir()?;
@@ -274,6 +351,8 @@ pub fn run() {
             forward_events(app.handle().clone(), &market);
             expire_orders(market.clone());
             app.manage(market);
+            app.manage(LinkInbox::default());
+            follow_links(app)?;
             Ok(())
         })
         .invoke_handler(tauri::generate_handler![
@@ -304,6 +383,9 @@ pub fn run() {
             revoke_invitation,
             community_settings,
             update_community_settings,
+            request_password_reset,
+            set_new_password,
+            opened_links,
             use_local_mode
         ])
         .run(tauri::generate_context!());

@@ -115,6 +115,17 @@ pub struct AuthLinkResult {
     pub error: Option<ErrorCode>,
 }
 
+/// The links the app was started with (the OS opened it with one), kept
+/// until its UI has loaded and asks for them.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+pub struct OpenedLinks {
+    /// A `lumea://join?…` invitation.
+    pub invitation: Option<String>,
+    /// What an e-mail's `lumea://auth/callback` link finished.
+    pub auth: Option<AuthLinkResult>,
+}
+
 /// An invitation a household signed up with while its e-mail waits for
 /// confirmation: it is redeemed at its first sign-in.
 #[derive(Clone, Debug, Serialize, Deserialize)]
