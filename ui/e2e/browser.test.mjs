@@ -4,66 +4,9 @@
 // modal lands in artifacts/screenshots/. Figures for a 10,000-order book are
 // printed, not asserted.
 
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { createServer } from "node:http";
-import { readFile, mkdir } from "node:fs/promises";
-import { execFileSync } from "node:child_process";
-import { extname, join, dirname } from "node:path";
-import { fileURLToPath } from "node:url";
-import { chromium } from "playwright-core";
-
-const ui = join(dirname(fileURLToPath(import.meta.url)), "..");
-const dist = join(ui, "dist");
-const shots = join(ui, "..", "artifacts", "screenshots");
-const TYPES = { ".html": "text/html", ".js": "text/javascript", ".css": "text/css", ".png": "image/png", ".svg": "image/svg+xml" };
-
-let server;
-let browser;
-let origin;
-let mockScript;
-
-before(async () => {
-  execFileSync("npx", ["vite", "build", "--config", "e2e/vite.config.ts", "e2e"], { cwd: ui, stdio: "ignore" });
-  mockScript = await readFile(join(ui, "node_modules", ".lumea-e2e", "mock-backend.js"), "utf8");
-  await mkdir(shots, { recursive: true });
-  server = createServer(async (request, response) => {
-    const path = new URL(request.url, "http://localhost").pathname;
-    const file = join(dist, path === "/" ? "index.html" : path);
-    try {
-      const body = await readFile(file);
-      response.writeHead(200, { "content-type": TYPES[extname(file)] ?? "application/octet-stream" });
-      response.end(body);
-    } catch {
-      response.writeHead(404).end();
-    }
-  });
-  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
-  origin = `http://127.0.0.1:${server.address().port}`;
-  browser = await chromium.launch({
-    executablePath: "/usr/bin/chromium",
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  });
-});
-
-after(async () => {
-  await browser?.close();
-  server?.close();
-});
-
-async function openApp(config = {}, { ready = true } = {}) {
-  const page = await browser.newPage({ viewport: { width: 1200, height: 820 } });
-  const errors = [];
-  page.on("pageerror", (error) => errors.push(error));
-  await page.addInitScript(`window.__LUMEA_MOCK_CONFIG__ = ${JSON.stringify(config)};`);
-  await page.addInitScript(mockScript);
-  await page.goto(origin);
-  if (ready) await page.getByRole("heading", { name: "Battery" }).waitFor();
-  return { page, errors };
-}
-
-const shot = (page, name) => page.screenshot({ path: join(shots, `${name}.png`) });
-const dialog = (page) => page.getByRole("dialog");
+import { HOME, dialog, openApp, shot } from "./harness.mjs";
 
 test("home shows the battery, tokens, the market and the two buttons", async () => {
   const { page, errors } = await openApp();
@@ -328,7 +271,8 @@ test("sign in keeps a prefilled project under Project settings", async () => {
 });
 
 test("sign up with an invitation code: no project to type, trading at once", async () => {
-  const { page, errors } = await openApp();
+  // Signing up sends the home's location: it is set up first.
+  const { page, errors } = await openApp({ home: HOME });
   await signUp(page);
   const form = await dialog(page).textContent();
   assert.doesNotMatch(form, /Project URL|Anon key|Community/, "the invitation names the project and the community");
@@ -342,7 +286,8 @@ test("sign up with an invitation code: no project to type, trading at once", asy
 });
 
 test("a pending membership shows its banner until an admin approves, and a suspension shows its own", async () => {
-  const { page, errors } = await openApp();
+  // Signing up sends the home's location: it is set up first.
+  const { page, errors } = await openApp({ home: HOME });
   await signUp(page, { invitation: "lumea://join?project=https%3A%2F%2Fdemo.supabase.co&key=k&community=default&token=pending-1" });
   await dialog(page).getByRole("button", { name: "Create account" }).click();
   await page.getByRole("status").getByText("You've joined Default Street as Erin. An admin will approve you soon.").waitFor();
@@ -364,7 +309,8 @@ test("a pending membership shows its banner until an admin approves, and a suspe
 });
 
 test("an invitation that no longer works, or isn't one, reads as a sentence", async () => {
-  const { page, errors } = await openApp();
+  // Signing up sends the home's location: it is set up first.
+  const { page, errors } = await openApp({ home: HOME });
   await signUp(page, { invitation: "LUMEA1-expired-token" });
   const create = dialog(page).getByRole("button", { name: "Create account" });
   await create.click();
@@ -383,10 +329,11 @@ test("an invitation that no longer works, or isn't one, reads as a sentence", as
 });
 
 test("where email is confirmed first, sign-up says so and sign-in is ready with the invitation's project", async () => {
-  const { page, errors } = await openApp();
+  // Signing up sends the home's location: it is set up first.
+  const { page, errors } = await openApp({ home: HOME });
   await signUp(page, { email: "confirm@example.com" });
   await dialog(page).getByRole("button", { name: "Create account" }).click();
-  await dialog(page).getByText("Check your email: open the link we sent to confirm@example.com, then sign in here.").waitFor();
+  await dialog(page).getByText("Check your email: open the link we sent to confirm@example.com on this device. It opens Luméa and finishes signing you in.", { exact: false }).waitFor();
   await dialog(page).getByRole("button", { name: "Sign in" }).waitFor();
   assert.equal(await dialog(page).getByLabel("Email").inputValue(), "confirm@example.com");
   // The invitation's project, prefilled and so tucked away.

@@ -5,19 +5,40 @@
 import { emit } from "@tauri-apps/api/event";
 import { mockIPC } from "@tauri-apps/api/mocks";
 import type { CommandError } from "../src/bindings/CommandError";
+import type { AuthLinkResult } from "../src/bindings/AuthLinkResult";
 import type { ErrorCode } from "../src/bindings/ErrorCode";
+import type { HomeSettings } from "../src/bindings/HomeSettings";
+import type { InvitationView } from "../src/bindings/InvitationView";
+import type { MemberAction } from "../src/bindings/MemberAction";
+import type { MemberRole } from "../src/bindings/MemberRole";
+import type { MemberView } from "../src/bindings/MemberView";
 import type { ModeView } from "../src/bindings/ModeView";
 import type { MarketEvent } from "../src/bindings/MarketEvent";
 import type { OrderView } from "../src/bindings/OrderView";
+import type { Setup } from "../src/bindings/Setup";
+import type { SettingsChange } from "../src/bindings/SettingsChange";
 import type { TradeView } from "../src/bindings/TradeView";
-import { ENERGY_SCALE, MONEY_SCALE, PRICE_SCALE, checkOrderAmount, checkPrice, checkPurchase, formatSteps, steps } from "../src/market/rules";
+import { checkHome } from "../src/market/home";
+import { ENERGY_SCALE, MONEY_SCALE, PRICE_SCALE, checkOrderAmount, checkPrice, checkPurchase, formatSteps, parseSteps, steps } from "../src/market/rules";
 
 /**
  * extraAsks: neighbours' offers to add; failFirst: the code the first command
  * fails with; project: the project the local mode prefills sign-in with (as the
- * last one used, or the developer's environment).
+ * last one used, or the developer's environment); home: the home saved before
+ * the app starts; setup: the first run's choice ("unset": the app asks; by
+ * default "home" with a home, else "demo"); community: start signed in to the
+ * community as Alice, an active member with this role (see "Operator console").
  */
-type Config = { extraAsks?: number; failFirst?: ErrorCode; project?: { url: string; anonKey: string } };
+/** startedWith: the invitation link the OS started the app with. */
+type Config = {
+  extraAsks?: number;
+  failFirst?: ErrorCode;
+  project?: { url: string; anonKey: string };
+  home?: HomeSettings;
+  setup?: Setup;
+  community?: MemberRole;
+  startedWith?: string;
+};
 const config: Config = (window as unknown as { __LUMEA_MOCK_CONFIG__?: Config }).__LUMEA_MOCK_CONFIG__ ?? {};
 
 const e = (s: bigint) => formatSteps(s, ENERGY_SCALE);
@@ -103,7 +124,9 @@ class Refusal extends Error {
 const refuse = (code: ErrorCode): never => {
   throw new Refusal(code);
 };
+let home: HomeSettings | null = config.home ?? null;
 const localMode: ModeView = {
+  setup: config.setup ?? (home ? "home" : "demo"),
   community: false,
   connection: "local",
   project_url: config.project?.url ?? null,
@@ -129,6 +152,20 @@ function redeem(invitation: string): Pick<ModeView, "community_id" | "community_
   if (text.includes("used")) refuse("invitation_used_up");
   return { community_id: "default", community_name: "Default Street", membership: text.includes("pending") ? "pending" : "active", role: "member" };
 }
+/** Signed up where email is confirmed first: the account the confirmation link signs in. */
+let awaitingConfirmation: Pick<ModeView, "email" | "username" | "community_id" | "community_name" | "membership" | "role"> | null = null;
+/** Where the last password reset link was sent. */
+let resetFor: string | null = null;
+
+/** Signed in to a community's market, as the core is once it opens it. */
+async function enter(account: Partial<ModeView>, project = { url: mode.project_url ?? INVITATION_PROJECT.url, anonKey: mode.anon_key ?? INVITATION_PROJECT.anonKey }) {
+  mode = { ...mode, community: true, connection: "online", project_url: project.url, anon_key: project.anonKey, ...account };
+  await announce({ type: "connection_changed", connection: "online" });
+  return mode;
+}
+/** An account that has joined the mock's community and trades. */
+const ALICE = { username: "Alice", community_id: "default", community_name: "Default Street", membership: "active" as const, role: "member" as const };
+
 /** Names taken in the mock's community. */
 const TAKEN = new Set(["bob", "erin #2"]);
 
@@ -246,24 +283,23 @@ async function handle(cmd: string, args: Record<string, unknown>): Promise<unkno
       if (args.password !== "correct-horse-battery") return refuse("invalid_credentials");
       const email = String(args.email);
       // new@…: an account that has not joined a community yet.
-      const member = email.startsWith("new@")
-        ? { username: null, community_id: null, community_name: null, membership: "none" as const, role: null }
-        : { username: "Alice", community_id: "default", community_name: "Default Street", membership: "active" as const, role: "member" as const };
-      mode = { ...mode, community: true, connection: "online", project_url: String(args.url), anon_key: String(args.anonKey), email, ...member };
-      await announce({ type: "connection_changed", connection: "online" });
-      return mode;
+      const member = email.startsWith("new@") ? { username: null, community_id: null, community_name: null, membership: "none" as const, role: null } : ALICE;
+      return enter({ email, ...member }, { url: String(args.url), anonKey: String(args.anonKey) });
     }
     case "sign_up": {
       const joined = redeem(String(args.invitation));
+      // The core sends the home's location with the sign-up: the one set up, never the demo's.
+      if (home === null) return refuse("home_not_set");
       if (args.password !== "correct-horse-battery") return refuse("weak_password");
       const username = String(args.username).trim();
       if (TAKEN.has(username.toLowerCase())) return refuse("username_taken");
       const email = String(args.email);
       // confirm@…: the project confirms email first; the core keeps the invitation for the first sign-in.
-      if (email.startsWith("confirm@")) return refuse("email_not_confirmed");
-      mode = { ...mode, community: true, connection: "online", project_url: INVITATION_PROJECT.url, anon_key: INVITATION_PROJECT.anonKey, email, username, ...joined };
-      await announce({ type: "connection_changed", connection: "online" });
-      return mode;
+      if (email.startsWith("confirm@")) {
+        awaitingConfirmation = { email, username, ...joined };
+        return refuse("email_not_confirmed");
+      }
+      return enter({ email, username, ...joined }, INVITATION_PROJECT);
     }
     case "join_community": {
       if (!mode.community) return refuse("signed_out");
@@ -276,11 +312,42 @@ async function handle(cmd: string, args: Record<string, unknown>): Promise<unkno
       return mode;
     }
     case "use_local_mode":
-      mode = localMode;
+      mode = { ...localMode, setup: mode.setup };
       await announce({ type: "connection_changed", connection: "local" });
       return mode;
+    case "home_settings":
+      return home;
+    case "save_home": {
+      const checked = checkHome(args.home as HomeSettings);
+      // The core stops at the first field that is wrong.
+      if (!checked.ok) return refuse(Object.values(checked.problems)[0]);
+      const reopens = home?.location !== checked.home.location || home.battery_capacity !== checked.home.battery_capacity || home.battery_level !== checked.home.battery_level;
+      home = checked.home;
+      mode = { ...mode, setup: "home" };
+      // In a community, a moved home or a corrected battery opens its market again.
+      if (mode.community && reopens) await announce({ type: "connection_changed", connection: mode.connection });
+      return home;
+    }
+    case "opened_links": {
+      const links = { invitation: config.startedWith ?? null, auth: null };
+      config.startedWith = undefined;
+      return links;
+    }
+    case "explore_demo":
+      if (mode.setup === "unset") mode = { ...mode, setup: "demo" };
+      return mode;
+    case "request_password_reset": {
+      if (mode.project_url === null) return refuse("invalid_project");
+      const email = String(args.email).trim();
+      if (!/^[^@\s]+@[^@\s]+$/.test(email)) return refuse("invalid_email");
+      resetFor = email;
+      return null;
+    }
+    case "set_new_password":
+      if (!mode.community) return refuse("not_authenticated");
+      return String(args.password).length < 6 ? refuse("weak_password") : null;
     default:
-      return refuse("unknown");
+      return consoleCommand(cmd, args);
   }
 }
 
@@ -332,6 +399,25 @@ mockIPC(
     mode = { ...mode, membership };
     await announce({ type: "membership_changed" });
   },
+  /** The system opens the app with an invitation link, as a click on it in a browser or a mail does. */
+  openInvitation: (link: string) => emit("invitation-opened", link),
+  /**
+   * The household opens the link of an e-mail: "confirmed" signs in the account
+   * that signed up before confirming, "recovery" the one a reset link was sent
+   * to; "used" is a link that no longer works.
+   */
+  openAuthLink: async (link: "confirmed" | "recovery" | "used") => {
+    let result: AuthLinkResult = { kind: null, error: "invalid_auth_link" };
+    if (link === "confirmed" && awaitingConfirmation) {
+      await enter(awaitingConfirmation, INVITATION_PROJECT);
+      awaitingConfirmation = null;
+      result = { kind: "confirmed", error: null };
+    } else if (link === "recovery" && resetFor) {
+      await enter({ email: resetFor, ...ALICE });
+      result = { kind: "recovery", error: null };
+    }
+    await emit("auth-link", result);
+  },
   failNext: (code: ErrorCode) => {
     failNext = code;
   },
@@ -339,3 +425,171 @@ mockIPC(
   calls: () => Object.fromEntries(calls),
   resetCalls: () => calls.clear(),
 };
+
+// Operator console -------------------------------------------------------------
+// The admins' commands, refused as the server refuses them (community_members,
+// manage_member, make_invitation, revoke_invitation and update_community_settings
+// in the communities migration). The household is Alice, the only active admin
+// when it starts as one.
+
+const daysAgo = (days: number) => ago(days * 24 * 60);
+
+function member(display_name: string, role: MemberRole, status: MemberView["status"], joined: number, activity: Partial<MemberView> = {}): MemberView {
+  return {
+    membership_id: uuid(),
+    display_name,
+    role,
+    status,
+    joined_at: daysAgo(joined),
+    approved_at: status === "pending" ? null : daysAgo(joined),
+    open_orders: 0,
+    trades: 0,
+    bought: "0",
+    sold: "0",
+    last_trade_at: null,
+    ...activity,
+  };
+}
+
+const members: MemberView[] = [
+  member("Alice", config.community ?? "member", "active", 60, { open_orders: 1, trades: 12, bought: "30", sold: "9.5", last_trade_at: ago(90) }),
+  member("Bob", "member", "active", 45, { open_orders: 2, trades: 9, bought: "3.5", sold: "120", last_trade_at: ago(30) }),
+  member("Carol", "member", "pending", 1),
+  member("Dave", "member", "pending", 0),
+  member("Erin", "member", "active", 30, { trades: 1, sold: "45", last_trade_at: daysAgo(2) }),
+  member("Frank", "member", "suspended", 20, { trades: 3, bought: "12.25", last_trade_at: daysAgo(6) }),
+];
+
+function invitation(created: number, expires: number, fields: Partial<InvitationView> = {}): InvitationView {
+  return {
+    invitation_id: uuid(), role: "member", pre_approved: false, uses_left: 5, expires_at: daysAgo(-expires), created_at: daysAgo(created),
+    revoked_at: null, made_by: "Alice", link: null, code: null, qr_svg: null, ...fields,
+  };
+}
+
+/** Newest first, as community_invitations answers; none keeps its token. */
+const invitations: InvitationView[] = [
+  invitation(2, 5, { uses_left: 4 }),
+  invitation(5, 2, { revoked_at: daysAgo(1), pre_approved: true }),
+  invitation(12, -3, { uses_left: 2, made_by: null }),
+];
+
+/** The community's own settings; its grid prices are the mock's `grid`, its name the mode's. */
+const community = { min: 500n, max: 10000n, co2Grams: 367n, cap: 20 };
+/** Every change update_community_settings was sent, for the tests. */
+const settingsSent: SettingsChange[] = [];
+
+/** A QR code's look, not a real one; with a script no real one has, to show that the image never runs it. */
+function qrSvg(token: string): string {
+  const cells = [...token].map((c, i) => (c.charCodeAt(0) % 2 ? `M${(i * 3) % 21} ${Math.floor(i / 7) + 8}h1v1h-1z` : "")).join("");
+  return `<?xml version="1.0" standalone="yes"?><svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 21 21" width="240" height="240"><rect width="21" height="21" fill="#fff"/><path fill="#000" d="M0 0h7v7h-7zM14 0h7v7h-7zM0 14h7v7h-7z${cells}"/><script>window.qrScriptRan = true;</script></svg>`;
+}
+
+async function hearOwnMembership(changed: MemberView) {
+  // The core hears its own membership change through Realtime and says so.
+  if (changed.display_name !== mode.username) return;
+  mode = { ...mode, role: changed.role, membership: changed.status };
+  await announce({ type: "membership_changed" });
+}
+
+async function manageMember(id: unknown, action: MemberAction): Promise<MemberView> {
+  const target = members.find((m) => m.membership_id === id) ?? refuse("unknown_member");
+  const keepAnAdmin = () => {
+    const others = members.some((m) => m !== target && m.role === "admin" && m.status === "active");
+    if (target.role === "admin" && target.status === "active" && !others) refuse("last_admin");
+  };
+  if (action === "approve" && target.status === "pending") {
+    Object.assign(target, { status: "active", approved_at: new Date().toISOString() });
+  } else if (action === "reinstate" && target.status === "suspended") {
+    Object.assign(target, { status: "active", approved_at: target.approved_at ?? new Date().toISOString() });
+  } else if (action === "suspend" && (target.status === "pending" || target.status === "active")) {
+    keepAnAdmin();
+    // A suspension cancels the member's open orders.
+    Object.assign(target, { status: "suspended", open_orders: 0 });
+  } else if (action === "make_admin" && target.role === "member" && target.status === "active") {
+    target.role = "admin";
+  } else if (action === "make_member" && target.role === "admin") {
+    keepAnAdmin();
+    target.role = "member";
+  } else {
+    refuse(["approve", "reinstate", "suspend", "make_admin", "make_member"].includes(action) ? "invalid_member_status" : "invalid_action");
+  }
+  await hearOwnMembership(target);
+  return target;
+}
+
+function createInvitation(uses: unknown, days: unknown, preApproved: unknown): InvitationView {
+  const within = (n: unknown, max: number) => Number.isInteger(n) && (n as number) >= 1 && (n as number) <= max;
+  if (!within(uses, 1000) || !within(days, 90) || typeof preApproved !== "boolean") refuse("invalid_invitation_settings");
+  const made = invitation(0, Number(days), { uses_left: Number(uses), pre_approved: Boolean(preApproved), created_at: new Date().toISOString() });
+  invitations.unshift(made);
+  const token = `tok-${made.invitation_id.slice(-6)}`;
+  const query = `project=${encodeURIComponent(INVITATION_PROJECT.url)}&key=${INVITATION_PROJECT.anonKey}&community=default&token=${token}`;
+  const code = `LUMEA1-${btoa(query).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "")}`;
+  // The token is shown this once: the list keeps only what the server keeps.
+  return { ...made, link: `lumea://join?${query}`, code, qr_svg: qrSvg(token) };
+}
+
+async function updateSettings(change: SettingsChange): Promise<null> {
+  settingsSent.push(change);
+  const price = (text: string | null, was: bigint) => {
+    if (text === null) return was;
+    const checked = checkPrice(text);
+    return checked.ok ? checked.steps : refuse("invalid_setting");
+  };
+  const name = change.name === null ? mode.community_name : change.name.trim();
+  const [min, max] = [price(change.min_price, community.min), price(change.max_price, community.max)];
+  const [buy, sell] = [price(change.grid_buy_price, grid.buy), price(change.grid_sell_price, grid.sell)];
+  const co2 = change.co2_kg_per_kwh === null ? community.co2Grams : parseSteps(change.co2_kg_per_kwh, 3);
+  const cap = change.open_order_cap ?? community.cap;
+  if (!name || name.length > 80 || min > max || co2 === null || co2 < 0n || co2 > 2000n || !Number.isInteger(cap) || cap < 1 || cap > 10_000) refuse("invalid_setting");
+  Object.assign(community, { min, max, co2Grams: co2, cap });
+  Object.assign(grid, { buy, sell });
+  mode = { ...mode, community_name: name };
+  // New settings reach every member's market as a membership change.
+  await announce({ type: "membership_changed" });
+  return null;
+}
+
+/** The console's commands, by name. */
+const CONSOLE: Record<string, (args: Record<string, unknown>) => unknown> = {
+  community_members: () =>
+    [...members].sort((a, b) => Number(b.status === "pending") - Number(a.status === "pending") || a.display_name.localeCompare(b.display_name)),
+  manage_member: (args) => manageMember(args.member, args.action as MemberAction),
+  create_invitation: (args) => createInvitation(args.uses, args.days, args.preApproved),
+  community_invitations: () => invitations,
+  revoke_invitation: (args) => {
+    const target = invitations.find((i) => i.invitation_id === args.invitation) ?? refuse("unknown_invitation");
+    target.revoked_at ??= new Date().toISOString();
+    return target;
+  },
+  community_settings: (): SettingsChange => ({
+    name: mode.community_name,
+    min_price: p(community.min),
+    max_price: p(community.max),
+    grid_buy_price: p(grid.buy),
+    grid_sell_price: p(grid.sell),
+    co2_kg_per_kwh: formatSteps(community.co2Grams, 3),
+    open_order_cap: community.cap,
+  }),
+  update_community_settings: (args) => updateSettings(args.change as SettingsChange),
+};
+
+async function consoleCommand(cmd: string, args: Record<string, unknown>): Promise<unknown> {
+  if (!Object.hasOwn(CONSOLE, cmd)) return refuse("unknown");
+  // The server's caller_admin: an active admin of this community, or nobody.
+  if (!mode.community || mode.role !== "admin" || mode.membership !== "active") return refuse("not_admin");
+  // A copy, as the real IPC's JSON is: the UI's cache never shares the mock's objects.
+  return structuredClone(await CONSOLE[cmd](args));
+}
+
+if (config.community) {
+  // A household trading in a community has set its home up.
+  home ??= { display_name: "Alice", location: "51.507, -0.128", battery_capacity: "13.5", battery_level: "8.5", pv_kwp: "4", locale: "en-US", currency: "USD" };
+  mode = { ...localMode, setup: "home", email: "alice@example.com", project_url: INVITATION_PROJECT.url, anon_key: INVITATION_PROJECT.anonKey, ...ALICE, community: true, connection: "online", role: config.community };
+}
+
+Object.assign((window as unknown as { lumeaMock: object }).lumeaMock, {
+  /** The changes update_community_settings was sent, in order. */
+  settingsSent: () => settingsSent,
+});

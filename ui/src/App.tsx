@@ -1,4 +1,7 @@
-import { useCallback, useEffect, useRef, useState } from "react";
+import { useQuery, useQueryClient } from "@tanstack/react-query";
+import { useCallback, useEffect, useEffectEvent, useRef, useState } from "react";
+import { api, onAuthLink, onInvitationOpened } from "./api";
+import type { AuthLinkResult } from "./bindings/AuthLinkResult";
 import type { Connection } from "./bindings/Connection";
 import type { ErrorCode } from "./bindings/ErrorCode";
 import type { ModeView } from "./bindings/ModeView";
@@ -7,16 +10,22 @@ import type { TradeView } from "./bindings/TradeView";
 import { BuyOptionsModal } from "./components/BuyOptionsModal";
 import { CommunitySettingsModal } from "./components/CommunitySettingsModal";
 import { ConfirmMarketOrderModal } from "./components/ConfirmMarketOrderModal";
+import { ConsoleButton } from "./components/Console";
+import { FirstRun, type FirstRunStep } from "./components/FirstRun";
 import { Battery, MarketSummary, MyOrders, Tokens, TradeHistory } from "./components/Home";
+import { HomeModal } from "./components/HomeForm";
+import { NewPasswordModal } from "./components/NewPasswordModal";
 import { P2PMarketModal } from "./components/P2PMarketModal";
 import { PlaceBuyOrderModal, PlaceSellOrderModal } from "./components/PlaceSellOrderModal";
 import { PriceChart } from "./components/PriceChart";
 import { SellOptionsModal } from "./components/SellOptionsModal";
 import { Toasts, type Toast } from "./components/Toasts";
 import { sentence } from "./market/errors";
-import { kwh, money, perKwh } from "./market/format";
-import { membershipBanner } from "./market/membership";
-import { useMarket, useMode, type Market } from "./useMarket";
+import { kwh, money, perKwh, writeFiguresAs } from "./market/format";
+import { joinedMessage, membershipBanner } from "./market/membership";
+import { homeQuery, views } from "./queries";
+import { codeOf } from "./useCommand";
+import { useHome, useMarket, useMode, type Market } from "./useMarket";
 
 type Open =
   | { modal: "buy-options" }
@@ -24,7 +33,9 @@ type Open =
   | { modal: "market"; tab: "asks" | "bids" }
   | { modal: "place"; side: "sell" | "buy" }
   | { modal: "confirm"; offer: OrderView }
-  | { modal: "settings" }
+  | { modal: "settings"; invitation?: string }
+  | { modal: "home" }
+  | { modal: "new-password" }
   | null;
 
 const TOAST_MS = 6000;
@@ -71,10 +82,60 @@ export function App() {
   );
   const { state, reload } = useMarket(tradePage, { onFill, onRefused, onRefreshFailed });
   const mode = useMode();
+  const home = useHome();
+  // Every figure rendered below is written the home's way (the demo's $ without a home).
+  writeFiguresAs(home);
   const done = (message: string) => {
     setOpen(null);
     notify(message);
   };
+
+  const [step, setStep] = useState<FirstRunStep | null>(null);
+  const [invitation, setInvitation] = useState<string | null>(null);
+  // The join step outlives "unset": the home is saved by then.
+  const firstRun = mode !== null && (mode.setup === "unset" || step !== null);
+  const finishFirstRun = (message: string) => {
+    setStep(null);
+    setInvitation(null);
+    done(message);
+  };
+
+  const client = useQueryClient();
+  /** A member already: says so. Signed in without a membership: the join form. Otherwise the first run's sign-up, after the home. */
+  const invitationOpened = useEffectEvent((link: string) => {
+    if (mode?.community && mode.membership !== "none") return notify(sentence("already_member"), "error");
+    if (mode?.community) return setOpen({ modal: "settings", invitation: link });
+    setOpen(null);
+    setInvitation(link);
+    setStep(home ? "join" : "home");
+  });
+  const authLinkOpened = useEffectEvent(async ({ kind, error }: AuthLinkResult) => {
+    if (kind === "recovery") return setOpen({ modal: "new-password" });
+    if (kind === null) return notify(sentence(error ?? "invalid_auth_link"), "error");
+    try {
+      // Confirmed, the core has signed in and joined with the invitation it kept.
+      const next = await client.fetchQuery({ ...views.mode, staleTime: 0 });
+      finishFirstRun(`Your email is confirmed. ${joinedMessage(next)}`);
+    } catch (err) {
+      notify(sentence(codeOf(err)), "error");
+    }
+  });
+  useEffect(() => {
+    const stops = [onInvitationOpened((link) => invitationOpened(link)), onAuthLink((result) => void authLinkOpened(result))];
+    return () => {
+      for (const stop of stops) void stop.then((unlisten) => unlisten());
+    };
+  }, []);
+  // A link the app was started with waited in the shell: taken once the mode and home it is read against are known.
+  const homeLoaded = useQuery(homeQuery).isSuccess;
+  const linksReady = mode !== null && homeLoaded;
+  useEffect(() => {
+    if (!linksReady) return;
+    void api.openedLinks().then(({ invitation, auth }) => {
+      if (invitation !== null) invitationOpened(invitation);
+      if (auth !== null) void authLinkOpened(auth);
+    });
+  }, [linksReady]);
 
   return (
     <div className="app">
@@ -83,19 +144,31 @@ export function App() {
           Luméa <span className="muted">Market</span>
         </h1>
         <p className="muted">Trade energy with your neighbours.</p>
-        {mode && (
+        {mode && !firstRun && (
           <button type="button" className="connection" onClick={() => setOpen({ modal: "settings" })} aria-label={`${CONNECTION[mode.connection]}. Market settings`}>
             <span className={`dot dot-${mode.connection}`} aria-hidden="true" />
             {mode.community ? `${mode.community_id} · ${CONNECTION[mode.connection]}` : CONNECTION.local}
           </button>
         )}
+        {mode && <ConsoleButton mode={mode} />}
       </header>
-      {mode && <MembershipBanner mode={mode} onJoin={() => setOpen({ modal: "settings" })} />}
+      {mode && !firstRun && <MembershipBanner mode={mode} onJoin={() => setOpen({ modal: "settings" })} />}
       {open?.modal === "settings" && mode && (
-        <CommunitySettingsModal mode={mode} onChanged={(_, message) => done(message)} onClose={() => setOpen(null)} />
+        <CommunitySettingsModal
+          key={open.invitation}
+          mode={mode}
+          home={home}
+          invitation={open.invitation}
+          onChanged={(_, message) => done(message)}
+          onEditHome={() => setOpen({ modal: "home" })}
+          onClose={() => setOpen(null)}
+        />
       )}
-      {state.status === "loading" && <p className="loading">Loading the market…</p>}
-      {state.status === "failed" && (
+      {open?.modal === "home" && <HomeModal home={home} onSaved={() => done("Your home is saved.")} onClose={() => setOpen(null)} />}
+      {open?.modal === "new-password" && <NewPasswordModal onSaved={() => done("Your new password is saved.")} onClose={() => setOpen(null)} />}
+      {firstRun && <FirstRun mode={mode} home={home} step={step} invitation={invitation} onStep={setStep} onFinished={finishFirstRun} />}
+      {!firstRun && state.status === "loading" && <p className="loading">Loading the market…</p>}
+      {!firstRun && state.status === "failed" && (
         <div className="banner banner-error" role="alert">
           <p>{sentence(state.code)}</p>
           <button type="button" className="button" onClick={() => void reload()}>
@@ -103,7 +176,7 @@ export function App() {
           </button>
         </div>
       )}
-      {state.status === "ready" && (
+      {!firstRun && state.status === "ready" && (
         <Screen market={state.market} open={open} setOpen={setOpen} done={done} notify={notify} tradePage={tradePage} setTradePage={setTradePage} />
       )}
       <Toasts toasts={toasts} onDismiss={(id) => setToasts((all) => all.filter((toast) => toast.id !== id))} />

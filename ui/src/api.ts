@@ -2,17 +2,24 @@
 
 import { invoke } from "@tauri-apps/api/core";
 import { listen } from "@tauri-apps/api/event";
+import type { AuthLinkResult } from "./bindings/AuthLinkResult";
 import type { BookView } from "./bindings/BookView";
 import type { CommandError } from "./bindings/CommandError";
 import type { EnergyView } from "./bindings/EnergyView";
 import type { ErrorCode } from "./bindings/ErrorCode";
 import type { GridPrices } from "./bindings/GridPrices";
 import type { GridTransactionView } from "./bindings/GridTransactionView";
+import type { HomeSettings } from "./bindings/HomeSettings";
+import type { InvitationView } from "./bindings/InvitationView";
 import type { MarketEvent } from "./bindings/MarketEvent";
 import type { MarketStats } from "./bindings/MarketStats";
+import type { MemberAction } from "./bindings/MemberAction";
+import type { MemberView } from "./bindings/MemberView";
 import type { ModeView } from "./bindings/ModeView";
+import type { OpenedLinks } from "./bindings/OpenedLinks";
 import type { OrderView } from "./bindings/OrderView";
 import type { Outcome } from "./bindings/Outcome";
+import type { SettingsChange } from "./bindings/SettingsChange";
 import type { Side } from "./bindings/Side";
 import type { TradePrint } from "./bindings/TradePrint";
 import type { TradeView } from "./bindings/TradeView";
@@ -57,9 +64,43 @@ export const api = {
   /** Signed in without a membership: joins the invitation's community. */
   joinCommunity: (invitation: string, username: string) => call<ModeView>("join_community", { invitation, username }),
   useLocalMode: () => call<ModeView>("use_local_mode"),
+  /** The saved home; null before it is set up. */
+  homeSettings: () => call<HomeSettings | null>("home_settings"),
+  /** The home as the core stores it, its location coarsened to 3 decimals. */
+  saveHome: (home: HomeSettings) => call<HomeSettings>("save_home", { home }),
+  /** The first run's "Explore the demo". */
+  exploreDemo: () => call<ModeView>("explore_demo"),
+  /** The links the OS started the app with (kept by the shell until asked, once). */
+  openedLinks: () => call<OpenedLinks>("opened_links"),
+  /** E-mails a lumea://auth/callback link to choose a new password; the project is the one last used. */
+  requestPasswordReset: (email: string) => call<null>("request_password_reset", { email }),
+  /** Signed in by a recovery link: the account's new password. */
+  setNewPassword: (password: string) => call<null>("set_new_password", { password }),
+
+  // Operator console: for a community's active admins; the server refuses anyone else (not_admin).
+  communityMembers: () => call<MemberView[]>("community_members"),
+  /** `member`: its membership_id. */
+  manageMember: (member: string, action: MemberAction) => call<MemberView>("manage_member", { member, action }),
+  /** The new invitation carries its link, code and QR code: the only time they are shown. */
+  createInvitation: (uses: number, days: number, preApproved: boolean) => call<InvitationView>("create_invitation", { uses, days, preApproved }),
+  communityInvitations: () => call<InvitationView[]>("community_invitations"),
+  /** `invitation`: its invitation_id. */
+  revokeInvitation: (invitation: string) => call<InvitationView>("revoke_invitation", { invitation }),
+  /** Every field set: the community's settings now. */
+  communitySettings: () => call<SettingsChange>("community_settings"),
+  /** Null fields are left as they are. */
+  updateCommunitySettings: (change: SettingsChange) => call<null>("update_community_settings", { change }),
 };
 
-/** The core's market events, as they are committed. Resolves to an unsubscribe function. */
-export function onMarketEvent(handler: (event: MarketEvent) => void): Promise<() => void> {
-  return listen<MarketEvent>("market", (event) => handler(event.payload));
-}
+/** Each payload of a Tauri event, as it comes. Resolves to an unsubscribe function. */
+const subscribe =
+  <T>(name: string) =>
+  (handler: (payload: T) => void): Promise<() => void> =>
+    listen<T>(name, (event) => handler(event.payload));
+
+/** The core's market events, as they are committed. */
+export const onMarketEvent = subscribe<MarketEvent>("market");
+/** The system opened the app with an invitation link (lumea://join?…). */
+export const onInvitationOpened = subscribe<string>("invitation-opened");
+/** The app handled a lumea://auth/callback link from an e-mail: what it finished, or why it couldn't. */
+export const onAuthLink = subscribe<AuthLinkResult>("auth-link");

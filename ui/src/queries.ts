@@ -28,6 +28,9 @@ export const views = {
 
 export type View = keyof typeof views;
 
+/** The household's home: not a view of the market, so no market event fetches it again; saving it does. */
+export const homeQuery = queryOptions({ queryKey: ["home"], queryFn: api.homeSettings });
+
 /** The key prefix that names every query of a view (all pages of the trade history). */
 export const VIEW_KEYS: Record<View, readonly unknown[]> = {
   book: ["market", "book"],

@@ -7,14 +7,16 @@ import type { BookView } from "./bindings/BookView";
 import type { EnergyView } from "./bindings/EnergyView";
 import type { ErrorCode } from "./bindings/ErrorCode";
 import type { GridPrices } from "./bindings/GridPrices";
+import type { HomeSettings } from "./bindings/HomeSettings";
 import type { MarketStats } from "./bindings/MarketStats";
 import type { ModeView } from "./bindings/ModeView";
 import type { OrderView } from "./bindings/OrderView";
 import type { TradePrint } from "./bindings/TradePrint";
 import type { TradeView } from "./bindings/TradeView";
-import { MarketError, onMarketEvent } from "./api";
+import { onMarketEvent } from "./api";
 import { isErrorCode } from "./market/errors";
-import { VIEW_KEYS, views, viewsChangedBy, type View } from "./queries";
+import { VIEW_KEYS, homeQuery, views, viewsChangedBy, type View } from "./queries";
+import { codeOf } from "./useCommand";
 
 export function isFillOfMyWaitingOrder(trade: TradeView): boolean {
   return (trade.role === "sold" && trade.taker === "buy") || (trade.role === "bought" && trade.taker === "sell");
@@ -34,8 +36,6 @@ export type MarketState =
   | { status: "loading" }
   | { status: "failed"; code: ErrorCode }
   | { status: "ready"; market: Market };
-
-const codeOf = (error: unknown): ErrorCode => (error instanceof MarketError ? error.code : "unknown");
 
 /** One refresh per burst of events: an operation commits several at once. */
 const BURST_MS = 30;
@@ -127,4 +127,9 @@ export function useMarket(tradePage: number, handlers: Handlers) {
 /** Which market the app shows, for the connection indicator and the settings; null until known. */
 export function useMode(): ModeView | null {
   return useQuery(views.mode).data ?? null;
+}
+
+/** The household's home; null before it is set up (or until known). */
+export function useHome(): HomeSettings | null {
+  return useQuery(homeQuery).data ?? null;
 }

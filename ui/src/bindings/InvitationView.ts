@@ -5,4 +5,8 @@ import type { MemberRole } from "./MemberRole";
  * An invitation as the console lists it; a new one carries its link and code
  * (shown once: the server keeps the token's hash only).
  */
-export type InvitationView = { invitation_id: string, role: MemberRole, pre_approved: boolean, uses_left: number, expires_at: string, created_at: string, revoked_at: string | null, made_by: string | null, link: string | null, code: string | null, };
+export type InvitationView = { invitation_id: string, role: MemberRole, pre_approved: boolean, uses_left: number, expires_at: string, created_at: string, revoked_at: string | null, made_by: string | null, link: string | null, code: string | null, 
+/**
+ * The link as a QR code, an SVG image.
+ */
+qr_svg: string | null, };

@@ -2,11 +2,12 @@
 import type { Connection } from "./Connection";
 import type { MemberRole } from "./MemberRole";
 import type { MembershipStatus } from "./MembershipStatus";
+import type { Setup } from "./Setup";
 
 /**
  * Which market the app shows, for the settings screen and the indicator.
  */
-export type ModeView = { community: boolean, connection: Connection, 
+export type ModeView = { setup: Setup, community: boolean, connection: Connection, 
 /**
  * The project signed in to, or the one last used (or given by the environment) to prefill the form.
  */

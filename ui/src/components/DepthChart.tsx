@@ -8,7 +8,7 @@ import { Chart } from "./Chart";
 const OPTIONS: Omit<uPlot.Options, "width" | "height"> = {
   // Depth is measured from zero, or small differences would look large.
   scales: { x: { time: false }, y: { range: (_plot, _min, max) => [0, Math.max(max, 1) * 1.15] } },
-  axes: [{ label: "$/kWh" }, { label: "kWh" }],
+  axes: [{ label: "Price per kWh" }, { label: "kWh" }],
   series: [
     { label: "Price" },
     // Depth changes only at a price level: steps, not slopes.

@@ -1,4 +1,7 @@
-// A labelled decimal input with its inline error, announced to screen readers.
+// A labelled input with its hint and inline error, announced to screen
+// readers: a decimal (with its unit) unless it says its type.
+
+import type { SyntheticEvent } from "react";
 
 type Props = {
   id: string;
@@ -7,11 +10,15 @@ type Props = {
   onChange: (value: string) => void;
   error?: string | null;
   hint?: string;
-  unit: string;
+  unit?: string;
   autoFocus?: boolean;
+  type?: "text" | "email" | "password";
+  autoComplete?: string;
+  required?: boolean;
+  onInvalid?: (event: SyntheticEvent<HTMLInputElement>) => void;
 };
 
-export function Field({ id, label, value, onChange, error, hint, unit, autoFocus }: Props) {
+export function Field({ id, label, value, onChange, error, hint, unit, autoFocus, type, autoComplete, required, onInvalid }: Props) {
   const described = [hint ? `${id}-hint` : null, error ? `${id}-error` : null].filter(Boolean).join(" ") || undefined;
   return (
     <div className="field">
@@ -19,17 +26,22 @@ export function Field({ id, label, value, onChange, error, hint, unit, autoFocus
       <div className="input-with-unit">
         <input
           id={id}
-          inputMode="decimal"
-          autoComplete="off"
+          type={type}
+          inputMode={type ? undefined : "decimal"}
+          autoComplete={autoComplete ?? "off"}
           value={value}
           autoFocus={autoFocus}
+          required={required}
+          onInvalid={onInvalid}
           aria-invalid={error ? true : undefined}
           aria-describedby={described}
           onChange={(event) => onChange(event.target.value)}
         />
-        <span className="unit" aria-hidden="true">
-          {unit}
-        </span>
+        {unit && (
+          <span className="unit" aria-hidden="true">
+            {unit}
+          </span>
+        )}
       </div>
       {hint && (
         <p id={`${id}-hint`} className="hint">
@@ -42,5 +54,16 @@ export function Field({ id, label, value, onChange, error, hint, unit, autoFocus
         </p>
       )}
     </div>
+  );
+}
+
+/** A form's refusal, as a sentence read out at once; nothing without one. */
+export function FormError({ message }: { message: string | null }) {
+  return (
+    message && (
+      <p className="error" role="alert">
+        {message}
+      </p>
+    )
   );
 }

@@ -7,7 +7,7 @@ import type { GridPrices } from "../bindings/GridPrices";
 import type { Side } from "../bindings/Side";
 import { api, MarketError } from "../api";
 import { sentence } from "../market/errors";
-import { kwh, money, perKwh } from "../market/format";
+import { currencySign, kwh, money, perKwh, priceRange } from "../market/format";
 import { ENERGY_SCALE, PRICE_SCALE, checkOrderAmount, checkPrice, purchaseQuote, saleQuote, steps } from "../market/rules";
 import { Field } from "./Field";
 import { Modal } from "./Modal";
@@ -79,11 +79,11 @@ function PlaceOrderModal({ side, energy, grid, onPlaced, onClose }: Props) {
         <Field
           id="order-price"
           label={selling ? "Ask price" : "Bid price"}
-          unit="$/kWh"
+          unit={`${currencySign()}/kWh`}
           value={price}
           onChange={setPrice}
           autoFocus
-          hint="From $0.05 to $1.00 per kWh."
+          hint={`From ${priceRange()} per kWh.`}
           error={checkedPrice && !checkedPrice.ok ? sentence(checkedPrice.code) : null}
         />
         <Field

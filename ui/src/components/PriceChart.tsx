@@ -20,7 +20,7 @@ const OPTIONS: Omit<uPlot.Options, "width" | "height"> = {
       },
     },
   },
-  axes: [{}, { label: "$/kWh" }],
+  axes: [{}, { label: "Price per kWh" }],
   series: [{}, { label: "Trade price", stroke: "#2563eb", points: { show: true, size: 5 } }],
   legend: { show: true, live: false },
 };

@@ -1,12 +1,14 @@
 // Every stable code the core sends, as a sentence a household understands.
 
 import type { ErrorCode } from "../bindings/ErrorCode";
+import { priceRange } from "./format";
 
 // Keyed by the core's own list of codes (generated from Rust): a code added
 // there and missing here, or one here the core no longer has, fails the build.
-const SENTENCES: Record<ErrorCode, string> = {
+// A sentence that names money is written when it is read, in the home's currency.
+const SENTENCES: Record<ErrorCode, string | (() => string)> = {
   duplicate_order: "That order has already been placed.",
-  invalid_price: "Enter a price from $0.05 to $1.00 per kWh, with at most 4 decimals.",
+  invalid_price: () => `Enter a price from ${priceRange()} per kWh, with at most 4 decimals.`,
   invalid_amount: "Enter an amount from 1 to 100 kWh, with at most 2 decimals.",
   invalid_expiry: "The expiry time must be in the future.",
   unknown_order: "That offer is no longer in the market.",
@@ -17,7 +19,7 @@ const SENTENCES: Record<ErrorCode, string> = {
   exceeds_battery: "Your battery can't take that much energy.",
   insufficient_energy: "Your battery doesn't hold that much energy to sell.",
   invalid_username: "A name must be 1 to 40 characters.",
-  invalid_location: "That location is not on the map.",
+  invalid_location: "Enter the location as latitude, longitude in degrees, such as 51.507, -0.128.",
   invalid_setting: "That setting's value is out of range.",
   unknown_user: "There is no household with that name.",
   store_in_use: "The market is open in another Luméa window. Close it and try again.",
@@ -57,6 +59,12 @@ const SENTENCES: Record<ErrorCode, string> = {
   invalid_community: "A community needs an id of lowercase letters, digits, - or _ and a name of 1 to 80 characters.",
   community_exists: "A community with that id already exists.",
   home_change_too_soon: "Your home can be moved once a day. Try again tomorrow.",
+  home_not_set: "Set up your home first: your community's market needs its location and battery.",
+  invalid_battery: "Enter a battery capacity above 0 and up to 100 kWh, and what it holds now (0 up to the capacity), with at most 2 decimals.",
+  invalid_pv_size: "Enter your solar panels' peak power above 0 and up to 100 kWp, with at most 2 decimals, or leave it empty.",
+  invalid_locale: "Enter a language and region such as en-GB, or a language such as en.",
+  invalid_currency: "Choose a currency by its three-letter code, such as EUR or GBP.",
+  invalid_auth_link: "That link has expired or was already used. Ask for a new one.",
   rate_limited: "Too many attempts for now. Wait a minute and try again.",
   email_not_confirmed: "Confirm your email first: open the link we sent you, then sign in.",
   unknown: "Something went wrong. Nothing was changed; please try again.",
@@ -68,7 +76,8 @@ const PURCHASE_AMOUNT = "Enter an amount above 0 kWh, with at most 2 decimals.";
 export function sentence(code: ErrorCode, context: "order" | "purchase" = "order"): string {
   if (code === "invalid_amount" && context === "purchase") return PURCHASE_AMOUNT;
   // A code from a newer core than this UI still reads as a sentence.
-  return isErrorCode(code) ? SENTENCES[code] : SENTENCES.unknown;
+  const text = SENTENCES[isErrorCode(code) ? code : "unknown"];
+  return typeof text === "function" ? text() : text;
 }
 
 /** One of the core's codes; own keys only, so "constructor" or "toString" is none. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { km, kwh, money, perKwh, since, tokens } from "./format";
+import { currencySign, figuresExample, km, kwh, money, perKwh, priceRange, since, tokens, writeFiguresAs } from "./format";
 import { isErrorCode, sentence } from "./errors";
 
 describe("formatting", () => {
@@ -14,6 +14,23 @@ describe("formatting", () => {
     expect(tokens("1.101")).toBe("1.101");
     expect(km("0.7")).toBe("0.7 km");
     expect(km(null)).toBe("—");
+  });
+
+  it("writes money in the home's currency and locale once it is set up, and the demo's $ again without one", () => {
+    writeFiguresAs({ locale: "en-GB", currency: "GBP" });
+    expect([money("1234.5"), perKwh("0.1234"), currencySign(), priceRange()]).toEqual(["£1,234.50", "£0.1234/kWh", "£", "£0.05 to £1.00"]);
+    writeFiguresAs({ locale: "de-DE", currency: "EUR" });
+    expect([money("1234.5"), kwh("4.5"), km("0.7")]).toEqual(["1.234,50\u00a0€", "4,5 kWh", "0,7 km"]);
+    writeFiguresAs(null);
+    expect([money("1234.5"), currencySign(), priceRange()]).toEqual(["$1,234.50", "$", "$0.05 to $1.00"]);
+  });
+
+  it("shows the home form how figures will look, or nothing for what Intl refuses", () => {
+    expect(figuresExample({ locale: "en-GB", currency: "GBP" })).toBe("£1,234.50 · 4.5 kWh");
+    expect(figuresExample({ locale: "en-GB", currency: "" })).toBeNull();
+    // Refused, the figures stay the demo's.
+    writeFiguresAs({ locale: "en-GB", currency: "" });
+    expect(money("1")).toBe("$1.00");
   });
 
   it("says how long ago in words", () => {

@@ -1,22 +1,64 @@
-// Numbers as a household reads them: $ and kWh through Intl.NumberFormat, fed
-// the core's exact decimal strings (never a float), and relative times.
+// Numbers as a household reads them, through Intl.NumberFormat, fed the core's
+// exact decimal strings (never a float), and relative times. Money is in the
+// home's currency and locale once it is set up; before that (the demo) in $
+// and en-US.
 
-const dollars = new Intl.NumberFormat("en-US", { style: "currency", currency: "USD", minimumFractionDigits: 2, maximumFractionDigits: 2 });
-const unitPrice = new Intl.NumberFormat("en-US", { style: "currency", currency: "USD", minimumFractionDigits: 2, maximumFractionDigits: 4 });
-const energy = new Intl.NumberFormat("en-US", { maximumFractionDigits: 2 });
-const plain = new Intl.NumberFormat("en-US", { maximumFractionDigits: 3 });
-const relative = new Intl.RelativeTimeFormat("en", { numeric: "auto", style: "short" });
+import { MAX_PRICE, MIN_PRICE, PRICE_SCALE, formatSteps } from "./rules";
+
+/** How figures are written: a BCP 47 locale and an ISO 4217 currency. */
+export type Figures = { locale: string; currency: string };
+
+const DEMO: Figures = { locale: "en-US", currency: "USD" };
+
+function formatters({ locale, currency }: Figures) {
+  const cash = (decimals: number) => new Intl.NumberFormat(locale, { style: "currency", currency, minimumFractionDigits: 2, maximumFractionDigits: decimals });
+  const number = (decimals: number) => new Intl.NumberFormat(locale, { maximumFractionDigits: decimals });
+  return { key: `${locale} ${currency}`, money: cash(2), unitPrice: cash(4), energy: number(2), plain: number(3) };
+}
+
+let figures = formatters(DEMO);
+
+/**
+ * Writes figures as the home says from now on; null: as the demo does. A
+ * locale or currency this browser's Intl refuses keeps the demo's. The caller
+ * renders what it shows again.
+ */
+export function writeFiguresAs(home: Figures | null) {
+  const wanted = home ?? DEMO;
+  if (`${wanted.locale} ${wanted.currency}` === figures.key) return;
+  figures = figuresOr(wanted) ?? formatters(DEMO);
+}
+
+function figuresOr(wanted: Figures): ReturnType<typeof formatters> | null {
+  try {
+    return formatters(wanted);
+  } catch {
+    return null;
+  }
+}
+
+/** How money and energy will look with these figures, for the home form; null when Intl refuses them. */
+export function figuresExample(wanted: Figures): string | null {
+  const example = figuresOr(wanted);
+  return example && `${example.money.format(exact("1234.5"))} · ${example.energy.format(exact("4.5"))} kWh`;
+}
 
 /** A decimal numeral as the core sends it ("0.16", "-0.05", "1000"). */
 type Decimal = string;
 // Intl formats decimal strings exactly (ECMA-402 NumberFormat v3).
 const exact = (value: Decimal) => value as Intl.StringNumericLiteral;
+const relative = new Intl.RelativeTimeFormat("en", { numeric: "auto", style: "short" });
 
-export const money = (value: Decimal) => dollars.format(exact(value));
-export const perKwh = (value: Decimal) => `${unitPrice.format(exact(value))}/kWh`;
-export const kwh = (value: Decimal) => `${energy.format(exact(value))} kWh`;
-export const tokens = (value: Decimal) => plain.format(exact(value));
-export const km = (value: Decimal | null) => (value === null ? "—" : `${plain.format(exact(value))} km`);
+export const money = (value: Decimal) => figures.money.format(exact(value));
+export const perKwh = (value: Decimal) => `${figures.unitPrice.format(exact(value))}/kWh`;
+export const kwh = (value: Decimal) => `${figures.energy.format(exact(value))} kWh`;
+export const kwp = (value: Decimal) => `${figures.energy.format(exact(value))} kWp`;
+export const tokens = (value: Decimal) => figures.plain.format(exact(value));
+export const km = (value: Decimal | null) => (value === null ? "—" : `${figures.plain.format(exact(value))} km`);
+/** The currency's sign for a unit ("$", "£", "CHF"). */
+export const currencySign = () => figures.money.formatToParts(0).find((part) => part.type === "currency")?.value ?? "";
+/** The range of an order's price: "$0.05 to $1.00". */
+export const priceRange = () => `${money(formatSteps(MIN_PRICE, PRICE_SCALE))} to ${money(formatSteps(MAX_PRICE, PRICE_SCALE))}`;
 
 const UNITS: [Intl.RelativeTimeFormatUnit, number][] = [
   ["day", 86_400],

@@ -3,6 +3,7 @@ import type { ModeView } from "../bindings/ModeView";
 import { joinedMessage, membershipBanner, signedInMessage } from "./membership";
 
 const mode = (membership: ModeView["membership"], extra: Partial<ModeView> = {}): ModeView => ({
+  setup: "home",
   community: true,
   connection: "online",
   project_url: "https://abcd.supabase.co",
