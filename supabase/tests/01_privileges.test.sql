@@ -6,7 +6,7 @@
 -- Runs unchanged under `supabase test db` and pg_prove (scripts/test-supabase.sh).
 begin;
 create extension if not exists pgtap with schema extensions;
-select plan(167);
+select plan(168);
 
 -- Tables: all of them under row-level security ---------------------------------
 
@@ -121,7 +121,7 @@ select functions_are('private', array[
   'check_community_limits', 'clean_name', 'coarse_degree', 'create_profile_for_new_user', 'describe_trade',
   'display_name', 'expire_due', 'fill_order', 'invitation_answer', 'keep_an_admin', 'lock_community',
   'make_invitation', 'member_answer', 'membership_answer', 'mirror_open_order', 'new_token', 'publish_trade',
-  'touch_updated_at']);
+  'revoke_invitations_of_former_admin', 'touch_updated_at']);
 select tables_are('private', array['invitations']);
 select schema_privs_are('private', r, '{}'::name[], r || ' cannot use the schema private')
   from unnest(array['public', 'anon', 'authenticated', 'service_role']) r;
@@ -134,6 +134,7 @@ select is_empty(
 -- The triggers fire their functions from private.
 select trigger_is('auth', 'users', 'on_auth_user_created', 'private', 'create_profile_for_new_user');
 select trigger_is('public', 'market_orders', 'market_orders_updated_at', 'private', 'touch_updated_at');
+select trigger_is('public', 'memberships', 'invitations_of_former_admin', 'private', 'revoke_invitations_of_former_admin');
 select trigger_is('public', 'profiles', 'profiles_updated_at', 'private', 'touch_updated_at');
 select trigger_is('public', 'communities', 'communities_updated_at', 'private', 'touch_updated_at');
 select trigger_is('public', 'memberships', 'memberships_updated_at', 'private', 'touch_updated_at');

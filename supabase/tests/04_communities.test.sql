@@ -8,7 +8,7 @@
 -- Runs unchanged under `supabase test db` and pg_prove (scripts/test-supabase.sh).
 begin;
 create extension if not exists pgtap with schema extensions;
-select plan(267);
+select plan(271);
 
 -- Helpers ---------------------------------------------------------------------
 
@@ -634,6 +634,19 @@ select results_eq(
   $$ select display_name, role, status from public.memberships where community_id = 'gamma' order by display_name $$,
   $$ values ('Erin', 'admin', 'active'), ('Jo Seven', 'admin', 'active') $$,
   'gamma has its two admins');
+
+-- An admin who is no longer one leaves no working invitation behind.
+select from pg_temp.keep('by_jo', pg_temp.as_user('j7', $$ select public.create_invitation('gamma', 3, now() + interval '1 day', true)::text $$));
+select from pg_temp.keep('by_erin', pg_temp.as_user('erin', $$ select public.create_invitation('gamma', 3, now() + interval '1 day', true)::text $$));
+select is(pg_temp.as_user('erin', format($$ select public.manage_member('gamma', %L, 'make_member') ->> 'role' $$,
+                                         (select id from public.memberships where user_id = pg_temp.uid('j7')))),
+  'member', 'erin makes jo seven a member');
+select isnt((select revoked_at from private.invitations where id = (pg_temp.kept('by_jo')::jsonb ->> 'invitation_id')::uuid), null,
+  'jo seven''s open invitation is revoked with his admin role');
+select throws_ok($$ select pg_temp.join_as('j8', 'gamma', 'by_jo', 'Jo Eight') $$, 'P0001', 'invitation_revoked',
+  'so it lets nobody in');
+select is(pg_temp.join_as('j8', 'gamma', 'by_erin', 'Jo Eight')::jsonb ->> 'status', 'active',
+  'an active admin''s invitation still works');
 
 select * from finish();
 rollback;
