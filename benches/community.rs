@@ -76,18 +76,21 @@ async fn main() {
         ms(1.0)
     );
 
-    // A book of `book` orders from 50 neighbours, then a new household's first snapshot.
+    // A book of `book` orders from 50 neighbours (each at its home, as place_order stores
+    // them), then a new household's first snapshot.
     let mut owners = Vec::new();
     for n in 0..50 {
         owners.push(stand.sign_up(&format!("Resting{n}"), "default").await.user_id);
     }
     sqlx::query(
-        "insert into public.market_orders (id, user_id, username, community_id, type, price, amount)
+        "insert into public.market_orders (id, user_id, username, community_id, type, price, amount, location_lat, location_lng)
          select gen_random_uuid(), o.owner, p.display_name, 'default', s.type,
-                case when s.type = 'buy' then 0.05 + (i % 10) * 0.01 else 0.20 + (i % 80) * 0.01 end, 1 + (i % 20)
+                case when s.type = 'buy' then 0.05 + (i % 10) * 0.01 else 0.20 + (i % 80) * 0.01 end, 1 + (i % 20),
+                h.location_lat, h.location_lng
            from generate_series(0, $2 - 1) as i
            cross join lateral (select ($1::uuid[])[1 + i % 50] as owner) o
            join public.memberships p on p.user_id = o.owner
+           join public.profiles h on h.id = o.owner
            cross join lateral (select case when i % 2 = 0 then 'buy' else 'sell' end as type) s",
     )
     .bind(&owners)

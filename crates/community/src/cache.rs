@@ -239,12 +239,13 @@ pub async fn upsert_orders(tx: &mut Tx, orders: &[CachedOrder]) -> Result<()> {
 
 /// The server's distances from my home to orders of the book.
 pub async fn set_distances(tx: &mut Tx, distances: &[(Uuid, Option<i64>)]) -> Result<()> {
-    for (id, hm) in distances {
-        sqlx::query("UPDATE orders SET distance_hm = ? WHERE id = ?")
-            .bind(hm)
-            .bind(id.to_string())
-            .execute(&mut **tx)
-            .await?;
+    for chunk in distances.chunks(500) {
+        let mut update = sqlx::QueryBuilder::<Sqlite>::new("UPDATE orders SET distance_asked = 1, distance_hm = d.column2 FROM (");
+        update.push_values(chunk, |mut row, (id, hm)| {
+            row.push_bind(id.to_string()).push_bind(*hm);
+        });
+        update.push(") AS d WHERE orders.id = d.column1");
+        update.build().execute(&mut **tx).await?;
     }
     Ok(())
 }
@@ -271,7 +272,7 @@ pub async fn latest_print_seq(pool: &SqlitePool) -> Result<i64> {
 
 /// The ids of neighbours' open orders with no distance yet.
 pub async fn without_distance(pool: &SqlitePool, me: Uuid) -> Result<Vec<Uuid>> {
-    let ids: Vec<String> = sqlx::query_scalar("SELECT id FROM orders WHERE distance_hm IS NULL AND user_id <> ? AND status IN ('active', 'partial')")
+    let ids: Vec<String> = sqlx::query_scalar("SELECT id FROM orders WHERE distance_asked = 0 AND user_id <> ? AND status IN ('active', 'partial')")
         .bind(me.to_string())
         .fetch_all(pool)
         .await?;

@@ -175,6 +175,9 @@ pub struct Paths<'a> {
     pub session: SessionStore,
 }
 
+/// How many pages of distances are asked for at once after a snapshot.
+const DISTANCE_PAGES_AT_ONCE: usize = 4;
+
 /// The community market as this household sees it.
 pub struct CommunityMarket {
     api: Api,
@@ -728,24 +731,36 @@ impl CommunityMarket {
         if self.standing().status != MembershipStatus::Active {
             return Ok(());
         }
-        let api = &self.api;
         let missing = cache::without_distance(&self.pool, self.account.user_id).await?;
-        for ids in missing.chunks(api::PAGE) {
-            let rows: Vec<DistanceRow> = self.authorized(|s| async move { api.distances(&s, ids).await }).await?;
-            let distances = rows
-                .iter()
-                .map(|row| row.hectometres().map(|hm| (row.id, hm)))
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(RemoteError::BadAnswer)?;
-            let _writer = self.writer.lock().await;
-            let mut tx = self.pool.begin().await?;
-            cache::set_distances(&mut tx, &distances).await?;
-            tx.commit().await?;
+        // A few pages asked at once: each is a round trip the next need not wait for.
+        let mut answers = Vec::new();
+        for pages in missing.chunks(api::PAGE * DISTANCE_PAGES_AT_ONCE) {
+            answers.extend(futures_util::future::try_join_all(pages.chunks(api::PAGE).map(|ids| self.distance_page(ids))).await?);
         }
+        let _writer = self.writer.lock().await;
+        let mut tx = self.pool.begin().await?;
+        for distances in &answers {
+            cache::set_distances(&mut tx, distances).await?;
+        }
+        tx.commit().await?;
+        drop(_writer);
         if !missing.is_empty() {
             self.announce([MarketEvent::BookChanged]);
         }
         Ok(())
+    }
+
+    /// The server's distances to these orders (at most a page); every order
+    /// asked about is answered, if only with "not known".
+    async fn distance_page(&self, ids: &[Uuid]) -> Result<Vec<(Uuid, Option<i64>)>> {
+        let api = &self.api;
+        let rows: Vec<DistanceRow> = self.authorized(|s| async move { api.distances(&s, ids).await }).await?;
+        let known = rows
+            .iter()
+            .map(|row| row.hectometres().map(|hm| (row.id, hm)))
+            .collect::<Result<HashMap<_, _>, _>>()
+            .map_err(RemoteError::BadAnswer)?;
+        Ok(ids.iter().map(|id| (*id, known.get(id).copied().flatten())).collect())
     }
 
     /// Every page of a list ordered by seq, from after `from`.
