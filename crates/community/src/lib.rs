@@ -175,9 +175,6 @@ pub struct Paths<'a> {
     pub session: SessionStore,
 }
 
-/// How many pages of distances are asked for at once after a snapshot.
-const DISTANCE_PAGES_AT_ONCE: usize = 4;
-
 /// The community market as this household sees it.
 pub struct CommunityMarket {
     api: Api,
@@ -732,10 +729,9 @@ impl CommunityMarket {
             return Ok(());
         }
         let missing = cache::without_distance(&self.pool, self.account.user_id).await?;
-        // A few pages asked at once: each is a round trip the next need not wait for.
         let mut answers = Vec::new();
-        for pages in missing.chunks(api::PAGE * DISTANCE_PAGES_AT_ONCE) {
-            answers.extend(futures_util::future::try_join_all(pages.chunks(api::PAGE).map(|ids| self.distance_page(ids))).await?);
+        for ids in missing.chunks(api::PAGE) {
+            answers.push(self.distance_page(ids).await?);
         }
         let _writer = self.writer.lock().await;
         let mut tx = self.pool.begin().await?;
