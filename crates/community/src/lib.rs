@@ -616,7 +616,7 @@ impl CommunityMarket {
             }
             if !behind || !joined {
                 let sent = self
-                    .flush()
+                    .flush(None)
                     .await
                     .is_ok_and(|results| results.values().all(|sent| !matches!(sent, Sent::Pending)));
                 match (sent, joined && !behind) {
@@ -1015,7 +1015,7 @@ impl CommunityMarket {
             },
             MarketEvent::BookChanged,
         ]);
-        match self.flush().await?.remove(&id) {
+        match self.flush(Some(id)).await?.remove(&id) {
             Some(Sent::Confirmed(outcome)) => Ok(outcome),
             Some(Sent::Refused(err)) => Err(err),
             Some(Sent::Pending) | None => {
@@ -1036,11 +1036,13 @@ impl CommunityMarket {
     }
 
     /// Sends every waiting command, oldest first, until one cannot be sent.
-    async fn flush(&self) -> Result<HashMap<Uuid, Sent>> {
+    /// `awaited` is the command whose caller waits for the answer: its refusal
+    /// is that caller's error, not news for the UI.
+    async fn flush(&self, awaited: Option<Uuid>) -> Result<HashMap<Uuid, Sent>> {
         let _sending = self.outbox.lock().await;
         let mut results = HashMap::new();
         for queued in cache::outbox(&self.pool).await? {
-            let sent = self.send(&queued).await;
+            let sent = self.send(&queued, awaited == Some(queued.id)).await;
             let stop = matches!(sent, Sent::Pending);
             results.insert(queued.id, sent);
             if stop {
@@ -1050,7 +1052,7 @@ impl CommunityMarket {
         Ok(results)
     }
 
-    async fn send(&self, queued: &Queued) -> Sent {
+    async fn send(&self, queued: &Queued, awaited: bool) -> Sent {
         let api = &self.api;
         let answer: Result<(Vec<CachedOrder>, Vec<CachedTrade>), RemoteError> = match &queued.command {
             Command::Place { id, side, price, amount } => self
@@ -1093,11 +1095,13 @@ impl CommunityMarket {
                     return Sent::Pending;
                 }
                 let err = Error::from(err);
-                self.announce([
-                    MarketEvent::CommandRefused {
+                if !awaited {
+                    self.announce([MarketEvent::CommandRefused {
                         id: queued.id.to_string(),
                         code: err.code(),
-                    },
+                    }]);
+                }
+                self.announce([
                     MarketEvent::BookChanged,
                     MarketEvent::EnergyChanged {
                         user_id: self.household_id(),
