@@ -1,6 +1,7 @@
-// Desktop end-to-end in community mode: the real app, switched from the local
-// demo to a community market in its settings screen by signing up with an
-// invitation code, trading with a neighbour who uses the REST API directly,
+// Desktop end-to-end in community mode: the real app, started by an
+// invitation link as the desktop opens one, set up (its home) and signed up on
+// its first run, approved and later suspended by an admin through the
+// console's functions, trading with a neighbour who uses the REST API directly,
 // against the community test backend (PostgreSQL, @supabase/lite, the realtime
 // test server; tests/community/). The invitations are made in the database,
 // as an admin's are (private.make_invitation).
@@ -26,6 +27,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const shots = join(root, "artifacts", "screenshots");
 const home = mkdtempSync(join(tmpdir(), "lumea-desktop-community-"));
 let stand;
+let admin;
 let driver;
 let webdriver;
 let session;
@@ -36,13 +38,13 @@ const textarea = (name) => `//textarea[@id=//label[normalize-space()='${name}']/
 
 /**
  * A new invitation's token for the community "default" (made first if need
- * be): pre-approved, 10 uses, for a day, as an admin would make it.
+ * be), for a day, as an admin makes one.
  */
-async function invitationToken() {
+async function invitationToken({ role = "member", preApproved = true } = {}) {
   const db = postgres(stand.info.pg_url, { max: 1, onnotice: () => {} });
   try {
     await db`insert into public.communities (id, name) values ('default', 'Default Street') on conflict do nothing`;
-    const [row] = await db`select private.make_invitation('default', 'member', 10, now() + interval '1 day', true, null) ->> 'token' as token`;
+    const [row] = await db`select private.make_invitation('default', ${role}, 10, now() + interval '1 day', ${preApproved}, null) ->> 'token' as token`;
     return row.token;
   } finally {
     await db.end();
@@ -50,18 +52,47 @@ async function invitationToken() {
 }
 
 /**
- * The code a household pastes, built as crates/community/src/invitation.rs
- * builds it: "LUMEA1-" and the base64url (no padding) of the link's query,
- * form-encoded as the url crate encodes it.
+ * The invitation as the link the operator sends, built as
+ * crates/community/src/invitation.rs builds it (form-encoded as the url crate
+ * encodes it).
  */
-function invitationCode(token) {
+function invitationLink(token) {
   const query = new URLSearchParams([
     ["project", stand.info.rest_url],
     ["key", stand.info.anon_key],
     ["community", "default"],
     ["token", token],
   ]).toString();
-  return `LUMEA1-${Buffer.from(query).toString("base64url")}`;
+  return `lumea://join?${query}`;
+}
+
+/** A neighbour through the REST API as any Supabase client: an account, then a membership by invitation. */
+async function neighbour(name, token) {
+  const email = `${name.toLowerCase()}@example.com`;
+  await rest("POST", "/auth/v1/signup", { body: { email, password: "correct-horse-battery" } });
+  const session = await rest("POST", "/auth/v1/token?grant_type=password", { body: { email, password: "correct-horse-battery" } });
+  const joined = await rest("POST", "/rest/v1/rpc/join_community", {
+    token: session.access_token,
+    body: { p_community: "default", p_token: token, p_display_name: name },
+  });
+  return { token: session.access_token, joined };
+}
+
+/** What the operator's console does for Ann: an admin action on a member, by name. */
+async function manage(admin, name, action) {
+  const members = await rest("POST", "/rest/v1/rpc/community_members", { token: admin.token, body: { p_community: "default" } });
+  const member = members.find((m) => m.display_name === name);
+  assert.ok(member, `${name} is a member: ${JSON.stringify(members)}`);
+  return rest("POST", "/rest/v1/rpc/manage_member", { token: admin.token, body: { p_community: "default", p_member: member.membership_id, p_action: action } });
+}
+
+/** Waits until nothing matches `xpath`. */
+async function gone(xpath) {
+  const until = Date.now() + 15_000;
+  while ((await webdriver("POST", s("/elements"), { using: "xpath", value: xpath })).length > 0) {
+    if (Date.now() > until) throw new Error(`still there: ${xpath}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }
 
 /** The neighbour: the REST API as any Supabase client calls it. */
@@ -76,20 +107,24 @@ async function rest(method, path, { token, body } = {}) {
   return reply;
 }
 
+let link;
+
 before(async () => {
   mkdirSync(shots, { recursive: true });
   stand = await startStand();
-  // The developer's environment prefills the project; Realtime is the test server's.
+  // The community's admin, Ann, who approves and suspends through the console's functions.
+  admin = await neighbour("Ann", await invitationToken({ role: "admin" }));
+  // Erin's invitation needs an admin's approval; the desktop opens the app with its link.
+  link = invitationLink(await invitationToken({ preApproved: false }));
+  // Realtime is the test server's; nothing else of the project is configured.
   driver = await startDriver({
     LUMEA_DB: join(home, "market.sqlite"),
     XDG_DATA_HOME: join(home, "data"),
     XDG_CONFIG_HOME: join(home, "config"),
-    LUMEA_SUPABASE_URL: stand.info.rest_url,
-    LUMEA_SUPABASE_ANON_KEY: stand.info.anon_key,
     LUMEA_REALTIME_URL: stand.info.realtime_url,
   });
   webdriver = driver.webdriver;
-  session = await driver.launch(process.env.LUMEA_APP);
+  session = await driver.launch(process.env.LUMEA_APP, [link]);
 });
 
 after(async () => {
@@ -98,46 +133,70 @@ after(async () => {
   await stand?.stop();
 });
 
+const field = (name) => label(name);
+
+/** Sell Energy → Place Sell Order, as the household does it. */
+async function placeSellOrder(price, amount) {
+  await click(button("Sell Energy"));
+  await click(dialog(button("Place Sell Order")));
+  await type(label("Ask price"), price);
+  await type(label("Amount"), amount);
+  await click(dialog(button("Place Sell Order")));
+}
+
 async function walkThrough() {
-  // Local mode first: the demo neighbourhood. The developer's environment
-  // prefills sign-in's project (under "Project settings"); signing up doesn't
-  // use it: the invitation names the project.
-  await click("//button[normalize-space()='Local demo market']");
-  assert.equal(await webdriver("GET", s(`/element/${await find(label("Project URL"))}/property/value`)), stand.info.rest_url);
-  await click(dialog(button("New here? Create an account")));
-  await type(textarea("Invitation link or code"), invitationCode(await invitationToken()));
-  await type(label("Email"), "erin@example.com");
-  await type(label("Password"), "correct-horse-battery");
-  await type(label("Name shown to neighbours"), "Erin");
+  // Opened by the invitation link: the first run asks for the home first.
+  await find("//*[@role='status'][contains(., 'You opened an invitation. Set up your home first')]");
+  await type(field("Name shown to neighbours"), "Erin");
+  await type(field("Location"), "51.5072° N, 0.1276° W");
+  await type(field("Battery capacity"), "13.5");
+  await type(field("Stored now"), "8.5");
+  await type(field("Language and region"), "en-US");
+  await click("//select/option[@value='USD']");
+  await screenshot("desktop-home-setup");
+  await click(button("Save and continue"));
+
+  // The invitation is filled in: no project, no key to type.
+  await find("//h2[normalize-space()='Join your community']");
+  assert.equal(await webdriver("GET", s(`/element/${await find(textarea("Invitation link or code"))}/property/value`)), link);
+  await type(field("Email"), "erin@example.com");
+  await type(field("Password"), "correct-horse-battery");
   await screenshot("desktop-community-sign-up");
-  await click(dialog(button("Create account")));
-  await find(toast("You're trading in Default Street as Erin."));
+  await click(button("Create account"));
+  await find(toast("You've joined Default Street as Erin. An admin will approve you soon."));
+  await find("//*[contains(@class, 'banner-pending')]");
+  await screenshot("desktop-community-pending");
+
+  // Ann approves her (the console's manage_member): Erin's app hears it live.
+  await manage(admin, "Erin", "approve");
+  await gone("//*[contains(@class, 'banner-pending')]");
   await find("//button[normalize-space()='default · Online']");
 
   // Erin lists 2 kWh; it is on the server, where her neighbour sees it.
-  await click(button("Sell Energy"));
-  await click(dialog(button("Place Sell Order")));
-  await type(label("Ask price"), "0.16");
-  await type(label("Amount"), "2");
-  await click(dialog(button("Place Sell Order")));
+  await placeSellOrder("0.16", "2");
   await find(toast("Your sell order of 2 kWh at $0.16/kWh is in the market."));
-  // Frank makes an account and joins with an invitation of his own, as the app would for him.
-  await rest("POST", "/auth/v1/signup", { body: { email: "frank@example.com", password: "correct-horse-battery" } });
-  const frank = await rest("POST", "/auth/v1/token?grant_type=password", { body: { email: "frank@example.com", password: "correct-horse-battery" } });
-  const joined = await rest("POST", "/rest/v1/rpc/join_community", {
-    token: frank.access_token,
-    body: { p_community: "default", p_token: await invitationToken(), p_display_name: "Frank" },
-  });
-  assert.equal(joined.status, "active", "a pre-approved invitation makes an active member");
-  const book = await rest("GET", "/rest/v1/open_orders?select=id,username,price,amount&type=eq.sell", { token: frank.access_token });
+  // Frank joins with a pre-approved invitation of his own, as the app would for him.
+  const frank = await neighbour("Frank", await invitationToken());
+  assert.equal(frank.joined.status, "active", "a pre-approved invitation makes an active member");
+  const book = await rest("GET", "/rest/v1/open_orders?select=id,username,price,amount&type=eq.sell", { token: frank.token });
   assert.deepEqual(book.map((order) => [order.username, Number(order.price), Number(order.amount)]), [["Erin", 0.16, 2]]);
 
   // Frank buys 1 kWh of it: Erin's app hears of the fill live and her order turns partial.
-  await rest("POST", "/rest/v1/rpc/buy_now", { token: frank.access_token, body: { p_order_id: book[0].id, p_amount: "1", p_ref: randomUUID() } });
+  await rest("POST", "/rest/v1/rpc/buy_now", { token: frank.token, body: { p_order_id: book[0].id, p_amount: "1", p_ref: randomUUID() } });
   await find(toast("Frank bought 1 kWh of your energy at $0.16/kWh ($0.16)."));
   await find("//section[.//h2[normalize-space()='My orders']]//span[normalize-space()='partial']");
   assert.match(await text("//section[.//h2[normalize-space()='Trade history']]//tbody/tr[1]"), /Sold\s*Frank\s*1 kWh\s*\$0\.16\/kWh\s*\$0\.16/);
   await screenshot("desktop-community-trade");
+
+  // Ann suspends her: the banner says so, and her next order is refused with a sentence.
+  await manage(admin, "Erin", "suspend");
+  await find("//*[contains(@class, 'banner-suspended')]");
+  await placeSellOrder("0.17", "1");
+  await find(dialog("//*[contains(., 'Your membership is suspended. Ask an admin of your community.')]"));
+  // Said once, where it was asked: not again as an offline order's refusal.
+  await gone(toast("An order made offline was refused"));
+  await screenshot("desktop-community-suspended");
+  await webdriver("POST", s("/actions"), { actions: [{ type: "key", id: "keys", actions: [{ type: "keyDown", value: "\uE00C" }, { type: "keyUp", value: "\uE00C" }] }] });
 
   // Signing out returns to the local demo market.
   await click("//button[normalize-space()='default · Online']");
@@ -146,7 +205,7 @@ async function walkThrough() {
   await find("//button[normalize-space()='Local demo market']");
 }
 
-test("the real app in community mode: sign up with an invitation code, sell, a neighbour buys, the fill arrives live, sign out", async () => {
+test("the real app in community mode: opened by an invitation link, home set up, pending until approved, a trade, suspended and refused, sign out", async () => {
   try {
     await walkThrough();
   } catch (err) {

@@ -108,9 +108,10 @@ export async function startDriver(env) {
   }
 
   /** Launches the app binary and returns its WebDriver session id. */
-  async function launch(application) {
+  /** Starts the app; `args` as the OS would pass them (a lumea:// link it was opened with). */
+  async function launch(application, args = []) {
     const created = await webdriver("POST", "/session", {
-      capabilities: { alwaysMatch: { browserName: "wry", "tauri:options": { application } } },
+      capabilities: { alwaysMatch: { browserName: "wry", "tauri:options": { application, args } } },
     });
     return created.sessionId;
   }

@@ -15,7 +15,7 @@ import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { startDriver } from "./driver.mjs";
-import { windowOf } from "./window.mjs";
+import { button, windowOf } from "./window.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const shots = join(root, "artifacts", "screenshots");
@@ -27,7 +27,7 @@ let driver;
 let webdriver;
 let session;
 
-const { s, find, text, screenshot } = windowOf(() => webdriver, () => session, shots);
+const { s, find, click, text, screenshot } = windowOf(() => webdriver, () => session, shots);
 const battery = "//section[.//h2[normalize-space()='Battery']]//p[contains(., 'kWh of')]";
 
 /** Calls a command from the page, as the UI's own code would: its answer, or the refusal's message. */
@@ -59,8 +59,8 @@ before(async () => {
   driver = await startDriver({ LUMEA_DB: join(home, "market.sqlite"), XDG_DATA_HOME: join(home, "data"), XDG_CONFIG_HOME: join(home, "config") });
   webdriver = driver.webdriver;
   session = await driver.launch(process.env.LUMEA_APP);
-  // The page is up (the market's figures come with the tests).
-  await find("//h1");
+  // The first run: the demo (the market's figures come with the tests).
+  await click(button("Explore the demo"));
 });
 
 after(async () => {
@@ -85,9 +85,11 @@ test("the UI may call the market's commands and nothing it was not granted", asy
   }
 });
 
-test("a second launch hands over to the running window and exits; the first one carries on", async () => {
+test("a second launch with a lumea:// link hands it to the running window and exits; the first one carries on", async () => {
   await find(battery);
-  const second = spawn(process.env.LUMEA_APP, [], { env: driver.env, stdio: ["ignore", "pipe", "pipe"] });
+  // As the desktop opens an invitation link with the app (Exec=lumea-app %u).
+  const link = "lumea://join?project=https%3A%2F%2Fexample.supabase.co&key=sb_publishable_x&community=sunny&token=t0k3n";
+  const second = spawn(process.env.LUMEA_APP, [link], { env: driver.env, stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
   second.stdout.on("data", (chunk) => (output += chunk));
   second.stderr.on("data", (chunk) => (output += chunk));
@@ -96,8 +98,16 @@ test("a second launch hands over to the running window and exits; the first one 
   if (outcome === "still running") second.kill("SIGKILL");
   assert.deepEqual(outcome, { code: 0, signal: null }, `the second launch: ${output}`);
 
-  // The first instance heard of it, and its window still answers, with the market behind it.
+  // The first instance heard of it, and its window still answers, with the link and the market behind it.
   await eventually(() => existsSync(logFile) && readFileSync(logFile, "utf8").includes("a second launch: focusing the running window"), "the running app logs the second launch");
+  // The link reached its UI: the invitation waits for the home to be set up.
+  await find("//*[@role='status'][contains(., 'You opened an invitation. Set up your home first')]");
+  await screenshot("desktop-shell-invitation-opened");
+  // The demo's welcome notice may still cover the form's buttons.
+  for (const notice of await webdriver("POST", s("/elements"), { using: "xpath", value: "//*[@role='status']//button[@aria-label='Dismiss']" })) {
+    await webdriver("POST", s(`/element/${Object.values(notice)[0]}/click`), {}).catch(() => {});
+  }
+  await click(button("Back"));
   assert.match(await text(battery), /kWh of 13\.5 kWh/);
   assert.equal((await invoke("energy")).ok, true);
   await screenshot("desktop-shell-after-second-launch");
