@@ -32,12 +32,20 @@ cargo test --locked --workspace --exclude lumea-app --all-targets
 cargo test --locked --workspace --exclude lumea-app --doc
 
 step "the session in a real Secret Service: GNOME Keyring on a private D-Bus session bus"
-need_apt gnome-keyring dbus-daemon
+need_apt gnome-keyring dbus-daemon dbus-bin
 # Its keyring files in a temporary directory, never the developer's.
 keyrings=$(mktemp -d)
 on_exit "rm -rf $keyrings"
-XDG_DATA_HOME="$keyrings" dbus-run-session -- bash -c \
-    'printf lumea-test | gnome-keyring-daemon --unlock --components=secrets >/dev/null && cargo test --locked -q --test keychain -- --ignored'
+# --unlock returns before the daemon owns its bus name: wait for it, or the
+# first request would start a second, locked one.
+XDG_DATA_HOME="$keyrings" dbus-run-session -- bash -c '
+    printf lumea-test | gnome-keyring-daemon --unlock --components=secrets >/dev/null
+    for _ in $(seq 50); do
+        dbus-send --session --print-reply --dest=org.freedesktop.DBus /org/freedesktop/DBus \
+            org.freedesktop.DBus.NameHasOwner string:org.freedesktop.secrets | grep -q "boolean true" && break
+        sleep 0.1
+    done
+    cargo test --locked -q --test keychain -- --ignored'
 
 step "community backend with the Supabase CLI (db push, lint, advisors) and pgTAP, on a private cluster with pg_cron"
 bash scripts/test-supabase.sh
