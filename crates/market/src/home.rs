@@ -186,12 +186,6 @@ mod tests {
         }
     }
 
-    fn refused(change: impl FnOnce(&mut HomeSettings)) -> ErrorCode {
-        let mut form = form();
-        change(&mut form);
-        Home::parse(&form).unwrap_err()
-    }
-
     #[test]
     fn a_home_is_stored_coarse_and_normalised() {
         let home = Home::parse(&form()).unwrap();
@@ -212,81 +206,37 @@ mod tests {
         assert_eq!(Home::parse(&home.settings()).unwrap(), home);
     }
 
-    #[test]
-    fn locations_are_read_as_people_paste_them() {
-        for text in [
-            "51.5072, -0.1276",
-            "51.5072 -0.1276",
-            "51.5072;-0.1276",
-            "51.5072° N, 0.1276° W",
-            "51.5072N 0.1276W",
-        ] {
-            let home = Home::parse(&HomeSettings {
-                location: text.into(),
-                ..form()
-            })
-            .unwrap_or_else(|code| panic!("{text}: {code}"));
-            assert_eq!(home.location.grid(), (51_507, -128), "{text}");
-        }
-        assert_eq!(
-            Home::parse(&HomeSettings {
-                location: "33.87 S, 151.21 E".into(),
-                ..form()
-            })
-            .unwrap()
-            .location
-            .grid(),
-            (-33_870, 151_210)
-        );
-        for text in ["", "51.5", "91, 0", "0, 181", "-51.5 N, 0", "London", "1e2, 3", "NaN, 0", "1, 2, 3"] {
-            assert_eq!(refused(|f| f.location = text.into()), ErrorCode::InvalidLocation, "{text:?}");
-        }
+    /// One case of tests/fixtures/home-cases.json, which the UI's checks run too.
+    #[derive(Deserialize)]
+    struct Case {
+        why: String,
+        change: serde_json::Map<String, serde_json::Value>,
+        home: Option<HomeSettings>,
+        code: Option<ErrorCode>,
+    }
+
+    #[derive(Deserialize)]
+    struct Table {
+        base: HomeSettings,
+        cases: Vec<Case>,
     }
 
     #[test]
-    fn no_battery_is_both_fields_empty() {
-        let home = Home::parse(&HomeSettings {
-            battery_capacity: None,
-            battery_level: Some(" ".into()),
-            pv_kwp: None,
-            ..form()
-        })
-        .unwrap();
-        assert_eq!((home.battery, home.pv_kwp), (None, None));
-        assert_eq!(home.settings().battery_capacity, None);
-    }
-
-    #[test]
-    fn each_field_is_refused_with_its_own_code_in_form_order() {
-        assert_eq!(refused(|f| f.display_name = "\u{200B}".into()), ErrorCode::InvalidUsername);
-        assert_eq!(refused(|f| f.battery_capacity = Some("0".into())), ErrorCode::InvalidBattery);
-        assert_eq!(refused(|f| f.battery_capacity = Some("100.01".into())), ErrorCode::InvalidBattery);
-        assert_eq!(refused(|f| f.battery_level = Some("13.51".into())), ErrorCode::InvalidBattery);
-        assert_eq!(refused(|f| f.battery_level = Some("1.001".into())), ErrorCode::InvalidBattery);
-        assert_eq!(refused(|f| f.battery_level = None), ErrorCode::InvalidBattery);
-        assert_eq!(refused(|f| f.pv_kwp = Some("0".into())), ErrorCode::InvalidPvSize);
-        assert_eq!(refused(|f| f.pv_kwp = Some("4.125".into())), ErrorCode::InvalidPvSize);
-        assert_eq!(refused(|f| f.pv_kwp = Some("101".into())), ErrorCode::InvalidPvSize);
-        for locale in ["", "e", "english", "en-", "en-GBR", "en-G1"] {
-            assert_eq!(refused(|f| f.locale = locale.into()), ErrorCode::InvalidLocale, "{locale:?}");
-        }
-        for currency in ["", "gbp", "GB", "GBPX", "€"] {
-            assert_eq!(refused(|f| f.currency = currency.into()), ErrorCode::InvalidCurrency, "{currency:?}");
-        }
-        // The first failing field decides.
-        assert_eq!(
-            refused(|f| {
-                f.location = "x".into();
-                f.currency = "x".into();
-            }),
-            ErrorCode::InvalidLocation
-        );
-    }
-
-    #[test]
-    fn locales_take_a_script_and_a_numeric_region() {
-        for (text, tag) in [("EN", "en"), ("zh-hant-tw", "zh-Hant-TW"), ("es-419", "es-419"), ("de_CH", "de-CH")] {
-            assert_eq!(parse_locale(text).as_deref(), Some(tag));
+    fn the_shared_cases_are_stored_or_refused_as_the_ui_expects() {
+        let table: Table = serde_json::from_str(include_str!("../../../tests/fixtures/home-cases.json")).unwrap();
+        assert!(table.cases.len() >= 40);
+        for case in table.cases {
+            let mut form = serde_json::to_value(&table.base).unwrap();
+            for (field, value) in case.change {
+                form[field] = value;
+            }
+            let form: HomeSettings = serde_json::from_value(form).unwrap();
+            let outcome = Home::parse(&form).map(|home| home.settings());
+            match (case.home, case.code) {
+                (Some(home), None) => assert_eq!(outcome, Ok(home), "{}", case.why),
+                (None, Some(code)) => assert_eq!(outcome, Err(code), "{}", case.why),
+                _ => panic!("{}: a case has a home or a code", case.why),
+            }
         }
     }
 }
