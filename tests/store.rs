@@ -352,6 +352,9 @@ async fn bad_input_is_refused_clearly_and_writes_nothing() {
     assert_eq!(code(market.set_home(91.0, 0.0).await), "invalid_location");
     assert_eq!(code(market.set_home(f64::NAN, 0.0).await), "invalid_location");
     assert_eq!(code(market.set_setting("grid_buy_price", "0.0001").await), "invalid_setting");
+    // Feed-in at or above the grid's price would let the grid be arbitraged.
+    assert_eq!(code(market.set_setting("grid_sell_price", "0.20").await), "invalid_setting");
+    assert_eq!(code(market.set_setting("grid_buy_price", "0.09").await), "invalid_setting");
     assert_eq!(code(market.set_setting("colour", "red").await), "invalid_setting");
     assert_eq!(code(market.add_neighbour("Zed", 0.0, 0.0, "10", "11").await), "invalid_amount");
     market.close().await;

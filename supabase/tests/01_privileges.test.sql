@@ -6,7 +6,7 @@
 -- Runs unchanged under `supabase test db` and pg_prove (scripts/test-supabase.sh).
 begin;
 create extension if not exists pgtap with schema extensions;
-select plan(168);
+select plan(169);
 
 -- Tables: all of them under row-level security ---------------------------------
 
@@ -118,7 +118,7 @@ select is_empty(
 
 select functions_are('private', array[
   'active_community', 'caller_admin', 'caller_id', 'caller_member', 'caller_membership',
-  'check_community_limits', 'clean_name', 'coarse_degree', 'create_profile_for_new_user', 'describe_trade',
+  'check_community_limits', 'check_grid_prices', 'clean_name', 'coarse_degree', 'create_profile_for_new_user', 'describe_trade',
   'display_name', 'expire_due', 'fill_order', 'invitation_answer', 'keep_an_admin', 'lock_community',
   'make_invitation', 'member_answer', 'membership_answer', 'mirror_open_order', 'new_token', 'publish_trade',
   'revoke_invitations_of_former_admin', 'touch_updated_at']);
@@ -135,6 +135,7 @@ select is_empty(
 select trigger_is('auth', 'users', 'on_auth_user_created', 'private', 'create_profile_for_new_user');
 select trigger_is('public', 'market_orders', 'market_orders_updated_at', 'private', 'touch_updated_at');
 select trigger_is('public', 'memberships', 'invitations_of_former_admin', 'private', 'revoke_invitations_of_former_admin');
+select trigger_is('public', 'communities', 'grid_prices_in_order', 'private', 'check_grid_prices');
 select trigger_is('public', 'profiles', 'profiles_updated_at', 'private', 'touch_updated_at');
 select trigger_is('public', 'communities', 'communities_updated_at', 'private', 'touch_updated_at');
 select trigger_is('public', 'memberships', 'memberships_updated_at', 'private', 'touch_updated_at');

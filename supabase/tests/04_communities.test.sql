@@ -8,7 +8,7 @@
 -- Runs unchanged under `supabase test db` and pg_prove (scripts/test-supabase.sh).
 begin;
 create extension if not exists pgtap with schema extensions;
-select plan(271);
+select plan(274);
 
 -- Helpers ---------------------------------------------------------------------
 
@@ -563,7 +563,10 @@ select throws_ok(format('select pg_temp.as_user(''alice'', %L)', 'select public.
                ('p_grid_sell_price => ''NaN''::numeric'), ('p_co2_kg_per_kwh => -0.001'), ('p_co2_kg_per_kwh => 2.001'),
                ('p_co2_kg_per_kwh => 0.1234'), ('p_open_order_cap => 0'), ('p_open_order_cap => 10001'), ('p_min_price => 1e12'), ('p_co2_kg_per_kwh => 1000'),
                ('p_name => '''''), ('p_name => repeat(''n'', 81)'), ('p_name => E''\u200b\u202e'''),
-               ('p_name => ''Fine'', p_open_order_cap => -1')) v(args);
+               ('p_name => ''Fine'', p_open_order_cap => -1'),
+               -- Feed-in at or above the grid's price, alone or with it.
+               ('p_grid_sell_price => 0.20'), ('p_grid_buy_price => 0.10'),
+               ('p_grid_buy_price => 0.3, p_grid_sell_price => 0.3')) v(args);
 select is((select c::text from public.communities c where c.id = 'alpha'), pg_temp.kept('alpha_row'), 'alpha''s row is unchanged');
 select pg_temp.unchanged('the refused settings');
 select is(pg_temp.as_user('alice', $$ select public.update_community_settings('alpha', p_name => E' Alpha\u200b  Street ',

@@ -4,7 +4,7 @@
 //! types check what it answers and are what crosses to the UI.
 
 use chrono::{DateTime, Utc};
-use lumea_market::energy::Co2Intensity;
+use lumea_market::energy::{Co2Intensity, GridPrices};
 use lumea_market::{Energy, Price};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -131,6 +131,14 @@ impl SettingsChange {
         };
         let (min, max) = (price(&self.min_price)?, price(&self.max_price)?);
         let (buy, sell) = (price(&self.grid_buy_price)?, price(&self.grid_sell_price)?);
+        // With both in the change, checked here; with one, by the server against the other.
+        if let (Some(buy), Some(sell)) = (
+            self.grid_buy_price.as_deref().and_then(Price::parse),
+            self.grid_sell_price.as_deref().and_then(Price::parse),
+        ) && !(GridPrices { buy, sell }).is_ordered()
+        {
+            return None;
+        }
         let co2 = match &self.co2_kg_per_kwh {
             None => None,
             Some(text) => Some(Co2Intensity::parse(text).map(|_| text.trim().to_string())?),
@@ -197,6 +205,11 @@ mod tests {
             },
             SettingsChange {
                 open_order_cap: Some(0),
+                ..SettingsChange::default()
+            },
+            SettingsChange {
+                grid_buy_price: Some("0.12".into()),
+                grid_sell_price: Some("0.12".into()),
                 ..SettingsChange::default()
             },
             SettingsChange {

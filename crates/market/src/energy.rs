@@ -112,6 +112,14 @@ pub struct GridPrices {
     pub sell: Price,
 }
 
+impl GridPrices {
+    /// Feed-in below the grid's own price: otherwise a household would buy
+    /// from the grid to sell straight back to it.
+    pub fn is_ordered(self) -> bool {
+        self.sell < self.buy
+    }
+}
+
 impl Default for GridPrices {
     fn default() -> Self {
         GridPrices {
@@ -290,5 +298,15 @@ mod tests {
         for bad in ["2.001", "-0.1", "0.0001", "abc"] {
             assert_eq!(Co2Intensity::parse(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn feed_in_is_below_the_grids_price() {
+        assert!(GridPrices::default().is_ordered());
+        let level = GridPrices {
+            buy: Price::from_ticks(1500),
+            sell: Price::from_ticks(1500),
+        };
+        assert!(!level.is_ordered());
     }
 }

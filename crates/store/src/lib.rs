@@ -419,6 +419,9 @@ impl LocalMarket {
             }
             _ => return Err(Reason::InvalidSetting.into()),
         }
+        if !settings.grid.is_ordered() {
+            return Err(Reason::InvalidSetting.into());
+        }
         sqlx::query("INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
             .bind(key)
             .bind(value)
