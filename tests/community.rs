@@ -474,9 +474,26 @@ async fn answering(answer: Arc<std::sync::Mutex<Answer>>, user: Uuid) -> String 
                 }
                 let head = String::from_utf8_lossy(&request).to_string();
                 let path = head.split_whitespace().nth(1).unwrap_or("/").to_string();
+                // The body, as long as its content-length says: an RPC's arguments.
+                let length = head
+                    .lines()
+                    .find_map(|line| {
+                        line.to_ascii_lowercase()
+                            .strip_prefix("content-length:")
+                            .map(|n| n.trim().parse::<usize>().unwrap_or(0))
+                    })
+                    .unwrap_or(0);
+                let start = request.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+                while request.len() < start + length {
+                    match socket.read(&mut buffer).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => request.extend_from_slice(&buffer[..n]),
+                    }
+                }
+                let body = String::from_utf8_lossy(&request[start..]).to_string();
                 let row = |price: &str| {
                     format!(
-                        r#"{{"id":"{}","username":"Erin","community_id":"default","type":"sell","price":{price},"amount":5,"filled_amount":0,"status":"active","seq":7,"expires_at":null,"created_at":"2026-11-24 09:00:00+00","updated_at":"2026-11-24 09:00:00+00"}}"#,
+                        r#"{{"id":"{}","username":"Erin","community_id":"default","type":"sell","price":{price},"amount":5,"filled_amount":0,"status":"active","seq":7,"expires_at":null,"created_at":"2026-11-24 09:00:00+00","updated_at":"2026-11-24 09:00:00+00","distance_km":null}}"#,
                         Uuid::from_u128(7)
                     )
                 };
@@ -489,7 +506,7 @@ async fn answering(answer: Arc<std::sync::Mutex<Answer>>, user: Uuid) -> String 
                     let membership = r#"{"membership_id":"00000000-0000-4000-8000-000000000009","community_id":"default","community_name":"Default",
                                          "display_name":"Dee","role":"member","status":"active"}"#;
                     (200, membership.as_bytes().to_vec())
-                } else if !path.starts_with("/rest/v1/open_orders") || path.contains("seq=gt.7") {
+                } else if !path.starts_with("/rest/v1/rpc/book_page") || body.contains(r#""p_after_seq":7"#) {
                     (200, b"[]".to_vec())
                 } else {
                     match answer {

@@ -6,7 +6,7 @@
 -- Runs unchanged under `supabase test db` and pg_prove (scripts/test-supabase.sh).
 begin;
 create extension if not exists pgtap with schema extensions;
-select plan(169);
+select plan(174);
 
 -- Tables: all of them under row-level security ---------------------------------
 
@@ -72,7 +72,7 @@ select set_eq(
 -- Functions in public: exactly these, with exactly these grants -----------------
 
 select functions_are('public', array[
-  'buy_now', 'cancel_order', 'community_invitations', 'community_members', 'create_community',
+  'book_page', 'buy_now', 'cancel_order', 'community_invitations', 'community_members', 'create_community',
   'create_invitation', 'expire_orders', 'invite_admin', 'join_community', 'manage_member', 'match_orders',
   'my_membership', 'order_distances', 'place_order', 'revoke_invitation', 'update_community_settings',
   'update_home']);
@@ -83,6 +83,7 @@ insert into pg_temp.api values
   ('cancel_order', array['uuid'], array['authenticated', 'service_role']),
   ('buy_now', array['uuid', 'numeric', 'uuid'], array['authenticated', 'service_role']),
   ('order_distances', array['uuid[]'], array['authenticated', 'service_role']),
+  ('book_page', array['bigint'], array['authenticated', 'service_role']),
   ('my_membership', array[]::name[], array['authenticated', 'service_role']),
   ('join_community', array['text', 'text', 'text'], array['authenticated', 'service_role']),
   ('update_home', array['numeric', 'numeric'], array['authenticated', 'service_role']),
@@ -98,7 +99,7 @@ insert into pg_temp.api values
   ('create_community', array['text', 'text'], array['service_role']),
   ('invite_admin', array['text'], array['service_role']);
 
-select is((select count(*)::integer from pg_temp.api), 17, 'the grants below cover every function in public');
+select is((select count(*)::integer from pg_temp.api), 18, 'the grants below cover every function in public');
 select function_privs_are('public', f, a, r,
                           case when r = any(g) then array['EXECUTE'] else '{}' end::name[],
                           r || case when r = any(g) then ' may' else ' may not' end || ' execute public.' || f)
@@ -119,7 +120,7 @@ select is_empty(
 select functions_are('private', array[
   'active_community', 'caller_admin', 'caller_id', 'caller_member', 'caller_membership',
   'check_community_limits', 'check_grid_prices', 'clean_name', 'coarse_degree', 'create_profile_for_new_user', 'describe_trade',
-  'display_name', 'expire_due', 'fill_order', 'invitation_answer', 'keep_an_admin', 'lock_community',
+  'display_name', 'distance_km', 'expire_due', 'fill_order', 'invitation_answer', 'keep_an_admin', 'lock_community',
   'make_invitation', 'member_answer', 'membership_answer', 'mirror_open_order', 'new_token', 'publish_trade',
   'revoke_invitations_of_former_admin', 'touch_updated_at']);
 select tables_are('private', array['invitations']);

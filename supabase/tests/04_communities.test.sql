@@ -8,7 +8,7 @@
 -- Runs unchanged under `supabase test db` and pg_prove (scripts/test-supabase.sh).
 begin;
 create extension if not exists pgtap with schema extensions;
-select plan(274);
+select plan(281);
 
 -- Helpers ---------------------------------------------------------------------
 
@@ -172,6 +172,7 @@ select throws_ok(format('select pg_temp.as_user(%L, %L)', v.who, c.sql), 'P0001'
                  v.who || ' is refused ' || c.what || ' (' || v.code || ')')
   from (values ('erin', 'not_member'), ('pat', 'membership_pending'), ('sam', 'membership_suspended')) v(who, code),
        (values ('order_distances', $$ select count(*) from public.order_distances(array['0bde0000-0000-4000-8000-0000000004a1']::uuid[]) $$),
+               ('book_page', $$ select count(*) from public.book_page(0) $$),
                ('place_order', $$ select public.place_order('0bde0000-0000-4000-8000-0000000004e1', 'buy', 0.20, 1) $$),
                ('cancel_order', $$ select public.cancel_order('0bde0000-0000-4000-8000-0000000004a2') $$),
                ('buy_now', $$ select public.buy_now('0bde0000-0000-4000-8000-0000000004a1', 1, '7ade0000-0000-4000-8000-0000000004e1') $$)
@@ -194,6 +195,10 @@ select from pg_temp.remember();
 select is(pg_temp.as_user('bob', 'select string_agg(distinct community_id, '','') from public.open_orders'), 'alpha',
   'bob reads the open book of alpha alone');
 select is(pg_temp.as_user('bob', 'select count(*) from public.open_orders'), '2', 'all of it: his ask and alice''s bid');
+select is(pg_temp.as_user('bob', 'select string_agg(distinct community_id, '','') || '' '' || count(*) from public.book_page(0)'), 'alpha 2',
+  'book_page gives bob the same: the open book of alpha alone');
+select is(pg_temp.leaks(pg_temp.as_user('bob', 'select string_agg(b::text, '';'') from public.book_page(0) b'), array['alice', 'bob']), '{}',
+  'book_page holds no id, email or coordinates');
 select is(pg_temp.as_user('dave', 'select string_agg(distinct community_id, '','') from public.open_orders'), 'beta',
   'dave reads the open book of beta alone');
 select is(pg_temp.as_user('bob', 'select string_agg(distinct community_id, '','') from public.trade_prints'), 'alpha',
@@ -275,6 +280,12 @@ select from pg_temp.as_user('nora', $$ select public.place_order('0bde0000-0000-
 select is(pg_temp.as_user('alice', $$ select coalesce(d.distance_km::text, 'null')
                                         from public.order_distances(array['0bde0000-0000-4000-8000-0000000004a4']::uuid[]) d $$),
   'null', 'and alice gets a null distance to nora''s order');
+select is(pg_temp.as_user('alice', $$ select string_agg(b.id || ' ' || coalesce(b.distance_km::text, 'null'), ',' order by b.seq)
+                                        from public.book_page(0) b $$),
+  '0bde0000-0000-4000-8000-0000000004a1 0.7,0bde0000-0000-4000-8000-0000000004a2 null,0bde0000-0000-4000-8000-0000000004a4 null',
+  'book_page gives alice the same distances with the book, and none to her own order');
+select is(pg_temp.as_user('alice', $$ select count(*) from public.book_page((select max(seq) from public.open_orders)) $$), '0',
+  'and pages by seq: nothing after the last');
 
 -- Homes: coarsened, and moved at most once a day once active ----------------------
 

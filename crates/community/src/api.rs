@@ -21,7 +21,7 @@ use uuid::Uuid;
 use super::RemoteError;
 use super::auth_link::{CALLBACK, Callback, Pkce};
 use super::console::{InvitationRow, MemberRow};
-use super::wire::{DistanceRow, MembershipRow, OrderRow, PrintRow, ProfileRow, TradeRow};
+use super::wire::{BookRow, DistanceRow, MembershipRow, OrderRow, PrintRow, ProfileRow, TradeRow};
 use lumea_market::geo::Location;
 use lumea_market::{ErrorCode, Side};
 
@@ -340,14 +340,10 @@ impl Api {
         self.call(session, "join_community", &params).await
     }
 
-    /// One page of the community's open book, in arrival order after `after_seq`.
-    pub async fn open_orders(&self, session: &Session, community: &str, after_seq: i64) -> Result<Vec<OrderRow>, RemoteError> {
-        let filters = [
-            ("select", BOOK_SELECT.into()),
-            ("community_id", format!("eq.{community}")),
-            ("seq", format!("gt.{after_seq}")),
-        ];
-        self.fetch(session, "open_orders", &page(filters)).await
+    /// One page of my community's open book after `after_seq`, each order with
+    /// its distance from my home (`book_page`): a snapshot's page in one call.
+    pub async fn book_page(&self, session: &Session, after_seq: i64) -> Result<Vec<BookRow>, RemoteError> {
+        self.call(session, "book_page", &json!({ "p_after_seq": after_seq })).await
     }
 
     /// One page of my orders, all statuses, in arrival order after `after_seq`.
@@ -501,8 +497,6 @@ fn client() -> reqwest::Client {
 
 const ORDER_SELECT: &str = "id,user_id,username,community_id,type,price,amount,filled_amount,status,\
                             seq,expires_at,created_at,updated_at";
-/// The book names no user and holds no home.
-const BOOK_SELECT: &str = "id,username,community_id,type,price,amount,filled_amount,status,seq,expires_at,created_at,updated_at";
 const TRADE_SELECT: &str = "trade_id,side,order_id,other_order_id,counterpart,taker,price,amount,seq,created_at";
 
 fn session(tokens: TokenAnswer, email: &str, now: DateTime<Utc>) -> Session {

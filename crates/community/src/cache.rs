@@ -201,11 +201,11 @@ pub async fn save_account(pool: &SqlitePool, account: &Account) -> Result<()> {
 /// Stores orders as the server has them, many to a statement; an older copy
 /// never replaces a newer one, and an order with a command waiting stays pending.
 pub async fn upsert_orders(tx: &mut Tx, orders: &[CachedOrder]) -> Result<()> {
-    // 15 values a row, well under SQLite's 32,766 bound variables a statement.
+    // 16 values a row, well under SQLite's 32,766 bound variables a statement.
     for chunk in orders.chunks(500) {
         let mut insert = sqlx::QueryBuilder::<Sqlite>::new(
             "INSERT INTO orders (id, user_id, username, side, price_ticks, amount_centi_kwh, filled_centi_kwh, status,
-                                 distance_hm, seq, created_at, updated_at, expires_at, pending) ",
+                                 distance_hm, distance_asked, seq, created_at, updated_at, expires_at, pending) ",
         );
         insert.push_values(chunk, |mut row, order| {
             row.push_bind(order.id.to_string())
@@ -217,6 +217,7 @@ pub async fn upsert_orders(tx: &mut Tx, orders: &[CachedOrder]) -> Result<()> {
                 .push_bind(order.filled.centi_kwh() as i64)
                 .push_bind(order.status.as_str())
                 .push_bind(order.distance_hm)
+                .push_bind(order.distance_asked)
                 .push_bind(order.seq)
                 .push_bind(timestamp(order.created_at))
                 .push_bind(timestamp(order.updated_at))
@@ -226,8 +227,10 @@ pub async fn upsert_orders(tx: &mut Tx, orders: &[CachedOrder]) -> Result<()> {
         // An order sent from here is cached under a temporary negative seq until the server's row arrives.
         insert.push(
             " ON CONFLICT (id) DO UPDATE SET filled_centi_kwh = excluded.filled_centi_kwh, status = excluded.status,
-                  seq = excluded.seq, created_at = excluded.created_at, updated_at = excluded.updated_at
-              WHERE excluded.updated_at >= orders.updated_at OR orders.seq < 0",
+                  seq = excluded.seq, created_at = excluded.created_at, updated_at = excluded.updated_at,
+                  distance_hm = CASE WHEN excluded.distance_asked THEN excluded.distance_hm ELSE orders.distance_hm END,
+                  distance_asked = MAX(orders.distance_asked, excluded.distance_asked)
+              WHERE excluded.updated_at >= orders.updated_at OR orders.seq < 0 OR excluded.distance_asked > orders.distance_asked",
         );
         insert.build().execute(&mut **tx).await?;
     }
@@ -290,8 +293,13 @@ pub async fn remove_from_book(tx: &mut Tx, id: Uuid, me: Uuid) -> Result<bool> {
 }
 
 /// After a snapshot: drops every confirmed order the server no longer shows me.
-pub async fn keep_only(tx: &mut Tx, shown: &HashSet<Uuid>) -> Result<usize> {
-    let cached: Vec<String> = sqlx::query_scalar("SELECT id FROM orders WHERE seq >= 0").fetch_all(&mut **tx).await?;
+/// Only what was cached before the snapshot was read (`seq ≤ known`): an
+/// order confirmed or heard while it was read is newer than it and stays.
+pub async fn keep_only(tx: &mut Tx, shown: &HashSet<Uuid>, known: i64) -> Result<usize> {
+    let cached: Vec<String> = sqlx::query_scalar("SELECT id FROM orders WHERE seq >= 0 AND seq <= ?")
+        .bind(known)
+        .fetch_all(&mut **tx)
+        .await?;
     let mut dropped = 0;
     for id in cached {
         if Uuid::parse_str(&id).is_ok_and(|id| !shown.contains(&id)) {
@@ -366,6 +374,10 @@ pub async fn correct_battery(tx: &mut Tx, now: &Battery, capacity: Energy, level
         move_energy(tx, &Uuid::new_v4().to_string(), "correction", delta, None, at).await?;
     }
     Ok(())
+}
+
+pub async fn latest_order_seq(pool: &SqlitePool) -> Result<i64> {
+    Ok(sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM orders").fetch_one(pool).await?)
 }
 
 pub async fn latest_trade_seq(pool: &SqlitePool) -> Result<i64> {

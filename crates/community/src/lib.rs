@@ -46,7 +46,7 @@ use lumea_store::{
     BookView, Connection, EnergyView, GridTransactionView, MarketEvent, OrderFilter, OrderUpdate, OrderView, Outcome, PlaceRequest, TradeView,
 };
 use realtime::{Change, ChangeKind, Feed, Subscription};
-use wire::{CachedOrder, CachedPrint, CachedTrade, DistanceRow, Numeric, OrderRow, PrintRow, TradeRow};
+use wire::{BookRow, CachedOrder, CachedPrint, CachedTrade, DistanceRow, Numeric, OrderRow, PrintRow, TradeRow};
 pub use wire::{MemberRole, MembershipRow, MembershipStatus};
 
 /// A failure to talk with the community market.
@@ -674,15 +674,20 @@ impl CommunityMarket {
     pub async fn resync(&self) -> Result<()> {
         let api = &self.api;
         let community = self.account.community.as_str();
+        let known = cache::latest_order_seq(&self.pool).await?;
         let membership = self.authorized(|s| async move { api.membership(&s).await }).await?;
         self.hear_membership(membership.as_ref()).await?;
-        let book = self
-            .pages(
+        // Only an active member reads the book (book_page refuses the others).
+        let book = if self.standing().status == MembershipStatus::Active {
+            self.pages(
                 0,
-                |s, after| async move { api.open_orders(&s, community, after).await },
-                |row: &OrderRow| row.seq.0,
+                |s, after| async move { api.book_page(&s, after).await },
+                |row: &BookRow| row.order.seq.0,
             )
-            .await?;
+            .await?
+        } else {
+            Vec::new()
+        };
         let mine = self
             .pages(0, |s, after| async move { api.my_orders(&s, after).await }, |row: &OrderRow| row.seq.0)
             .await?;
@@ -702,8 +707,8 @@ impl CommunityMarket {
             .map_err(RemoteError::BadAnswer)?;
         let orders: Vec<CachedOrder> = book
             .into_iter()
-            .chain(mine)
-            .map(OrderRow::check)
+            .map(BookRow::check)
+            .chain(mine.into_iter().map(OrderRow::check))
             .collect::<Result<_, _>>()
             .map_err(RemoteError::BadAnswer)?;
         let shown: HashSet<Uuid> = orders.iter().map(|o| o.id).collect();
@@ -712,7 +717,7 @@ impl CommunityMarket {
         let before = self.my_order_states(None).await?;
         let mut tx = self.pool.begin().await?;
         cache::upsert_orders(&mut tx, &orders).await?;
-        cache::keep_only(&mut tx, &shown).await?;
+        cache::keep_only(&mut tx, &shown, known).await?;
         let new_trades = cache::insert_trades(&mut tx, &trades, self.account.user_id).await?;
         cache::insert_prints(&mut tx, &prints).await?;
         tx.commit().await?;
@@ -948,6 +953,7 @@ impl CommunityMarket {
             filled: Energy::ZERO,
             status: Status::Active,
             distance_hm: None,
+            distance_asked: false,
             seq: 0,
             expires_at: request.expires_at,
             created_at: now,

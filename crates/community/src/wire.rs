@@ -259,6 +259,8 @@ pub struct CachedOrder {
     pub status: Status,
     /// Tenths of a km from my home, as the server computed it.
     pub distance_hm: Option<i64>,
+    /// Whether the server was asked: a distance unknown to it stays `None`.
+    pub distance_asked: bool,
     pub seq: i64,
     pub expires_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
@@ -320,6 +322,7 @@ impl OrderRow {
             filled,
             status: self.status,
             distance_hm: None,
+            distance_asked: false,
             seq: self.seq.0,
             expires_at: self.expires_at.map(|at| at.0),
             created_at: self.created_at.0,
@@ -378,17 +381,39 @@ impl PrintRow {
 }
 
 impl DistanceRow {
-    /// Tenths of a km; a distance that is negative or not in tenths is a bad answer.
     pub fn hectometres(&self) -> Result<Option<i64>, String> {
-        self.distance_km
-            .map(|km| {
-                let hm = km.0 * Decimal::TEN;
-                (hm.fract().is_zero() && hm >= Decimal::ZERO)
-                    .then(|| i64::try_from(hm.trunc()).ok())
-                    .flatten()
-                    .ok_or_else(|| format!("distance {} km is not in tenths", km.0))
-            })
-            .transpose()
+        hectometres(self.distance_km)
+    }
+}
+
+/// Tenths of a km; a distance that is negative or not in tenths is a bad answer.
+fn hectometres(km: Option<Numeric>) -> Result<Option<i64>, String> {
+    km.map(|km| {
+        let hm = km.0 * Decimal::TEN;
+        (hm.fract().is_zero() && hm >= Decimal::ZERO)
+            .then(|| i64::try_from(hm.trunc()).ok())
+            .flatten()
+            .ok_or_else(|| format!("distance {} km is not in tenths", km.0))
+    })
+    .transpose()
+}
+
+/// A row of `book_page`: an open order of the book with its distance from my home.
+#[derive(Clone, Debug, Deserialize)]
+pub struct BookRow {
+    #[serde(flatten)]
+    pub order: OrderRow,
+    pub distance_km: Option<Numeric>,
+}
+
+impl BookRow {
+    pub fn check(self) -> Result<CachedOrder, String> {
+        let distance_hm = hectometres(self.distance_km)?;
+        Ok(CachedOrder {
+            distance_hm,
+            distance_asked: true,
+            ..self.order.check()?
+        })
     }
 }
 
