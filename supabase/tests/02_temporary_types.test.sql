@@ -107,6 +107,7 @@ begin
   perform pg_catalog.set_config('request.jwt.claims', v_bob, true);
   perform public.buy_now(v_first, 2, v_ref);
   perform public.order_distances(array[v_first, v_second]);
+  perform public.book_page(0);
   perform pg_catalog.set_config('request.jwt.claims', v_alice, true);
   perform public.cancel_order(v_first);
   perform pg_catalog.set_config('request.jwt.claims', v_bob, true);
