@@ -693,6 +693,27 @@ async fn the_app_switches_between_the_local_demo_and_a_community_market() {
     assert_eq!(sessions.load(), None, "signing out forgets the tokens");
     assert!(!dir.path().join("community-session.json").exists());
     assert_eq!(app.book().await.unwrap().asks.len(), local_book.asks.len());
+
+    // A home moved while signed out reaches the community at the next sign-in.
+    let moved = lumea_core::HomeSettings {
+        location: "51.52, -0.1".into(),
+        ..corrected.clone()
+    };
+    app.save_home(&moved).await.unwrap();
+    assert!(
+        app.sign_in(url, key, "erin@example.com", "correct-horse-battery")
+            .await
+            .unwrap()
+            .community
+    );
+    let stored: (Option<String>, Option<String>) = sqlx::query_as(
+        "select location_lat::text, location_lng::text from public.profiles p join auth.users u on u.id = p.id where u.email = 'erin@example.com'",
+    )
+    .fetch_one(&mut pg)
+    .await
+    .unwrap();
+    assert_eq!(stored, (Some("51.520".into()), Some("-0.100".into())), "the moved home, coarse");
+    app.use_local().await;
     app.close().await;
     stand.stop().await;
 }

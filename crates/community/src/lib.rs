@@ -524,6 +524,11 @@ impl CommunityMarket {
         self.standing().grid
     }
 
+    /// The household's home as the server had it when this market opened.
+    pub fn home(&self) -> Option<Location> {
+        self.account.home
+    }
+
     /// The household's membership as the server last said.
     pub fn standing(&self) -> Standing {
         self.standing.lock().unwrap().clone()

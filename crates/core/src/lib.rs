@@ -306,7 +306,21 @@ impl App {
         let session = api.sign_in(email.trim(), password, self.clock.now()).await?;
         self.redeem_pending_join(&api, &session).await?;
         self.enter(project, session).await?;
+        self.send_home_saved_signed_out().await;
         Ok(self.mode().await)
+    }
+
+    /// A home saved while signed out reaches the community at the next
+    /// sign-in, unless the server keeps the old one for today.
+    async fn send_home_saved_signed_out(&self) {
+        let (Some(home), Backend::Community(market)) = (self.home(), &*self.backend.read().await) else {
+            return;
+        };
+        if market.home() != Some(home.location)
+            && let Err(err) = market.update_home(home.location).await
+        {
+            log::warn!("the home saved on this device was not sent: {err}");
+        }
     }
 
     /// Signed up before the e-mail was confirmed: the invitation it came with is redeemed now.
@@ -344,6 +358,7 @@ impl App {
             self.redeem_pending_join(&api, &session).await?;
         }
         self.enter(pending.project, session).await?;
+        self.send_home_saved_signed_out().await;
         Ok(kind)
     }
 
