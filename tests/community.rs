@@ -642,13 +642,7 @@ async fn the_app_switches_between_the_local_demo_and_a_community_market() {
         "her battery, not the demo's"
     );
     let mut pg = stand.pg().await;
-    let stored: (Option<String>, Option<String>) = sqlx::query_as(
-        "select location_lat::text, location_lng::text from public.profiles p join auth.users u on u.id = p.id where u.email = 'erin@example.com'",
-    )
-    .fetch_one(&mut pg)
-    .await
-    .unwrap();
-    assert_eq!(stored, (Some("51.507".into()), Some("-0.128".into())), "her home, coarse");
+    assert_eq!(stored_home(&mut pg, "erin@example.com").await, "51.507, -0.128", "her home, coarse");
 
     // A corrected battery in Settings becomes the community cache's; an order it can't hold is refused.
     let corrected = lumea_core::HomeSettings {
@@ -706,13 +700,7 @@ async fn the_app_switches_between_the_local_demo_and_a_community_market() {
             .unwrap()
             .community
     );
-    let stored: (Option<String>, Option<String>) = sqlx::query_as(
-        "select location_lat::text, location_lng::text from public.profiles p join auth.users u on u.id = p.id where u.email = 'erin@example.com'",
-    )
-    .fetch_one(&mut pg)
-    .await
-    .unwrap();
-    assert_eq!(stored, (Some("51.520".into()), Some("-0.100".into())), "the moved home, coarse");
+    assert_eq!(stored_home(&mut pg, "erin@example.com").await, "51.520, -0.100", "the moved home, coarse");
     app.use_local().await;
     app.close().await;
     stand.stop().await;
@@ -938,6 +926,17 @@ async fn an_admin_runs_the_community_from_the_console() {
         market.close().await;
     }
     stand.stop().await;
+}
+
+/// The home the server keeps for `email`'s household, as "lat, lng".
+async fn stored_home(pg: &mut sqlx::PgConnection, email: &str) -> String {
+    sqlx::query_scalar(
+        "select location_lat::text || ', ' || location_lng::text from public.profiles p join auth.users u on u.id = p.id where u.email = $1",
+    )
+    .bind(email)
+    .fetch_one(pg)
+    .await
+    .unwrap()
 }
 
 /// Opens the e-mail's link for `email` as its mail client would, and returns
