@@ -21,6 +21,18 @@ export function windowOf(webdriver, session, shots) {
       }
     }
   }
+  /** Acts on the element; one of a dialog still opening is there but not yet interactable, so that waits as find waits. */
+  async function whenInteractable(xpath, act) {
+    const until = Date.now() + 5_000;
+    for (;;) {
+      try {
+        return await act(await find(xpath));
+      } catch (err) {
+        if (!/not interactable/.test(err.message) || Date.now() > until) throw err;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
+  }
   async function screenshot(name) {
     const png = await webdriver()("GET", s("/screenshot"));
     writeFileSync(join(shots, `${name}.png`), Buffer.from(png, "base64"));
@@ -31,7 +43,7 @@ export function windowOf(webdriver, session, shots) {
     screenshot,
     async click(xpath) {
       try {
-        await webdriver()("POST", s(`/element/${await find(xpath)}/click`), {});
+        await whenInteractable(xpath, (element) => webdriver()("POST", s(`/element/${element}/click`), {}));
       } catch (err) {
         await screenshot("desktop-failed-click");
         throw new Error(`clicking ${xpath}: ${err.message}`);
@@ -39,9 +51,10 @@ export function windowOf(webdriver, session, shots) {
     },
     text: async (xpath) => webdriver()("GET", s(`/element/${await find(xpath)}/text`)),
     async type(xpath, value) {
-      const element = await find(xpath);
-      await webdriver()("POST", s(`/element/${element}/clear`), {});
-      await webdriver()("POST", s(`/element/${element}/value`), { text: value });
+      await whenInteractable(xpath, async (element) => {
+        await webdriver()("POST", s(`/element/${element}/clear`), {});
+        await webdriver()("POST", s(`/element/${element}/value`), { text: value });
+      });
     },
   };
 }
