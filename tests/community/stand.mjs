@@ -73,9 +73,18 @@ export async function startStand({ log = defaultLog } = {}) {
     },
     async restartPostgres() {
       pgCtl("restart", "-m", "fast", "-w");
-      // lite and the realtime server reconnect by themselves; wait until the
-      // REST API answers again so the caller can go on at once.
-      await waitForRest(stand.info.rest_url);
+      // The realtime server and (mostly) lite reconnect by themselves; wait
+      // until the REST API answers again so the caller can go on at once.
+      // lite sometimes keeps a broken pool (CI, under load): it is restarted
+      // then, as Supabase's PostgREST reconnects by itself.
+      try {
+        await waitForRest(stand.info.rest_url, 15_000);
+      } catch (err) {
+        log(`restart-postgres: ${err.message}; restarting lite`);
+        await stand.stopRest();
+        await stand.startRest();
+        await waitForRest(stand.info.rest_url, 30_000);
+      }
     },
     dropRealtime() {
       realtime.dropAll();
@@ -218,8 +227,8 @@ async function startLite(cwd, bin, log) {
  * row of it (RLS) or a refusal, and either answer (below 500) comes from
  * PostgreSQL, so it is up.
  */
-async function waitForRest(restUrl) {
-  const deadline = Date.now() + 30_000;
+async function waitForRest(restUrl, within) {
+  const deadline = Date.now() + within;
   for (;;) {
     try {
       const res = await fetch(`${restUrl}/rest/v1/communities?select=id`, { headers: { apikey: ANON_KEY } });
