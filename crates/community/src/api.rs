@@ -187,14 +187,10 @@ impl Api {
             body["code_challenge_method"] = "s256".into();
         }
         // A project that confirms e-mail first answers without a session: sign in once confirmed.
-        let answer = self.auth_call("signup", LINKS_BACK, &body).await;
-        match answer {
-            Ok(bytes) => match serde_json::from_slice::<TokenAnswer>(&bytes) {
-                Ok(tokens) => Ok(session(tokens, form.email, now)),
-                Err(_) => self.sign_in(form.email, form.password, now).await,
-            },
-            Err(RemoteError::Refused(text)) => Err(RemoteError::Auth(auth_refusal(&text, ErrorCode::SignUpRefused))),
-            Err(other) => Err(other),
+        let bytes = refused_as(self.auth_call("signup", LINKS_BACK, &body).await, ErrorCode::SignUpRefused)?;
+        match serde_json::from_slice::<TokenAnswer>(&bytes) {
+            Ok(tokens) => Ok(session(tokens, form.email, now)),
+            Err(_) => self.sign_in(form.email, form.password, now).await,
         }
     }
 
@@ -202,19 +198,12 @@ impl Api {
     /// is sent only where an account has that address, and GoTrue says nothing of which.
     pub async fn recover(&self, email: &str, pkce: &Pkce) -> Result<(), RemoteError> {
         let body = json!({ "email": email, "code_challenge": pkce.challenge(), "code_challenge_method": "s256" });
-        match self.auth_call("recover", LINKS_BACK, &body).await {
-            Ok(_) => Ok(()),
-            Err(RemoteError::Refused(text)) => Err(RemoteError::Auth(auth_refusal(&text, ErrorCode::Refused))),
-            Err(other) => Err(other),
-        }
+        refused_as(self.auth_call("recover", LINKS_BACK, &body).await, ErrorCode::Refused).map(drop)
     }
 
     /// The session an opened e-mail link stands for.
     pub async fn redeem(&self, callback: &Callback, pkce: &Pkce, now: DateTime<Utc>) -> Result<Session, RemoteError> {
-        let refused = |answer: Result<Vec<u8>, RemoteError>| match answer {
-            Err(RemoteError::Refused(text)) => Err(RemoteError::Auth(auth_refusal(&text, ErrorCode::InvalidAuthLink))),
-            other => other,
-        };
+        let refused = |answer| refused_as(answer, ErrorCode::InvalidAuthLink);
         match callback {
             Callback::Code(code) => {
                 let body = json!({ "auth_code": code, "code_verifier": pkce.verifier() });
@@ -228,12 +217,7 @@ impl Api {
                 ..
             } => {
                 // The fragment's tokens are taken only once the server vouches for them.
-                let request = self
-                    .http
-                    .get(format!("{}/auth/v1/user", self.project.url))
-                    .header("apikey", &self.project.anon_key)
-                    .bearer_auth(access_token)
-                    .timeout(self.timeout);
+                let request = self.with_token(self.http.get(format!("{}/auth/v1/user", self.project.url)), access_token);
                 let user: TokenUser = parse(&refused(read(request.send().await).await)?)?;
                 let tokens = TokenAnswer {
                     access_token: access_token.clone(),
@@ -249,29 +233,17 @@ impl Api {
     /// Sets a new password for the signed-in household (after a reset link).
     pub async fn update_password(&self, session: &Session, password: &str) -> Result<(), RemoteError> {
         let request = self
-            .http
-            .put(format!("{}/auth/v1/user", self.project.url))
-            .header("apikey", &self.project.anon_key)
+            .rest(self.http.put(format!("{}/auth/v1/user", self.project.url)), session)
             .header("content-type", "application/json")
-            .bearer_auth(&session.access_token)
-            .body(json!({ "password": password }).to_string())
-            .timeout(self.timeout);
-        match read(request.send().await).await {
-            Ok(_) => Ok(()),
-            Err(RemoteError::Refused(text)) => Err(RemoteError::Auth(auth_refusal(&text, ErrorCode::Refused))),
-            Err(other) => Err(other),
-        }
+            .body(json!({ "password": password }).to_string());
+        refused_as(read(request.send().await).await, ErrorCode::Refused).map(drop)
     }
 
     pub async fn sign_in(&self, email: &str, password: &str, now: DateTime<Utc>) -> Result<Session, RemoteError> {
-        match self
+        let answer = self
             .auth_call("token", &[("grant_type", "password")], &json!({ "email": email, "password": password }))
-            .await
-        {
-            Ok(bytes) => Ok(session(parse(&bytes)?, email, now)),
-            Err(RemoteError::Refused(text)) => Err(RemoteError::Auth(auth_refusal(&text, ErrorCode::InvalidCredentials))),
-            Err(other) => Err(other),
-        }
+            .await;
+        Ok(session(parse(&refused_as(answer, ErrorCode::InvalidCredentials)?)?, email, now))
     }
 
     /// New tokens for the session; a refused refresh means signing in again.
@@ -291,12 +263,7 @@ impl Api {
     }
 
     pub async fn sign_out(&self, session: &Session) -> Result<(), RemoteError> {
-        let request = self
-            .http
-            .post(format!("{}/auth/v1/logout", self.project.url))
-            .header("apikey", &self.project.anon_key)
-            .bearer_auth(&session.access_token)
-            .timeout(self.timeout);
+        let request = self.rest(self.http.post(format!("{}/auth/v1/logout", self.project.url)), session);
         read(request.send().await).await.map(drop)
     }
 
@@ -458,9 +425,13 @@ impl Api {
 
     /// The project's key and the household's token, with the call's deadline.
     fn rest(&self, request: reqwest::RequestBuilder, session: &Session) -> reqwest::RequestBuilder {
+        self.with_token(request, &session.access_token)
+    }
+
+    fn with_token(&self, request: reqwest::RequestBuilder, access_token: &str) -> reqwest::RequestBuilder {
         request
             .header("apikey", &self.project.anon_key)
-            .bearer_auth(&session.access_token)
+            .bearer_auth(access_token)
             .timeout(self.timeout)
     }
 }
@@ -512,6 +483,14 @@ fn session_with_email(tokens: TokenAnswer, email: &str, now: DateTime<Utc>) -> S
         refresh_token: tokens.refresh_token,
         expires_at: now + chrono::Duration::seconds(tokens.expires_in.clamp(0, 86_400 * 7)),
     }
+}
+
+/// An auth call's refusal as its code (`otherwise` where GoTrue's is none we know).
+fn refused_as<T>(answer: Result<T, RemoteError>, otherwise: ErrorCode) -> Result<T, RemoteError> {
+    answer.map_err(|err| match err {
+        RemoteError::Refused(text) => RemoteError::Auth(auth_refusal(&text, otherwise)),
+        other => other,
+    })
 }
 
 /// Why GoTrue refused a sign-up or a sign-in, from its machine-readable code:

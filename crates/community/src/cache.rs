@@ -362,7 +362,8 @@ pub async fn move_energy(tx: &mut Tx, reference: &str, kind: &str, delta: i64, p
 /// The household's own word on its battery: a new capacity and the level it
 /// reads now. Refused (and nothing changed) when open orders would no longer fit.
 pub async fn correct_battery(tx: &mut Tx, now: &Battery, capacity: Energy, level: Energy, at: DateTime<Utc>) -> Result<()> {
-    if level < now.reserved_for_asks || level.centi_kwh() + now.reserved_for_bids.centi_kwh() > capacity.centi_kwh() {
+    let corrected = Battery { capacity, level, ..*now };
+    if corrected.check().is_err() {
         return Err(lumea_market::Reason::ExceedsBattery.into());
     }
     sqlx::query("UPDATE account SET capacity_centi_kwh = ?")

@@ -127,18 +127,17 @@ impl SettingsChange {
     pub fn arguments(&self, community: &str) -> Option<serde_json::Value> {
         let price = |value: &Option<String>| match value {
             None => Some(None),
-            Some(text) => Price::parse(text).map(|price| Some(price.to_string())),
+            Some(text) => Price::parse(text).map(Some),
         };
         let (min, max) = (price(&self.min_price)?, price(&self.max_price)?);
         let (buy, sell) = (price(&self.grid_buy_price)?, price(&self.grid_sell_price)?);
         // With both in the change, checked here; with one, by the server against the other.
-        if let (Some(buy), Some(sell)) = (
-            self.grid_buy_price.as_deref().and_then(Price::parse),
-            self.grid_sell_price.as_deref().and_then(Price::parse),
-        ) && !(GridPrices { buy, sell }).is_ordered()
+        if let (Some(buy), Some(sell)) = (buy, sell)
+            && !(GridPrices { buy, sell }).is_ordered()
         {
             return None;
         }
+        let as_text = |price: Option<Price>| price.map(|p| p.to_string());
         let co2 = match &self.co2_kg_per_kwh {
             None => None,
             Some(text) => Some(Co2Intensity::parse(text).map(|_| text.trim().to_string())?),
@@ -154,8 +153,8 @@ impl SettingsChange {
             return None;
         }
         Some(serde_json::json!({
-            "p_community": community, "p_name": name, "p_min_price": min, "p_max_price": max,
-            "p_grid_buy_price": buy, "p_grid_sell_price": sell, "p_co2_kg_per_kwh": co2,
+            "p_community": community, "p_name": name, "p_min_price": as_text(min), "p_max_price": as_text(max),
+            "p_grid_buy_price": as_text(buy), "p_grid_sell_price": as_text(sell), "p_co2_kg_per_kwh": co2,
             "p_open_order_cap": self.open_order_cap,
         }))
     }

@@ -17,8 +17,6 @@ pub mod console;
 pub mod invitation;
 pub mod realtime;
 pub mod secrets;
-
-pub use secrets::SessionStore;
 pub mod wire;
 
 use std::collections::{HashMap, HashSet};
@@ -46,6 +44,7 @@ use lumea_store::{
     BookView, Connection, EnergyView, GridTransactionView, MarketEvent, OrderFilter, OrderUpdate, OrderView, Outcome, PlaceRequest, TradeView,
 };
 use realtime::{Change, ChangeKind, Feed, Subscription};
+pub use secrets::SessionStore;
 use wire::{BookRow, CachedOrder, CachedPrint, CachedTrade, DistanceRow, Numeric, OrderRow, PrintRow, TradeRow};
 pub use wire::{MemberRole, MembershipRow, MembershipStatus};
 
