@@ -169,9 +169,10 @@ impl App {
             seed,
             developer,
         });
-        let resumed = match (app.chosen(), app.sessions().load()) {
-            (Some(chosen), Some(session)) => app.enter(chosen.project, session).await.is_ok(),
-            _ => false,
+        // The credential store is asked only when a community was chosen: the demo alone never touches it.
+        let resumed = match app.chosen().and_then(|chosen| Some((chosen, app.sessions().load()?))) {
+            Some((chosen, session)) => app.enter(chosen.project, session).await.is_ok(),
+            None => false,
         };
         if !resumed {
             app.enter_local().await;
@@ -209,10 +210,13 @@ impl App {
         self.dir.join("home.json")
     }
 
+    /// What `home.json` holds: `None` before the first run's choice.
+    fn first_run_choice(&self) -> Option<Option<HomeSettings>> {
+        read_json(&self.home_file())
+    }
+
     fn home(&self) -> Option<Home> {
-        read_json::<Option<HomeSettings>>(&self.home_file())
-            .flatten()
-            .and_then(|settings| Home::parse(&settings).ok())
+        self.first_run_choice().flatten().and_then(|settings| Home::parse(&settings).ok())
     }
 
     pub fn home_settings(&self) -> Option<HomeSettings> {
@@ -221,7 +225,7 @@ impl App {
 
     /// The first run's "Explore the demo": the local market, asked no more.
     pub async fn explore_demo(&self) -> Result<ModeView> {
-        if read_json::<Option<HomeSettings>>(&self.home_file()).is_none() {
+        if self.first_run_choice().is_none() {
             write_json(&self.home_file(), &None::<HomeSettings>)?;
         }
         Ok(self.mode().await)
@@ -233,10 +237,7 @@ impl App {
     pub async fn save_home(&self, form: &HomeSettings) -> Result<HomeSettings> {
         let home = Home::parse(form)?;
         let before = self.home();
-        let community = match &*self.backend.read().await {
-            Backend::Community(market) => Some(market.clone()),
-            Backend::Local => None,
-        };
+        let community = self.signed_in().await.ok();
         let mut reopen = false;
         if let Some(market) = &community {
             if before.as_ref().map(|b| b.location) != Some(home.location) {
@@ -260,7 +261,7 @@ impl App {
 
     pub async fn mode(&self) -> ModeView {
         let chosen = self.chosen().map(|c| c.project);
-        let setup = match read_json::<Option<HomeSettings>>(&self.home_file()) {
+        let setup = match self.first_run_choice() {
             Some(Some(_)) => Setup::Home,
             Some(None) => Setup::Demo,
             None => Setup::Unset,
@@ -313,7 +314,7 @@ impl App {
     /// A home saved while signed out reaches the community at the next
     /// sign-in, unless the server keeps the old one for today.
     async fn send_home_saved_signed_out(&self) {
-        let (Some(home), Backend::Community(market)) = (self.home(), &*self.backend.read().await) else {
+        let (Some(home), Ok(market)) = (self.home(), self.signed_in().await) else {
             return;
         };
         if market.home() != Some(home.location)
@@ -385,10 +386,7 @@ impl App {
 
     /// The new password after a reset link signed the household in.
     pub async fn set_new_password(&self, password: &str) -> Result<()> {
-        match &*self.backend.read().await {
-            Backend::Community(market) => Ok(market.update_password(password).await?),
-            Backend::Local => Err(community::RemoteError::SignedOut.into()),
-        }
+        Ok(self.signed_in().await?.update_password(password).await?)
     }
 
     /// Makes an account on the invitation's project, joins its community under
@@ -437,10 +435,7 @@ impl App {
     /// Joins the invitation's community as the household signed in now.
     pub async fn join(&self, invitation: &str, display_name: &str) -> Result<ModeView> {
         let invitation = Invitation::parse(invitation)?;
-        let market = match &*self.backend.read().await {
-            Backend::Community(market) => market.clone(),
-            Backend::Local => return Err(community::RemoteError::SignedOut.into()),
-        };
+        let market = self.signed_in().await?;
         let display_name = lumea_market::names::display_name(display_name).ok_or(lumea_market::Reason::InvalidUsername)?;
         market.join(&invitation, &display_name).await?;
         // Opened again: the community, its subscriptions and its snapshot are the new membership's.
@@ -448,13 +443,21 @@ impl App {
         Ok(self.mode().await)
     }
 
+    /// The community market signed in to, for what only a signed-in household does.
+    async fn signed_in(&self) -> Result<Arc<CommunityMarket>> {
+        match &*self.backend.read().await {
+            Backend::Community(market) => Ok(market.clone()),
+            Backend::Local => Err(community::RemoteError::SignedOut.into()),
+        }
+    }
+
     // The operator's console (community mode, admins; the server checks) -------
 
     async fn community_market(&self) -> Result<Arc<CommunityMarket>> {
-        match &*self.backend.read().await {
-            Backend::Community(market) => Ok(market.clone()),
-            Backend::Local => Err(community::RemoteError::Refused(ErrorCode::NotAdmin.as_str().into()).into()),
-        }
+        // The demo has no admins.
+        self.signed_in()
+            .await
+            .map_err(|_| community::RemoteError::Refused(ErrorCode::NotAdmin.as_str().into()).into())
     }
 
     pub async fn members(&self) -> Result<Vec<MemberView>> {
