@@ -53,6 +53,7 @@ impl Bench {
             price: &price,
             amount,
             expires_at: None,
+            interval: None,
         };
         self.market.place(DateTime::UNIX_EPOCH, &cmd, &mut self.events).unwrap();
         self.events.clear();
@@ -87,6 +88,7 @@ fn engine(c: &mut Criterion) {
                         price: &price,
                         amount: "5",
                         expires_at: None,
+                        interval: None,
                     };
                     let took = bench.timed(|m, e| m.place(DateTime::UNIX_EPOCH, &cmd, e).unwrap());
                     bench
@@ -113,6 +115,7 @@ fn engine(c: &mut Criterion) {
                         price: "0.1504",
                         amount: "100",
                         expires_at: None,
+                        interval: None,
                     };
                     let took = bench.timed(|m, e| m.place(DateTime::UNIX_EPOCH, &cmd, e).unwrap());
                     for n in 0..100 {
@@ -167,6 +170,7 @@ fn engine(c: &mut Criterion) {
                         asks[k].0 = bench.place(Side::Sell, ticks, "10");
                     }
                     let cmd = BuyNow {
+                        reference: "purchase",
                         order: &asks[k].0,
                         user: "buyer",
                         amount: "0.5",

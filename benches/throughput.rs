@@ -27,7 +27,7 @@ fn main() {
     let fresh = || {
         let mut replay = Replay::<FastBook>::default();
         let mut out = Vec::new();
-        resting.iter().for_each(|line| replay.apply(line, &mut out));
+        resting.iter().for_each(|line| replay.apply(line, &mut out).expect("no config"));
         replay
     };
 
@@ -41,12 +41,12 @@ fn main() {
             (trades, rejected) = (0, 0);
             let start = Instant::now();
             for line in &parsed {
-                replay.apply(line, &mut out);
+                replay.apply(line, &mut out).expect("no config");
                 for output in out.drain(..) {
                     match output {
                         Output::Event(lumea_market::Event::Trade(_)) => trades += 1,
                         Output::Rejected(_) => rejected += 1,
-                        Output::Event(_) => {}
+                        Output::Event(_) | Output::Settlement(_) => {}
                     }
                 }
             }
@@ -63,7 +63,7 @@ fn main() {
     let mut latency = Histogram::<u64>::new(3).unwrap();
     for line in &parsed {
         let start = Instant::now();
-        replay.apply(line, &mut out);
+        replay.apply(line, &mut out).expect("no config");
         let took = start.elapsed().as_nanos() as u64;
         out.clear();
         latency.record(took.max(1)).unwrap();

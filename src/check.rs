@@ -1,6 +1,7 @@
 //! Differential checking: one command stream through the fast book and the
-//! naive reference book, demanding identical events and the market's
-//! invariants after every command. Property tests and the fuzz target use it.
+//! naive reference book, demanding identical events (settlements included)
+//! and the market's invariants after every command. Property tests and the
+//! fuzz target use it.
 
 use crate::replay::{BookLine, Line, Output, Replay};
 use lumea_market::audit::Audit;
@@ -32,7 +33,7 @@ impl<B: Book + Default> Audited<B> {
         }
         let before: Vec<Order> = self.replay.market.book().orders().cloned().collect();
         let mut out = Vec::new();
-        self.replay.apply(line, &mut out);
+        self.replay.apply(line, &mut out).map_err(|e| e.to_string())?;
         if out.iter().any(|o| matches!(o, Output::Rejected(_))) {
             if out.len() != 1 {
                 return Err(format!("a rejected command produced events: {out:?}"));
@@ -80,6 +81,12 @@ impl Differential {
             return Err(format!("events differ at {line:?}\n fast:      {fast:?}\n reference: {reference:?}"));
         }
         Ok(fast)
+    }
+
+    /// The settlement ledger's invariants (conservation of energy and money).
+    pub fn check_settlements(&self) -> Result<(), String> {
+        let replay = &self.fast.replay;
+        lumea_market::audit::check_settlements(&replay.ledger, replay.market.rules())
     }
 
     /// Both books must hold the same orders in the same order.

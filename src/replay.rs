@@ -1,16 +1,21 @@
 //! `lumea replay`: the market as a stream of JSON Lines commands in and events out.
 //!
 //! A line that is not JSON, or lacks a field its command needs, is an input
-//! error that stops the replay. A price or amount that is not a decimal number
-//! is not an input error: the market rejects it like any other bad value.
+//! error that stops the replay, and so is a `config` that is out of range or
+//! comes after the first `place`. A price, amount, interval or reading that is
+//! not a valid value is not an input error: the market rejects it like any
+//! other bad value.
 
 use std::borrow::Cow;
+use std::collections::BTreeMap;
 use std::io::{BufRead, Write};
 
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+use lumea_market::delivery::{DeliveryRules, Fee};
+use lumea_market::ledger::{Ledger, SettlementEvent};
 use lumea_market::order::Side;
 use lumea_market::rules::{BuyNow, Cancel, Place, Reason};
 use lumea_market::units::{Energy, Price, parse_decimal};
@@ -40,6 +45,20 @@ struct RawLine<'a> {
     order: Option<Cow<'a, str>>,
     #[serde(borrow)]
     headroom: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    interval: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    import: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    export: Option<Cow<'a, str>>,
+    interval_minutes: Option<u32>,
+    open_hours_ahead: Option<u32>,
+    gate_closure_minutes: Option<u32>,
+    settlement_deadline_hours: Option<u32>,
+    #[serde(borrow)]
+    buyer_fee: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    seller_fee: Option<Cow<'a, str>>,
 }
 
 /// A well-formed command line.
@@ -58,6 +77,7 @@ pub enum Command<'a> {
         price: Cow<'a, str>,
         amount: Cow<'a, str>,
         expires_at: Option<DateTime<Utc>>,
+        interval: Option<Cow<'a, str>>,
     },
     Cancel {
         id: Cow<'a, str>,
@@ -71,6 +91,19 @@ pub enum Command<'a> {
         headroom: Option<Decimal>,
     },
     Expire,
+    /// The market's delivery parameters: only before the first `place`.
+    Config(DeliveryRules),
+    Meter {
+        reference: Cow<'a, str>,
+        user: Cow<'a, str>,
+        interval: Cow<'a, str>,
+        import: Cow<'a, str>,
+        export: Cow<'a, str>,
+    },
+    Settle {
+        reference: Cow<'a, str>,
+        interval: Cow<'a, str>,
+    },
 }
 
 /// Why a line could not be read as a command.
@@ -89,6 +122,7 @@ pub fn parse_line(text: &str) -> Result<Line<'_>, MalformedLine> {
             price: required(raw.price, cmd, "price")?,
             amount: required(raw.amount, cmd, "amount")?,
             expires_at: raw.expires_at,
+            interval: raw.interval,
         },
         "cancel" => Command::Cancel {
             id: required(raw.id, cmd, "id")?,
@@ -105,13 +139,48 @@ pub fn parse_line(text: &str) -> Result<Line<'_>, MalformedLine> {
             },
         },
         "expire" => Command::Expire,
+        "config" => Command::Config(config(&raw)?),
+        "meter" => Command::Meter {
+            reference: required(raw.reference, cmd, "ref")?,
+            user: required(raw.user, cmd, "user")?,
+            interval: required(raw.interval, cmd, "interval")?,
+            import: required(raw.import, cmd, "import")?,
+            export: required(raw.export, cmd, "export")?,
+        },
+        "settle" => Command::Settle {
+            reference: required(raw.reference, cmd, "ref")?,
+            interval: required(raw.interval, cmd, "interval")?,
+        },
         other => {
             return Err(MalformedLine(format!(
-                "unknown command {other:?} (expected place, cancel, buy or expire)"
+                "unknown command {other:?} (expected place, cancel, buy, expire, config, meter or settle)"
             )));
         }
     };
     Ok(Line { at: raw.at, command })
+}
+
+/// The default delivery parameters with the line's fields in their place.
+fn config(raw: &RawLine) -> Result<DeliveryRules, MalformedLine> {
+    let defaults = DeliveryRules::default();
+    let fee = |field: &str, text: &Option<Cow<str>>, default: Fee| match text {
+        None => Ok(default),
+        Some(text) => Fee::parse(text).ok_or_else(|| MalformedLine(format!("\"{field}\" is not a fee of $0 to $0.05 per kWh: {text:?}"))),
+    };
+    let rules = DeliveryRules {
+        interval_minutes: raw.interval_minutes.unwrap_or(defaults.interval_minutes),
+        open_hours_ahead: raw.open_hours_ahead.unwrap_or(defaults.open_hours_ahead),
+        gate_closure_minutes: raw.gate_closure_minutes.unwrap_or(defaults.gate_closure_minutes),
+        settlement_deadline_hours: raw.settlement_deadline_hours.unwrap_or(defaults.settlement_deadline_hours),
+        buyer_fee: fee("buyer_fee", &raw.buyer_fee, defaults.buyer_fee)?,
+        seller_fee: fee("seller_fee", &raw.seller_fee, defaults.seller_fee)?,
+    };
+    if !rules.is_valid() {
+        return Err(MalformedLine(
+            "\"config\" is out of range: interval_minutes must divide a day, open_hours_ahead 1-168, gate_closure_minutes 0-1440, settlement_deadline_hours 1-720".into(),
+        ));
+    }
+    Ok(rules)
 }
 
 fn required<T>(value: Option<T>, cmd: &str, field: &str) -> Result<T, MalformedLine> {
@@ -123,13 +192,14 @@ fn required<T>(value: Option<T>, cmd: &str, field: &str) -> Result<T, MalformedL
 #[serde(untagged)]
 pub enum Output {
     Event(Event),
+    Settlement(SettlementEvent),
     Rejected(Rejection),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "event", rename = "rejected")]
 pub struct Rejection {
-    /// The order id for place and cancel, the purchase's ref for buy.
+    /// The order id for place and cancel, the command's ref otherwise.
     #[serde(rename = "ref")]
     pub reference: String,
     pub reason: Reason,
@@ -145,16 +215,15 @@ pub struct Resting<'a> {
 }
 
 #[derive(Debug, PartialEq, Eq, Serialize)]
-#[serde(tag = "event", rename = "book")]
-pub struct BookLine<'a> {
+pub struct Sides<'a> {
     pub asks: Vec<Resting<'a>>,
     pub bids: Vec<Resting<'a>>,
 }
 
-impl<'a> BookLine<'a> {
-    pub fn of(book: &'a impl Book) -> Self {
+impl<'a> Sides<'a> {
+    fn of(book: &'a impl Book, interval: Option<DateTime<Utc>>) -> Self {
         let side = |side| {
-            book.open_orders(side)
+            book.open_orders(side, interval)
                 .map(|o| Resting {
                     order: o.id.as_str(),
                     user: o.user.as_str(),
@@ -163,9 +232,34 @@ impl<'a> BookLine<'a> {
                 })
                 .collect()
         };
-        BookLine {
+        Sides {
             asks: side(Side::Sell),
             bids: side(Side::Buy),
+        }
+    }
+}
+
+/// The closing line: the undated book, then each interval's book with open orders.
+#[derive(Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "event", rename = "book")]
+pub struct BookLine<'a> {
+    #[serde(flatten)]
+    pub undated: Sides<'a>,
+    /// By start, in RFC 3339 UTC with a `Z`.
+    pub intervals: BTreeMap<String, Sides<'a>>,
+}
+
+impl<'a> BookLine<'a> {
+    pub fn of(book: &'a impl Book) -> Self {
+        let intervals = book
+            .intervals()
+            .into_iter()
+            .flatten()
+            .map(|start| (start.to_rfc3339_opts(chrono::SecondsFormat::Secs, true), Sides::of(book, Some(start))))
+            .collect();
+        BookLine {
+            undated: Sides::of(book, None),
+            intervals,
         }
     }
 }
@@ -173,24 +267,43 @@ impl<'a> BookLine<'a> {
 /// A market driven by command lines. Before any `at`, the clock stands at the Unix epoch.
 pub struct Replay<B> {
     pub market: Market<B>,
+    pub ledger: Ledger,
     events: Vec<Event>,
+    settlements: Vec<SettlementEvent>,
+    placed: bool,
 }
 
 impl<B: Book + Default> Default for Replay<B> {
     fn default() -> Self {
         Replay {
             market: Market::default(),
+            ledger: Ledger::default(),
             events: Vec::new(),
+            settlements: Vec::new(),
+            placed: false,
         }
     }
 }
 
-impl<B: Book> Replay<B> {
+/// A `config` after the first `place`: the book's rules cannot change under its orders.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+#[error("\"config\" may only come before the first \"place\"")]
+pub struct LateConfig;
+
+impl<B: Book + Default> Replay<B> {
     /// Applies one command and appends what it produced to `out`.
-    pub fn apply(&mut self, line: &Line, out: &mut Vec<Output>) {
+    pub fn apply(&mut self, line: &Line, out: &mut Vec<Output>) -> Result<(), LateConfig> {
         let now = line.at.unwrap_or(self.market.now());
         let events = &mut self.events;
+        let rules = *self.market.rules();
         let result = match &line.command {
+            Command::Config(rules) => {
+                if self.placed {
+                    return Err(LateConfig);
+                }
+                self.market = Market::restore([], self.market.now().max(now), *rules);
+                Ok(())
+            }
             Command::Place {
                 id,
                 user,
@@ -198,7 +311,9 @@ impl<B: Book> Replay<B> {
                 price,
                 amount,
                 expires_at,
+                interval,
             } => {
+                self.placed = true;
                 let cmd = Place {
                     id,
                     user,
@@ -206,6 +321,7 @@ impl<B: Book> Replay<B> {
                     price,
                     amount,
                     expires_at: *expires_at,
+                    interval: interval.as_deref(),
                 };
                 self.market.place(now, &cmd, events).map_err(|reason| (id, reason))
             }
@@ -218,6 +334,7 @@ impl<B: Book> Replay<B> {
                 headroom,
             } => {
                 let cmd = BuyNow {
+                    reference,
                     order,
                     user,
                     amount,
@@ -229,14 +346,41 @@ impl<B: Book> Replay<B> {
                 self.market.advance(now, events);
                 Ok(())
             }
+            Command::Meter {
+                reference,
+                user,
+                interval,
+                import,
+                export,
+            } => {
+                self.market.advance(now, events);
+                let now = self.market.now();
+                self.ledger
+                    .meter(&rules, now, user, interval, import, export)
+                    .map_err(|reason| (reference, reason))
+            }
+            Command::Settle { reference, interval } => {
+                self.market.advance(now, events);
+                let now = self.market.now();
+                self.ledger
+                    .settle(&rules, now, interval, &mut self.settlements)
+                    .map_err(|reason| (reference, reason))
+            }
         };
-        out.extend(events.drain(..).map(Output::Event));
+        for event in events.drain(..) {
+            if let Event::Trade(trade) = &event {
+                self.ledger.record(trade);
+            }
+            out.push(Output::Event(event));
+        }
+        out.extend(self.settlements.drain(..).map(Output::Settlement));
         if let Err((reference, reason)) = result {
             out.push(Output::Rejected(Rejection {
                 reference: reference.to_string(),
                 reason,
             }));
         }
+        Ok(())
     }
 }
 
@@ -244,6 +388,8 @@ impl<B: Book> Replay<B> {
 pub enum ReplayError {
     #[error("line {line}: {error}")]
     Malformed { line: usize, error: MalformedLine },
+    #[error("line {line}: {error}")]
+    LateConfig { line: usize, error: LateConfig },
     #[error(transparent)]
     Io(#[from] std::io::Error),
 }
@@ -258,7 +404,9 @@ pub fn run<B: Book + Default>(input: impl BufRead, mut output: impl Write) -> Re
             continue;
         }
         let line = parse_line(&text).map_err(|error| ReplayError::Malformed { line: number + 1, error })?;
-        replay.apply(&line, &mut out);
+        replay
+            .apply(&line, &mut out)
+            .map_err(|error| ReplayError::LateConfig { line: number + 1, error })?;
         for output_line in out.drain(..) {
             serde_json::to_writer(&mut output, &output_line).map_err(std::io::Error::from)?;
             output.write_all(b"\n")?;
@@ -294,7 +442,7 @@ mod tests {
             r#"{"event":"rejected","ref":"a","reason":"invalid_price"}
 {"event":"rejected","ref":"b","reason":"invalid_amount"}
 {"event":"rejected","ref":"r1","reason":"unknown_order"}
-{"event":"book","asks":[],"bids":[]}
+{"event":"book","asks":[],"bids":[],"intervals":{}}
 "#
         );
     }
@@ -324,6 +472,17 @@ mod tests {
                 "\"headroom\" is not a decimal",
             ),
             (r#"{"cmd":"expire","colour":"red"}"#, "unknown field `colour`"),
+            (
+                r#"{"cmd":"meter","ref":"m","user":"u","interval":"x","import":"0"}"#,
+                "needs the field \"export\"",
+            ),
+            (r#"{"cmd":"settle","ref":"s"}"#, "needs the field \"interval\""),
+            (r#"{"cmd":"config","interval_minutes":7}"#, "\"config\" is out of range"),
+            (r#"{"cmd":"config","buyer_fee":"0.06"}"#, "\"buyer_fee\" is not a fee"),
+            (
+                "{\"cmd\":\"place\",\"id\":\"a\",\"user\":\"u\",\"side\":\"buy\",\"price\":\"x\",\"amount\":\"1\"}\n{\"cmd\":\"config\"}",
+                "line 2: \"config\" may only come before the first \"place\"",
+            ),
         ];
         for (input, expected) in cases {
             let err = replay(input).unwrap_err().to_string();

@@ -131,10 +131,10 @@ mod tests {
         let mut replay = Replay::<FastBook>::default();
         let mut out = Vec::new();
         for line in Workload::new(1).resting_book(10_000, 500) {
-            replay.apply(&parse_line(&line).unwrap(), &mut out);
+            replay.apply(&parse_line(&line).unwrap(), &mut out).unwrap();
         }
         assert!(out.is_empty(), "{:?}", out.first());
-        let stats = lumea_market::stats::MarketStats::compute(replay.market.book(), &[], start(), start());
+        let stats = lumea_market::stats::MarketStats::compute(replay.market.book(), None, &[], start(), start());
         assert_eq!(stats.asks.len() + stats.bids.len(), 500);
         assert_eq!(stats.asks.iter().chain(&stats.bids).map(|l| l.orders).sum::<u32>(), 10_000);
     }
@@ -146,7 +146,7 @@ mod tests {
         let mut audit = Audit::default();
         let (mut out, mut trades, mut rejections) = (Vec::new(), 0, 0);
         for _ in 0..20_000 {
-            replay.apply(&parse_line(&workload.next_command()).unwrap(), &mut out);
+            replay.apply(&parse_line(&workload.next_command()).unwrap(), &mut out).unwrap();
             let events: Vec<_> = out
                 .iter()
                 .filter_map(|o| if let Output::Event(e) = o { Some(e.clone()) } else { None })

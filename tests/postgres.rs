@@ -758,6 +758,7 @@ async fn postgres_and_the_rust_engine_agree_on_random_streams() {
                     price,
                     amount,
                     expires_at,
+                    interval: None,
                 };
                 let rust = engine.place(now, &cmd, &mut events).map_err(|reason| reason.code().to_string());
                 if rust.is_ok() {
@@ -772,21 +773,25 @@ async fn postgres_and_the_rust_engine_agree_on_random_streams() {
                     .map_err(|r| r.code().to_string()),
                 db.cancel(users[*user], id).await,
             ),
-            Command::BuyNow { user, order, amount } => (
-                engine
-                    .buy_now(
-                        now,
-                        &BuyNow {
-                            order,
-                            user: &user_key[*user],
-                            amount,
-                            headroom: None,
-                        },
-                        &mut events,
-                    )
-                    .map_err(|r| r.code().to_string()),
-                db.buy_now(users[*user], order, amount, &Uuid::new_v4().to_string()).await,
-            ),
+            Command::BuyNow { user, order, amount } => {
+                let reference = Uuid::new_v4().to_string();
+                (
+                    engine
+                        .buy_now(
+                            now,
+                            &BuyNow {
+                                reference: &reference,
+                                order,
+                                user: &user_key[*user],
+                                amount,
+                                headroom: None,
+                            },
+                            &mut events,
+                        )
+                        .map_err(|r| r.code().to_string()),
+                    db.buy_now(users[*user], order, amount, &reference).await,
+                )
+            }
         };
         assert_eq!(rust, pg, "step {step}: the rules disagree");
         refusals += usize::from(rust.is_err());

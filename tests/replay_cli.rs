@@ -81,3 +81,20 @@ fn a_generated_stream_replays_to_the_end() {
     assert!(events.lines().last().unwrap().starts_with(r#"{"event":"book","asks":[{"#));
     assert!(events.contains(r#""event":"trade""#) && events.contains(r#""event":"rejected""#));
 }
+
+#[test]
+fn delivery_intervals_meter_readings_and_settlement_with_fees() {
+    // The guide's example for one interval with fees; Alice exports 8 of her
+    // 10 kWh, Bob's reading arrives late, Charlie's is revised; a second
+    // interval settles past its deadline with a reading missing.
+    assert_replays_to("delivery.jsonl", "delivery.expected.jsonl");
+}
+
+#[test]
+fn a_config_after_the_first_place_stops_with_exit_2() {
+    let input = format!("{}{{\"cmd\":\"config\",\"interval_minutes\":30}}\n", fixture("guide-example.jsonl"));
+    let output = lumea(&["replay"], &input);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(stderr.contains("line 5: \"config\" may only come before the first \"place\""), "{stderr}");
+}

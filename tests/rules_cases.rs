@@ -92,8 +92,9 @@ fn place(side: Side, price: &str, amount: &str) -> Result<rules::ValidPlace, Rea
         price: price.trim(),
         amount: amount.trim(),
         expires_at: None,
+        interval: None,
     };
-    rules::check_place(&cmd, None, now())
+    rules::check_place(&cmd, None, now(), &lumea_market::DeliveryRules::default())
 }
 
 fn code(reason: Reason) -> String {
@@ -153,8 +154,11 @@ fn purchases_of_an_offer() {
             status: Status::Active,
             seq: 1,
             expires_at: None,
+            interval: None,
+            closes_at: None,
         };
         let cmd = BuyNow {
+            reference: "purchase",
             order: "offer",
             user: "household",
             amount: input.trim(),

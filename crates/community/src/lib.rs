@@ -33,6 +33,7 @@ use uuid::Uuid;
 pub use api::{Api, MemberAction, Project, Session, SignUp};
 pub use cache::Standing;
 use cache::{Account, Command, Queued};
+use lumea_market::delivery::DeliveryRules;
 use lumea_market::energy::{Battery, Co2Intensity, GridPrices};
 use lumea_market::geo::Location;
 use lumea_market::rules::{self, BuyNow, Cancel, Place};
@@ -937,10 +938,11 @@ impl CommunityMarket {
             price: &request.price,
             amount: &request.amount,
             expires_at: request.expires_at,
+            interval: None,
         };
         let existing = rows::order_by_id(&self.pool, &id).await?;
         let now = self.clock.now();
-        let valid = rules::check_place(&place, existing.as_ref(), now)?;
+        let valid = rules::check_place(&place, existing.as_ref(), now, &DeliveryRules::default())?;
         let command = Command::Place {
             id: request.id,
             side: request.side,
@@ -984,7 +986,9 @@ impl CommunityMarket {
         let ask = rows::order_by_id(&self.pool, &order.to_string()).await?;
         let battery = cache::battery(&self.pool, &self.account).await?;
         let me = self.household_id();
+        let reference = Uuid::new_v4();
         let cmd = BuyNow {
+            reference: &reference.to_string(),
             order: &order.to_string(),
             user: &me,
             amount,
@@ -993,7 +997,7 @@ impl CommunityMarket {
         let amount = rules::check_buy_now(&cmd, ask.as_ref())?;
         self.submit(
             Command::Buy {
-                reference: Uuid::new_v4(),
+                reference,
                 order,
                 amount: amount.to_string(),
             },
@@ -1183,9 +1187,10 @@ impl CommunityMarket {
     pub async fn stats(&self, since: DateTime<Utc>) -> Result<MarketStats> {
         let now = self.clock.now();
         let open = rows::all_orders(&self.pool).await?.into_iter().filter(|o| o.status.is_open());
-        let market: Market<FastBook> = Market::restore(open, now);
+        let market: Market<FastBook> = Market::restore(open, now, DeliveryRules::default());
         Ok(MarketStats::compute(
             market.book(),
+            None,
             &rows::trade_prints(&self.pool, rows::PrintTable::Prints, since, now).await?,
             since,
             now,

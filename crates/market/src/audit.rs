@@ -5,7 +5,9 @@
 use std::collections::HashMap;
 
 use crate::book::{Book, Event};
-use crate::order::{OrderId, Side, Status, Trade};
+use crate::delivery::{DeliveryRules, WattHours, value};
+use crate::ledger::Ledger;
+use crate::order::{Order, OrderId, Side, Status, Trade};
 use crate::units::Energy;
 
 /// Follows the trades of a market and checks its invariants.
@@ -53,37 +55,99 @@ impl Audit {
             }
             open += usize::from(order.status.is_open());
         }
-        let asks: Vec<_> = book.open_orders(Side::Sell).collect();
-        let bids: Vec<_> = book.open_orders(Side::Buy).collect();
-        if asks.len() + bids.len() != open || asks.iter().chain(&bids).any(|o| !o.status.is_open()) {
-            return Err("the book does not hold exactly the open orders".into());
-        }
-        let in_priority = |orders: &[&crate::order::Order], better: fn(u32, u32) -> bool| {
-            orders
-                .windows(2)
-                .all(|w| better(w[0].price.ticks(), w[1].price.ticks()) || (w[0].price == w[1].price && w[0].seq < w[1].seq))
-        };
-        if !in_priority(&asks, |a, b| a < b) || !in_priority(&bids, |a, b| a > b) {
-            return Err("the book is out of price-time order".into());
-        }
-        for bid in &bids {
-            for ask in asks.iter().take_while(|ask| Side::crosses(bid.price, ask.price)) {
-                if ask.user != bid.user {
-                    return Err(format!(
-                        "crossed book: bid {} at {} vs ask {} at {}",
-                        bid.id, bid.price, ask.id, ask.price
-                    ));
-                }
+        let mut booked = 0;
+        for interval in book.intervals() {
+            let asks: Vec<_> = book.open_orders(Side::Sell, interval).collect();
+            let bids: Vec<_> = book.open_orders(Side::Buy, interval).collect();
+            booked += asks.len() + bids.len();
+            if asks.iter().chain(&bids).any(|o| !o.status.is_open() || o.interval != interval) {
+                return Err(format!("the book of {interval:?} holds an order that is not its own or not open"));
             }
+            check_priority_and_crossing(&asks, &bids)?;
+        }
+        if booked != open {
+            return Err("the book does not hold exactly the open orders".into());
         }
         Ok(())
     }
 }
 
+/// Checks every settlement against the rules it must keep, whatever the
+/// readings: delivered never exceeds contracted; per household and interval,
+/// delivered sales never exceed its metered export nor delivered purchases its
+/// import (a missing reading counts as zero); each side pays exactly the value
+/// of what was delivered and its fee; and money is conserved: what buyers pay
+/// is what sellers receive plus the fees.
+pub fn check_settlements(ledger: &Ledger, rules: &DeliveryRules) -> Result<(), String> {
+    let (mut paid, mut received, mut fees) = (0i64, 0i64, 0i64);
+    for (start, contracts) in ledger.contracts() {
+        let mut sold: HashMap<&str, u64> = HashMap::new();
+        let mut bought: HashMap<&str, u64> = HashMap::new();
+        for contract in contracts {
+            let Some((figures, _)) = ledger.settlement(&contract.trade) else {
+                continue;
+            };
+            let delivered = figures.delivered;
+            if delivered > contract.amount {
+                return Err(format!("{}: delivered {delivered} of {} contracted", contract.trade, contract.amount));
+            }
+            *sold.entry(contract.seller.as_str()).or_default() += delivered.wh();
+            *bought.entry(contract.buyer.as_str()).or_default() += delivered.wh();
+            let energy = value(delivered, contract.price.ticks());
+            let (buyer_fee, seller_fee) = (value(delivered, rules.buyer_fee.ticks()), value(delivered, rules.seller_fee.ticks()));
+            if figures.buyer_pays != energy + buyer_fee || figures.seller_receives != energy - seller_fee {
+                return Err(format!("{}: {figures:?} is not the value of {delivered} kWh", contract.trade));
+            }
+            paid += figures.buyer_pays.micros();
+            received += figures.seller_receives.micros();
+            fees += buyer_fee.micros() + seller_fee.micros();
+        }
+        let metered =
+            |user: &str, pick: fn(crate::delivery::Reading) -> WattHours| ledger.reading(&user.into(), start).map(pick).unwrap_or_default().wh();
+        for (user, wh) in sold {
+            if wh > metered(user, |r| r.export) {
+                return Err(format!("{user} delivered {wh} Wh of sales in {start} beyond its export"));
+            }
+        }
+        for (user, wh) in bought {
+            if wh > metered(user, |r| r.import) {
+                return Err(format!("{user} took {wh} Wh of purchases in {start} beyond its import"));
+            }
+        }
+    }
+    if paid != received + fees {
+        return Err(format!("buyers paid {paid} µ$, sellers received {received} µ$ and fees were {fees} µ$"));
+    }
+    Ok(())
+}
+
+/// One interval's book: price-time order, and no two different users' orders left crossed.
+fn check_priority_and_crossing(asks: &[&Order], bids: &[&Order]) -> Result<(), String> {
+    let in_priority = |orders: &[&Order], better: fn(u32, u32) -> bool| {
+        orders
+            .windows(2)
+            .all(|w| better(w[0].price.ticks(), w[1].price.ticks()) || (w[0].price == w[1].price && w[0].seq < w[1].seq))
+    };
+    if !in_priority(asks, |a, b| a < b) || !in_priority(bids, |a, b| a > b) {
+        return Err("the book is out of price-time order".into());
+    }
+    for bid in bids {
+        for ask in asks.iter().take_while(|ask| Side::crosses(bid.price, ask.price)) {
+            if ask.user != bid.user {
+                return Err(format!(
+                    "crossed book: bid {} at {} vs ask {} at {}",
+                    bid.id, bid.price, ask.id, ask.price
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 fn check_trade(trade: &Trade, book: &impl Book) -> Result<(), String> {
     let sell = book.get(trade.sell_order.as_str()).filter(|o| o.side == Side::Sell);
     let sell = sell.ok_or_else(|| format!("trade names unknown sell order {}", trade.sell_order))?;
-    if trade.price != sell.price || trade.seller != sell.user {
+    if trade.price != sell.price || trade.seller != sell.user || trade.interval != sell.interval {
         return Err(format!("trade {trade:?} is not at its sell order's price or seller"));
     }
     if trade.buyer == trade.seller {
@@ -95,7 +159,7 @@ fn check_trade(trade: &Trade, book: &impl Book) -> Result<(), String> {
     if let Some(buy_id) = &trade.buy_order {
         let buy = book.get(buy_id.as_str()).filter(|o| o.side == Side::Buy);
         let buy = buy.ok_or_else(|| format!("trade names unknown buy order {buy_id}"))?;
-        if buy.price < trade.price || buy.user != trade.buyer {
+        if buy.price < trade.price || buy.user != trade.buyer || buy.interval != trade.interval {
             return Err(format!("trade {trade:?} is above its buy order's price or not its buyer's"));
         }
     }
@@ -121,6 +185,7 @@ mod tests {
             price: "0.16",
             amount: "10",
             expires_at: None,
+            interval: None,
         };
         market.place(DateTime::UNIX_EPOCH, &ask, &mut events).unwrap();
         let bid = Place {
@@ -151,16 +216,19 @@ mod tests {
             price: "0.16",
             amount: "10",
             expires_at: None,
+            interval: None,
         };
         market.place(DateTime::UNIX_EPOCH, &ask, &mut events).unwrap();
         let order = market.book().get("a").unwrap();
         let forged = Trade {
+            id: "r".into(),
             buy_order: None,
             sell_order: order.id.clone(),
             buyer: "bob".into(),
             seller: order.user.clone(),
             price: crate::units::Price::from_ticks(1500),
             amount: Energy::from_centi_kwh(100),
+            interval: None,
         };
         let err = Audit::default().record(&[Event::Trade(forged)], market.book()).unwrap_err();
         assert!(err.contains("sell order's price"), "{err}");

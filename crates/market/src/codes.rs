@@ -46,6 +46,19 @@ error_codes! {
     InvalidLocation = "invalid_location",
     InvalidSetting = "invalid_setting",
     UnknownUser = "unknown_user",
+    /// Not the start of a delivery interval (not a time, or not aligned).
+    InvalidInterval = "invalid_interval",
+    /// The interval's book closed at its gate closure.
+    IntervalClosed = "interval_closed",
+    /// The interval is further ahead than its book opens.
+    IntervalNotOpen = "interval_not_open",
+    /// Readings and settlement wait for the interval's end.
+    IntervalNotEnded = "interval_not_ended",
+    InvalidReading = "invalid_reading",
+    /// More than the household's inverter power delivers in one interval.
+    ExceedsPower = "exceeds_power",
+    /// A meter file that cannot be imported; the message names the line or element.
+    InvalidMeterFile = "invalid_meter_file",
     /// The community's cap on a household's open orders.
     TooManyOpenOrders = "too_many_open_orders",
     InvalidSide = "invalid_side",
@@ -141,6 +154,12 @@ impl From<Reason> for ErrorCode {
             Reason::InvalidLocation => ErrorCode::InvalidLocation,
             Reason::InvalidSetting => ErrorCode::InvalidSetting,
             Reason::UnknownUser => ErrorCode::UnknownUser,
+            Reason::InvalidInterval => ErrorCode::InvalidInterval,
+            Reason::IntervalClosed => ErrorCode::IntervalClosed,
+            Reason::IntervalNotOpen => ErrorCode::IntervalNotOpen,
+            Reason::IntervalNotEnded => ErrorCode::IntervalNotEnded,
+            Reason::InvalidReading => ErrorCode::InvalidReading,
+            Reason::ExceedsPower => ErrorCode::ExceedsPower,
         }
     }
 }

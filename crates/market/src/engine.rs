@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::book::{Book, Event};
+use crate::delivery::DeliveryRules;
 use crate::fast::FastBook;
 use crate::order::{Order, Status};
 use crate::rules::{self, BuyNow, Cancel, Place, Reason};
@@ -11,28 +12,37 @@ use crate::units::Energy;
 /// The market of one community: a book, its clock, and the rules.
 ///
 /// Time is passed in with every command; it never runs backwards (an earlier
-/// time counts as the current one), and orders due at that time expire before
-/// the command is looked at.
+/// time counts as the current one), and orders due at that time (their expiry
+/// or their interval's gate closure) expire before the command is looked at.
 pub struct Market<B = FastBook> {
     book: B,
     now: DateTime<Utc>,
     next_seq: u64,
+    rules: DeliveryRules,
 }
 
 impl<B: Book + Default> Default for Market<B> {
     fn default() -> Self {
-        Market {
-            book: B::default(),
-            now: DateTime::UNIX_EPOCH,
-            next_seq: 1,
-        }
+        Market::with_rules(DeliveryRules::default())
     }
 }
 
 impl<B: Book + Default> Market<B> {
+    pub fn with_rules(rules: DeliveryRules) -> Self {
+        Market {
+            book: B::default(),
+            now: DateTime::UNIX_EPOCH,
+            next_seq: 1,
+            rules,
+        }
+    }
+
     /// Rebuilds a market from its stored orders, in arrival order, with its clock at `now`.
-    pub fn restore(orders: impl IntoIterator<Item = Order>, now: DateTime<Utc>) -> Self {
-        let mut market = Market::<B> { now, ..Market::default() };
+    pub fn restore(orders: impl IntoIterator<Item = Order>, now: DateTime<Utc>, rules: DeliveryRules) -> Self {
+        let mut market = Market::<B> {
+            now,
+            ..Market::with_rules(rules)
+        };
         for order in orders {
             market.next_seq = market.next_seq.max(order.seq + 1);
             market.book.restore(order);
@@ -50,6 +60,10 @@ impl<B: Book> Market<B> {
         self.now
     }
 
+    pub fn rules(&self) -> &DeliveryRules {
+        &self.rules
+    }
+
     /// Moves the clock to `now` and expires every order due by then.
     pub fn advance(&mut self, now: DateTime<Utc>, events: &mut Vec<Event>) {
         self.now = self.now.max(now);
@@ -61,7 +75,7 @@ impl<B: Book> Market<B> {
 
     pub fn place(&mut self, now: DateTime<Utc>, cmd: &Place, events: &mut Vec<Event>) -> Result<(), Reason> {
         self.advance(now, events);
-        let valid = rules::check_place(cmd, self.book.get(cmd.id), self.now)?;
+        let valid = rules::check_place(cmd, self.book.get(cmd.id), self.now, &self.rules)?;
         let order = Order {
             id: cmd.id.into(),
             user: cmd.user.into(),
@@ -72,6 +86,8 @@ impl<B: Book> Market<B> {
             status: Status::Active,
             seq: self.next_seq,
             expires_at: cmd.expires_at,
+            interval: valid.interval,
+            closes_at: self.rules.closes_at(cmd.expires_at, valid.interval),
         };
         self.next_seq += 1;
         self.book.insert(order, events);
@@ -89,7 +105,7 @@ impl<B: Book> Market<B> {
     pub fn buy_now(&mut self, now: DateTime<Utc>, cmd: &BuyNow, events: &mut Vec<Event>) -> Result<(), Reason> {
         self.advance(now, events);
         let amount = rules::check_buy_now(cmd, self.book.get(cmd.order))?;
-        let trade = self.book.buy_now(cmd.order, cmd.user.into(), amount);
+        let trade = self.book.buy_now(cmd.order, cmd.reference, cmd.user.into(), amount);
         events.push(Event::Trade(trade));
         Ok(())
     }
@@ -104,8 +120,9 @@ mod tests {
     use crate::units::Price;
     use chrono::TimeZone;
 
-    fn t(minute: u32) -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(2026, 6, 1, 9, minute, 0).unwrap()
+    /// `minute` minutes after 09:00.
+    fn t(minute: i64) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 6, 1, 9, 0, 0).unwrap() + chrono::Duration::minutes(minute)
     }
 
     struct Run<B> {
@@ -129,6 +146,7 @@ mod tests {
                 price,
                 amount,
                 expires_at: None,
+                interval: None,
             };
             self.market.place(t(0), &cmd, &mut self.events)
         }
@@ -149,7 +167,9 @@ mod tests {
 
         fn book(&self, side: Side) -> Vec<(String, u64)> {
             let book = self.market.book();
-            book.open_orders(side).map(|o| (o.id.to_string(), o.remaining().centi_kwh())).collect()
+            book.open_orders(side, None)
+                .map(|o| (o.id.to_string(), o.remaining().centi_kwh()))
+                .collect()
         }
     }
 
@@ -242,6 +262,7 @@ mod tests {
     fn buy_now_full_and_partial<B: Book + Default>(mut run: Run<B>) {
         run.place("a", "alice", Side::Sell, "0.16", "10").unwrap();
         let buy = |amount, headroom: &str| BuyNow {
+            reference: "r",
             order: "a",
             user: "charlie",
             amount,
@@ -278,6 +299,7 @@ mod tests {
             price: "0.16",
             amount: "10",
             expires_at: Some(t(30)),
+            interval: None,
         };
         run.market.place(t(0), &ask, &mut run.events).unwrap();
         let bid = Place {
@@ -287,6 +309,7 @@ mod tests {
             price: "0.20",
             amount: "10",
             expires_at: None,
+            interval: None,
         };
         run.market.place(t(30), &bid, &mut run.events).unwrap();
         assert_eq!(run.events, [Event::Expired { order: "a".into() }]);
@@ -308,13 +331,102 @@ mod tests {
             price: "0.16",
             amount: "10",
             expires_at: Some(t(30)),
+            interval: None,
         };
         run.market.advance(t(40), &mut run.events);
         assert_eq!(run.market.place(t(0), &ask, &mut run.events), Err(Reason::InvalidExpiry));
         assert_eq!(run.market.now(), t(40));
     }
 
+    /// A place of 5 kWh for the delivery interval starting at `interval`.
+    fn dated<'a>(id: &'a str, user: &'a str, side: Side, price: &'a str, interval: &'a str) -> Place<'a> {
+        Place {
+            id,
+            user,
+            side,
+            price,
+            amount: "5",
+            expires_at: None,
+            interval: Some(interval),
+        }
+    }
+
+    fn dated_orders_meet_only_their_own_interval<B: Book + Default>(mut run: Run<B>) {
+        let (i1, i2) = ("2026-06-01T10:00:00Z", "2026-06-01T10:15:00Z");
+        for cmd in [
+            dated("a1", "alice", Side::Sell, "0.16", i1),
+            dated("a2", "alice", Side::Sell, "0.12", i2),
+            dated("b1", "bob", Side::Buy, "0.20", i1),
+        ] {
+            run.market.place(t(0), &cmd, &mut run.events).unwrap();
+        }
+        run.place("u", "carol", Side::Sell, "0.10", "5").unwrap();
+        let Some(Event::Trade(trade)) = run.events.first() else {
+            panic!("no trade: {:?}", run.events)
+        };
+        assert_eq!(trade.id.as_str(), "b1/a1");
+        assert_eq!(trade.interval, Some(t(60)));
+        assert_eq!(
+            run.events.len(),
+            1,
+            "the cheaper ask of another interval and the undated one did not trade"
+        );
+        let ids = |side, interval| -> Vec<String> { run.market.book().open_orders(side, interval).map(|o| o.id.to_string()).collect() };
+        assert_eq!(ids(Side::Sell, Some(t(75))), ["a2"]);
+        assert_eq!(ids(Side::Sell, None), ["u"]);
+        assert!(ids(Side::Sell, Some(t(60))).is_empty());
+        assert_eq!(run.market.book().intervals(), [None, Some(t(75))]);
+    }
+
+    fn the_gate_closes_an_interval_before_the_next_command<B: Book + Default>(mut run: Run<B>) {
+        let early_expiry = Place {
+            expires_at: Some(t(50)),
+            ..dated("a", "alice", Side::Sell, "0.16", "2026-06-01T10:00:00Z")
+        };
+        run.market
+            .place(t(0), &dated("b", "bob", Side::Sell, "0.16", "2026-06-01T10:00:00Z"), &mut run.events)
+            .unwrap();
+        run.market.place(t(0), &early_expiry, &mut run.events).unwrap();
+        run.market
+            .place(t(0), &dated("c", "carol", Side::Sell, "0.16", "2026-06-01T09:45:00Z"), &mut run.events)
+            .unwrap();
+        // At 09:55 the 10:00 book closes: by due time (09:40 for c, 09:50 for a, 09:55 for b), then arrival.
+        run.market.advance(t(55), &mut run.events);
+        let expired: Vec<_> = run
+            .events
+            .iter()
+            .map(|e| match e {
+                Event::Expired { order } => order.to_string(),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(expired, ["c", "a", "b"]);
+        let late = dated("d", "dave", Side::Buy, "0.20", "2026-06-01T10:00:00Z");
+        assert_eq!(run.market.place(t(55), &late, &mut run.events), Err(Reason::IntervalClosed));
+    }
+
+    fn buy_now_from_a_dated_offer_is_a_dated_trade_named_by_its_ref<B: Book + Default>(mut run: Run<B>) {
+        run.market
+            .place(t(0), &dated("a", "alice", Side::Sell, "0.16", "2026-06-01T10:00:00Z"), &mut run.events)
+            .unwrap();
+        let buy = BuyNow {
+            reference: "p1",
+            order: "a",
+            user: "bob",
+            amount: "2",
+            headroom: None,
+        };
+        run.market.buy_now(t(1), &buy, &mut run.events).unwrap();
+        let Some(Event::Trade(trade)) = run.events.last() else {
+            panic!("no trade")
+        };
+        assert_eq!((trade.id.as_str(), trade.interval), ("p1", Some(t(60))));
+    }
+
     on_both_books! {
+        dated_orders_meet_only_their_own_interval,
+        the_gate_closes_an_interval_before_the_next_command,
+        buy_now_from_a_dated_offer_is_a_dated_trade_named_by_its_ref,
         guide_example_ends_with_its_final_book,
         incoming_ask_trades_at_its_own_price,
         equal_prices_fill_in_arrival_order,
@@ -335,7 +447,7 @@ mod tests {
         run.place("d", "dave", Side::Buy, "0.12", "3").unwrap();
         let stored: Vec<Order> = run.market.book().orders().cloned().collect();
         let mut restored = Run::<B> {
-            market: Market::restore(stored.clone(), t(0)),
+            market: Market::restore(stored.clone(), t(0), DeliveryRules::default()),
             events: Vec::new(),
         };
         assert!(restored.market.book().orders().eq(stored.iter()));
@@ -350,16 +462,18 @@ mod tests {
     #[test]
     fn trade_events_serialise_as_the_replay_format() {
         let trade = Event::Trade(Trade {
+            id: "r1".into(),
             buy_order: None,
             sell_order: "alice-1".into(),
             buyer: "charlie".into(),
             seller: "alice".into(),
             price: Price::from_ticks(1600),
             amount: Energy::from_centi_kwh(450),
+            interval: None,
         });
         assert_eq!(
             serde_json::to_string(&trade).unwrap(),
-            r#"{"event":"trade","buy_order":null,"sell_order":"alice-1","buyer":"charlie","seller":"alice","price":"0.16","amount":"4.5"}"#
+            r#"{"event":"trade","id":"r1","buy_order":null,"sell_order":"alice-1","buyer":"charlie","seller":"alice","price":"0.16","amount":"4.5"}"#
         );
     }
 }

@@ -1,6 +1,7 @@
-//! The fast order book: price levels in ordered maps, each level a FIFO list
-//! threaded through a slab of orders, so insert, cancel and fill at a level are
-//! O(1) after an O(log levels) lookup.
+//! The fast order book: price levels in ordered maps keyed by (interval,
+//! price), each level a FIFO list threaded through a slab of orders, so insert,
+//! cancel and fill at a level are O(1) after an O(log levels) lookup, and each
+//! interval's book is one contiguous range of the map.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -29,6 +30,14 @@ struct Level {
     tail: u32,
 }
 
+/// A price level's key: the interval's book, then the price.
+type LevelKey = (Option<DateTime<Utc>>, Price);
+
+/// Every price of one interval's book, as a range of level keys.
+fn whole_book(interval: Option<DateTime<Utc>>) -> std::ops::RangeInclusive<LevelKey> {
+    (interval, Price::from_ticks(0))..=(interval, Price::from_ticks(u32::MAX))
+}
+
 #[derive(Clone, Default)]
 pub struct FastBook {
     /// Every order ever placed, in arrival order; closed orders stay so that
@@ -36,43 +45,46 @@ pub struct FastBook {
     slots: Vec<Slot>,
     /// Order ids come from clients; foldhash is fast and seeded per process.
     index: HashMap<OrderId, u32, RandomState>,
-    asks: BTreeMap<Price, Level>,
-    bids: BTreeMap<Price, Level>,
-    /// Open orders with an expiry: (expires_at, seq, slot).
+    asks: BTreeMap<LevelKey, Level>,
+    bids: BTreeMap<LevelKey, Level>,
+    /// Open orders that close at a known time: (closes_at, seq, slot).
     expiries: BTreeSet<(DateTime<Utc>, u64, u32)>,
 }
 
 impl FastBook {
-    fn levels(&mut self, side: Side) -> &mut BTreeMap<Price, Level> {
+    fn levels(&mut self, side: Side) -> &mut BTreeMap<LevelKey, Level> {
         match side {
             Side::Sell => &mut self.asks,
             Side::Buy => &mut self.bids,
         }
     }
 
-    /// The best level of `side` that is worse than `after` (all levels when `None`).
-    fn next_level(&self, side: Side, after: Option<Price>) -> Option<Price> {
-        match (side, after) {
-            (Side::Sell, None) => self.asks.keys().next(),
-            (Side::Sell, Some(p)) => self.asks.range((Bound::Excluded(p), Bound::Unbounded)).map(|(p, _)| p).next(),
-            (Side::Buy, None) => self.bids.keys().next_back(),
-            (Side::Buy, Some(p)) => self.bids.range(..p).map(|(p, _)| p).next_back(),
-        }
-        .copied()
+    /// The best level of `side` in `interval`'s book that is worse than
+    /// `after` (all its levels when `None`).
+    fn next_level(&self, side: Side, interval: Option<DateTime<Utc>>, after: Option<Price>) -> Option<Price> {
+        let (first, last) = whole_book(interval).into_inner();
+        let key = match (side, after) {
+            (Side::Sell, None) => self.asks.range(first..=last).next(),
+            (Side::Sell, Some(p)) => self.asks.range((Bound::Excluded((interval, p)), Bound::Included(last))).next(),
+            (Side::Buy, None) => self.bids.range(first..=last).next_back(),
+            (Side::Buy, Some(p)) => self.bids.range(first..(interval, p)).next_back(),
+        };
+        key.map(|((_, price), _)| *price)
     }
 
     fn append(&mut self, slot: u32) {
         let Order {
             side,
             price,
-            expires_at,
+            closes_at,
+            interval,
             seq,
             ..
         } = self.slots[slot as usize].order;
-        if let Some(at) = expires_at {
+        if let Some(at) = closes_at {
             self.expiries.insert((at, seq, slot));
         }
-        let level = self.levels(side).entry(price).or_insert(Level { head: NIL, tail: NIL });
+        let level = self.levels(side).entry((interval, price)).or_insert(Level { head: NIL, tail: NIL });
         let tail = std::mem::replace(&mut level.tail, slot);
         if tail == NIL {
             level.head = slot;
@@ -85,8 +97,8 @@ impl FastBook {
 
     fn unlink(&mut self, slot: u32) {
         let Slot { prev, next, ref order } = self.slots[slot as usize];
-        let (side, price) = (order.side, order.price);
-        if let Some(at) = order.expires_at {
+        let (side, key) = (order.side, (order.interval, order.price));
+        if let Some(at) = order.closes_at {
             self.expiries.remove(&(at, order.seq, slot));
         }
         match prev {
@@ -98,7 +110,7 @@ impl FastBook {
             next => self.slots[next as usize].prev = prev,
         }
         let levels = self.levels(side);
-        let level = levels.get_mut(&price).expect("open order has a level");
+        let level = levels.get_mut(&key).expect("open order has a level");
         if level.head == slot {
             level.head = next;
         }
@@ -106,7 +118,7 @@ impl FastBook {
             level.tail = prev;
         }
         if level.head == NIL {
-            levels.remove(&price);
+            levels.remove(&key);
         }
         let unlinked = &mut self.slots[slot as usize];
         unlinked.prev = NIL;
@@ -139,19 +151,28 @@ impl Book for FastBook {
         self.slots.iter().map(|slot| &slot.order)
     }
 
-    fn open_orders(&self, side: Side) -> impl Iterator<Item = &Order> {
+    fn open_orders(&self, side: Side, interval: Option<DateTime<Utc>>) -> impl Iterator<Item = &Order> {
         let levels: Box<dyn Iterator<Item = &Level>> = match side {
-            Side::Sell => Box::new(self.asks.values()),
-            Side::Buy => Box::new(self.bids.values().rev()),
+            Side::Sell => Box::new(self.asks.range(whole_book(interval)).map(|(_, level)| level)),
+            Side::Buy => Box::new(self.bids.range(whole_book(interval)).rev().map(|(_, level)| level)),
         };
         levels.flat_map(|level| self.level_orders(level))
+    }
+
+    fn intervals(&self) -> Vec<Option<DateTime<Utc>>> {
+        let mut intervals: Vec<_> = self.asks.keys().chain(self.bids.keys()).map(|&(interval, _)| interval).collect();
+        intervals.sort_unstable();
+        intervals.dedup();
+        intervals
     }
 
     fn insert(&mut self, mut taker: Order, events: &mut Vec<Event>) {
         let maker_side = taker.side.opposite();
         let mut walked = None;
         while taker.remaining() > Energy::ZERO {
-            let Some(price) = self.next_level(maker_side, walked) else { break };
+            let Some(price) = self.next_level(maker_side, taker.interval, walked) else {
+                break;
+            };
             let (bid, ask) = match taker.side {
                 Side::Buy => (taker.price, price),
                 Side::Sell => (price, taker.price),
@@ -159,7 +180,7 @@ impl Book for FastBook {
             if !Side::crosses(bid, ask) {
                 break;
             }
-            let mut slot = self.levels(maker_side)[&price].head;
+            let mut slot = self.levels(maker_side)[&(taker.interval, price)].head;
             while slot != NIL && taker.remaining() > Energy::ZERO {
                 let next = self.slots[slot as usize].next;
                 let maker = &self.slots[slot as usize].order;
@@ -192,17 +213,9 @@ impl Book for FastBook {
         self.slots[slot as usize].order.status = status;
     }
 
-    fn buy_now(&mut self, id: &str, buyer: UserId, amount: Energy) -> Trade {
+    fn buy_now(&mut self, id: &str, reference: &str, buyer: UserId, amount: Energy) -> Trade {
         let slot = self.index[id];
-        let ask = &self.slots[slot as usize].order;
-        let trade = Trade {
-            buy_order: None,
-            sell_order: ask.id.clone(),
-            buyer,
-            seller: ask.user.clone(),
-            price: ask.price,
-            amount,
-        };
+        let trade = Trade::purchase(reference, &self.slots[slot as usize].order, buyer, amount);
         self.fill(slot, amount);
         trade
     }

@@ -19,6 +19,11 @@ pub struct OrderId(Arc<str>);
 #[serde(transparent)]
 pub struct UserId(Arc<str>);
 
+/// A trade's id: `<buy order id>/<sell order id>`, or a purchase's ref.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct TradeId(Arc<str>);
+
 macro_rules! shared_text {
     ($name:ident) => {
         impl $name {
@@ -48,6 +53,7 @@ macro_rules! shared_text {
 }
 shared_text!(OrderId);
 shared_text!(UserId);
+shared_text!(TradeId);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
@@ -133,6 +139,12 @@ pub struct Order {
     /// Arrival sequence: breaks price ties (earlier first), never a timestamp.
     pub seq: u64,
     pub expires_at: Option<DateTime<Utc>>,
+    /// The start of the delivery interval it trades for; `None` for an undated
+    /// order, which only ever meets other undated orders.
+    pub interval: Option<DateTime<Utc>>,
+    /// When it leaves the book unfilled: its expiry or its interval's gate
+    /// closure, whichever is first (`DeliveryRules::closes_at`).
+    pub closes_at: Option<DateTime<Utc>>,
 }
 
 impl Order {
@@ -149,13 +161,16 @@ impl Order {
 
     /// Whether this order is due to expire at `now`.
     pub fn is_due(&self, now: DateTime<Utc>) -> bool {
-        self.expires_at.is_some_and(|at| at <= now)
+        self.closes_at.is_some_and(|at| at <= now)
     }
 }
 
 /// One trade. A direct purchase has no resting buy order.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Trade {
+    /// `<buy order id>/<sell order id>` for a matched trade (a pair trades at
+    /// most once), the purchase's ref for a direct purchase.
+    pub id: TradeId,
     pub buy_order: Option<OrderId>,
     pub sell_order: OrderId,
     pub buyer: UserId,
@@ -163,6 +178,9 @@ pub struct Trade {
     /// Always the sell order's price.
     pub price: Price,
     pub amount: Energy,
+    /// The delivery interval it is a contract for: the sell order's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub interval: Option<DateTime<Utc>>,
 }
 
 impl Trade {
@@ -173,12 +191,28 @@ impl Trade {
             Side::Sell => (maker, taker),
         };
         Trade {
+            id: format!("{}/{}", buy.id, sell.id).as_str().into(),
             buy_order: Some(buy.id.clone()),
             sell_order: sell.id.clone(),
             buyer: buy.user.clone(),
             seller: sell.user.clone(),
             price: sell.price,
             amount,
+            interval: sell.interval,
+        }
+    }
+
+    /// A direct purchase of `amount` from the sell order `ask`, named by the purchase's `reference`.
+    pub fn purchase(reference: &str, ask: &Order, buyer: UserId, amount: Energy) -> Trade {
+        Trade {
+            id: reference.into(),
+            buy_order: None,
+            sell_order: ask.id.clone(),
+            buyer,
+            seller: ask.user.clone(),
+            price: ask.price,
+            amount,
+            interval: ask.interval,
         }
     }
 }
@@ -222,6 +256,8 @@ mod tests {
             status: Status::Active,
             seq: 0,
             expires_at: None,
+            interval: None,
+            closes_at: None,
         };
         order.fill(Energy::from_centi_kwh(101));
     }

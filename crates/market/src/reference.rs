@@ -18,10 +18,13 @@ impl ReferenceBook {
         self.orders.iter().position(|o| o.id.as_str() == id).expect("known order")
     }
 
-    /// Positions of the open orders of `side`, best first.
-    fn by_priority(&self, side: Side) -> Vec<usize> {
+    /// Positions of the open orders of `side` in `interval`'s book, best first.
+    fn by_priority(&self, side: Side, interval: Option<DateTime<Utc>>) -> Vec<usize> {
         let mut open: Vec<usize> = (0..self.orders.len())
-            .filter(|&i| self.orders[i].side == side && self.orders[i].status.is_open())
+            .filter(|&i| {
+                let o = &self.orders[i];
+                o.side == side && o.interval == interval && o.status.is_open()
+            })
             .collect();
         open.sort_by_key(|&i| {
             let o = &self.orders[i];
@@ -44,12 +47,19 @@ impl Book for ReferenceBook {
         self.orders.iter()
     }
 
-    fn open_orders(&self, side: Side) -> impl Iterator<Item = &Order> {
-        self.by_priority(side).into_iter().map(|i| &self.orders[i])
+    fn open_orders(&self, side: Side, interval: Option<DateTime<Utc>>) -> impl Iterator<Item = &Order> {
+        self.by_priority(side, interval).into_iter().map(|i| &self.orders[i])
+    }
+
+    fn intervals(&self) -> Vec<Option<DateTime<Utc>>> {
+        let mut intervals: Vec<_> = self.orders.iter().filter(|o| o.status.is_open()).map(|o| o.interval).collect();
+        intervals.sort();
+        intervals.dedup();
+        intervals
     }
 
     fn insert(&mut self, mut taker: Order, events: &mut Vec<Event>) {
-        for i in self.by_priority(taker.side.opposite()) {
+        for i in self.by_priority(taker.side.opposite(), taker.interval) {
             let maker = &mut self.orders[i];
             let crosses = match taker.side {
                 Side::Buy => Side::crosses(taker.price, maker.price),
@@ -78,23 +88,16 @@ impl Book for ReferenceBook {
         self.orders[i].status = status;
     }
 
-    fn buy_now(&mut self, id: &str, buyer: UserId, amount: Energy) -> Trade {
+    fn buy_now(&mut self, id: &str, reference: &str, buyer: UserId, amount: Energy) -> Trade {
         let i = self.position(id);
-        let ask = &mut self.orders[i];
-        ask.fill(amount);
-        Trade {
-            buy_order: None,
-            sell_order: ask.id.clone(),
-            buyer,
-            seller: ask.user.clone(),
-            price: ask.price,
-            amount,
-        }
+        let trade = Trade::purchase(reference, &self.orders[i], buyer, amount);
+        self.orders[i].fill(amount);
+        trade
     }
 
     fn due(&self, now: DateTime<Utc>) -> Vec<OrderId> {
         let mut due: Vec<&Order> = self.orders.iter().filter(|o| o.status.is_open() && o.is_due(now)).collect();
-        due.sort_by_key(|o| (o.expires_at, o.seq));
+        due.sort_by_key(|o| (o.closes_at, o.seq));
         due.into_iter().map(|o| o.id.clone()).collect()
     }
 }

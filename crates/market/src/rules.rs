@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::Serialize;
 
+use crate::delivery::DeliveryRules;
 use crate::order::{Order, Side};
 use crate::units::{Energy, Price};
 
@@ -46,10 +47,22 @@ pub enum Reason {
     InvalidSetting,
     #[error("there is no household with that name")]
     UnknownUser,
+    #[error("the delivery interval must be a time on the start of an interval")]
+    InvalidInterval,
+    #[error("the delivery interval's book has closed")]
+    IntervalClosed,
+    #[error("the delivery interval's book is not open yet")]
+    IntervalNotOpen,
+    #[error("the delivery interval has not ended yet")]
+    IntervalNotEnded,
+    #[error("a meter reading must be 0 to 10,000 kWh with at most 3 decimal places")]
+    InvalidReading,
+    #[error("the amount is more than the inverter can deliver in one interval")]
+    ExceedsPower,
 }
 
 impl Reason {
-    pub const ALL: [Reason; 15] = [
+    pub const ALL: [Reason; 21] = [
         Reason::DuplicateOrder,
         Reason::InvalidPrice,
         Reason::InvalidAmount,
@@ -65,6 +78,12 @@ impl Reason {
         Reason::InvalidLocation,
         Reason::InvalidSetting,
         Reason::UnknownUser,
+        Reason::InvalidInterval,
+        Reason::IntervalClosed,
+        Reason::IntervalNotOpen,
+        Reason::IntervalNotEnded,
+        Reason::InvalidReading,
+        Reason::ExceedsPower,
     ];
 
     pub fn code(self) -> &'static str {
@@ -81,6 +100,8 @@ pub struct Place<'a> {
     pub price: &'a str,
     pub amount: &'a str,
     pub expires_at: Option<DateTime<Utc>>,
+    /// The start of the delivery interval, as text (RFC 3339); `None` for an undated order.
+    pub interval: Option<&'a str>,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -92,6 +113,8 @@ pub struct Cancel<'a> {
 /// Buy now from a listed sell order, at its price.
 #[derive(Clone, Copy, Debug)]
 pub struct BuyNow<'a> {
+    /// The purchase's own id: the trade's id.
+    pub reference: &'a str,
     pub order: &'a str,
     pub user: &'a str,
     pub amount: &'a str,
@@ -104,19 +127,28 @@ pub struct BuyNow<'a> {
 pub struct ValidPlace {
     pub price: Price,
     pub amount: Energy,
+    pub interval: Option<DateTime<Utc>>,
 }
 
 /// `existing` is the stored order with the command's id, if any.
-pub fn check_place(cmd: &Place, existing: Option<&Order>, now: DateTime<Utc>) -> Result<ValidPlace, Reason> {
+pub fn check_place(cmd: &Place, existing: Option<&Order>, now: DateTime<Utc>, rules: &DeliveryRules) -> Result<ValidPlace, Reason> {
     if existing.is_some() {
         return Err(Reason::DuplicateOrder);
     }
     let price = Price::parse(cmd.price).ok_or(Reason::InvalidPrice)?;
     let amount = Energy::parse_order_amount(cmd.amount).ok_or(Reason::InvalidAmount)?;
+    let interval = match cmd.interval {
+        None => None,
+        Some(text) => {
+            let start = rules.parse_interval(text)?;
+            rules.check_open(start, now)?;
+            Some(start)
+        }
+    };
     if cmd.expires_at.is_some_and(|at| at <= now) {
         return Err(Reason::InvalidExpiry);
     }
-    Ok(ValidPlace { price, amount })
+    Ok(ValidPlace { price, amount, interval })
 }
 
 /// `order` is the stored order with the command's id, if any.
@@ -171,6 +203,8 @@ mod tests {
             status,
             seq: 1,
             expires_at: None,
+            interval: None,
+            closes_at: None,
         }
     }
 
@@ -182,7 +216,12 @@ mod tests {
             price,
             amount,
             expires_at,
+            interval: None,
         }
+    }
+
+    fn check(cmd: &Place, existing: Option<&Order>) -> Result<ValidPlace, Reason> {
+        check_place(cmd, existing, now(), &DeliveryRules::default())
     }
 
     #[test]
@@ -194,12 +233,13 @@ mod tests {
 
     #[test]
     fn a_valid_place_yields_exact_price_and_amount() {
-        let valid = check_place(&place("0.16", "10", None), None, now()).unwrap();
+        let valid = check(&place("0.16", "10", None), None).unwrap();
         assert_eq!(
             valid,
             ValidPlace {
                 price: Price::from_ticks(1600),
-                amount: Energy::from_centi_kwh(1000)
+                amount: Energy::from_centi_kwh(1000),
+                interval: None,
             }
         );
     }
@@ -208,14 +248,44 @@ mod tests {
     fn place_checks_in_order_duplicate_price_amount_expiry() {
         let stored = ask("alice", 100, Status::Filled);
         let past = Some(now());
-        assert_eq!(check_place(&place("9", "0", past), Some(&stored), now()), Err(Reason::DuplicateOrder));
-        assert_eq!(check_place(&place("0.04", "0", past), None, now()), Err(Reason::InvalidPrice));
-        assert_eq!(check_place(&place("abc", "10", None), None, now()), Err(Reason::InvalidPrice));
-        assert_eq!(check_place(&place("0.16", "101", past), None, now()), Err(Reason::InvalidAmount));
-        assert_eq!(check_place(&place("0.16", "", None), None, now()), Err(Reason::InvalidAmount));
-        assert_eq!(check_place(&place("0.16", "10", past), None, now()), Err(Reason::InvalidExpiry));
+        assert_eq!(check(&place("9", "0", past), Some(&stored)), Err(Reason::DuplicateOrder));
+        assert_eq!(check(&place("0.04", "0", past), None), Err(Reason::InvalidPrice));
+        assert_eq!(check(&place("abc", "10", None), None), Err(Reason::InvalidPrice));
+        assert_eq!(check(&place("0.16", "101", past), None), Err(Reason::InvalidAmount));
+        assert_eq!(check(&place("0.16", "", None), None), Err(Reason::InvalidAmount));
+        assert_eq!(check(&place("0.16", "10", past), None), Err(Reason::InvalidExpiry));
         let later = Some(now() + chrono::Duration::seconds(1));
-        assert!(check_place(&place("0.16", "10", later), None, now()).is_ok());
+        assert!(check(&place("0.16", "10", later), None).is_ok());
+    }
+
+    #[test]
+    fn a_dated_place_checks_its_interval_after_the_amount_and_before_the_expiry() {
+        let dated = |price, amount, interval, expires_at| Place {
+            interval: Some(interval),
+            ..place(price, amount, expires_at)
+        };
+        let past = Some(now());
+        // now() is 09:00: the 09:00 and 09:05 books are closed, 09:15 is open, a day and more ahead is not.
+        assert_eq!(check(&dated("0.16", "0", "x", past), None), Err(Reason::InvalidAmount));
+        assert_eq!(check(&dated("0.16", "10", "x", past), None), Err(Reason::InvalidInterval));
+        assert_eq!(
+            check(&dated("0.16", "10", "2026-06-01T09:10:00Z", past), None),
+            Err(Reason::InvalidInterval)
+        );
+        assert_eq!(
+            check(&dated("0.16", "10", "2026-06-01T09:00:00Z", past), None),
+            Err(Reason::IntervalClosed)
+        );
+        assert_eq!(
+            check(&dated("0.16", "10", "2026-06-02T09:15:00Z", past), None),
+            Err(Reason::IntervalNotOpen)
+        );
+        assert_eq!(
+            check(&dated("0.16", "10", "2026-06-01T09:15:00Z", past), None),
+            Err(Reason::InvalidExpiry)
+        );
+        let valid = check(&dated("0.16", "10", "2026-06-02T09:00:00Z", None), None).unwrap();
+        assert_eq!(valid.interval, Some(now() + chrono::Duration::hours(24)));
     }
 
     #[test]
@@ -230,6 +300,7 @@ mod tests {
     #[test]
     fn buy_now_checks_in_order() {
         let buy = |amount, headroom: Option<&str>| BuyNow {
+            reference: "r",
             order: "ask",
             user: "charlie",
             amount,

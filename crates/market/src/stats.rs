@@ -47,10 +47,16 @@ pub struct MarketStats {
 }
 
 impl MarketStats {
-    /// `trades` in time order; the window is `since..=until`.
-    pub fn compute(book: &impl Book, trades: &[TradePrint], since: DateTime<Utc>, until: DateTime<Utc>) -> MarketStats {
-        let asks = depth(book, Side::Sell);
-        let bids = depth(book, Side::Buy);
+    /// Of `interval`'s book; `trades` in time order; the window is `since..=until`.
+    pub fn compute(
+        book: &impl Book,
+        interval: Option<DateTime<Utc>>,
+        trades: &[TradePrint],
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> MarketStats {
+        let asks = depth(book, Side::Sell, interval);
+        let bids = depth(book, Side::Buy, interval);
         let best_ask = asks.first().map(|level| level.price);
         let best_bid = bids.first().map(|level| level.price);
         let window = trades.iter().filter(|t| (since..=until).contains(&t.at));
@@ -70,10 +76,10 @@ impl MarketStats {
     }
 }
 
-/// Open energy and order count per price level, best price first.
-pub fn depth(book: &impl Book, side: Side) -> Vec<LevelDepth> {
+/// Open energy and order count per price level of `interval`'s book, best price first.
+pub fn depth(book: &impl Book, side: Side, interval: Option<DateTime<Utc>>) -> Vec<LevelDepth> {
     let mut levels: Vec<LevelDepth> = Vec::new();
-    for order in book.open_orders(side) {
+    for order in book.open_orders(side, interval) {
         match levels.last_mut() {
             Some(level) if level.price == order.price => {
                 level.amount += order.remaining();
@@ -125,6 +131,7 @@ mod tests {
                 price,
                 amount,
                 expires_at: None,
+                interval: None,
             };
             market.place(at(0), &cmd, &mut events).unwrap();
         }
@@ -133,7 +140,7 @@ mod tests {
 
     #[test]
     fn best_prices_spread_and_depth_per_level() {
-        let stats = MarketStats::compute(book().book(), &[], at(0), at(1));
+        let stats = MarketStats::compute(book().book(), None, &[], at(0), at(1));
         assert_eq!(stats.best_ask, Some(Price::from_ticks(1700)));
         assert_eq!(stats.best_bid, Some(Price::from_ticks(1500)));
         assert_eq!(stats.spread, Some(Decimal::new(2, 2)));
@@ -147,7 +154,7 @@ mod tests {
     fn vwap_and_volume_cover_only_the_window() {
         // The guide's two trades: 10 kWh at 0.16 and 10 kWh at 0.17 → VWAP 0.165.
         let trades = [print(1, 9999, 500), print(2, 1600, 1000), print(3, 1700, 1000), print(5, 1800, 100)];
-        let stats = MarketStats::compute(book().book(), &trades, at(2), at(4));
+        let stats = MarketStats::compute(book().book(), None, &trades, at(2), at(4));
         assert_eq!(stats.volume, Energy::from_centi_kwh(2000));
         assert_eq!(stats.vwap, Some(Decimal::new(165, 3)));
         assert_eq!(stats.last_price, Some(Price::from_ticks(1800)));
@@ -157,7 +164,7 @@ mod tests {
     fn vwap_rounds_half_to_even_at_four_places() {
         // (0.1001·1 + 0.1002·2) / 3 = 0.100166… → 0.1002
         let trades = [print(1, 1001, 100), print(1, 1002, 200)];
-        let stats = MarketStats::compute(book().book(), &trades, at(0), at(1));
+        let stats = MarketStats::compute(book().book(), None, &trades, at(0), at(1));
         assert_eq!(stats.vwap, Some(Decimal::new(1002, 4)));
     }
 }

@@ -23,6 +23,7 @@ use tokio::sync::{Mutex, broadcast};
 use uuid::Uuid;
 
 use crate::clock::Clock;
+use lumea_market::delivery::DeliveryRules;
 use lumea_market::energy::{Battery, Co2Intensity, GridPrices};
 use lumea_market::geo::Location;
 use lumea_market::rules::{self, BuyNow, Cancel, Place};
@@ -306,7 +307,7 @@ impl LocalMarket {
         let now = self.clock.now();
         let trades: Vec<TradePrint> = rows::trade_prints(&self.pool, rows::PrintTable::Trades, since, now).await?;
         let state = self.state.lock().await;
-        Ok(MarketStats::compute(state.market.book(), &trades, since, now))
+        Ok(MarketStats::compute(state.market.book(), None, &trades, since, now))
     }
 
     /// Trades since `since`, oldest first, for the price history chart.
@@ -527,7 +528,7 @@ impl LocalMarket {
         seq: i64,
         now: DateTime<Utc>,
     ) -> Result<TradeView> {
-        let id = Uuid::new_v4().to_string();
+        let id = trade.id.to_string();
         changes.load(&state.batteries, trade.buyer.as_str())?;
         changes.load(&state.batteries, trade.seller.as_str())?;
         let buyer = changes.get(trade.buyer.as_str());
@@ -598,10 +599,11 @@ impl Trader<'_> {
             price: &request.price,
             amount: &request.amount,
             expires_at: request.expires_at,
+            interval: None,
         };
         self.market
             .transact(Some(&self.user), |market, changes, events| {
-                let valid = rules::check_place(&place, market.book().get(&id), market.now())?;
+                let valid = rules::check_place(&place, market.book().get(&id), market.now(), market.rules())?;
                 changes.get(&self.user).reserve(place.side, valid.amount)?;
                 market.place(market.now(), &place, events)?;
                 changes.placed = Some(id.clone());
@@ -623,10 +625,12 @@ impl Trader<'_> {
     /// Buys `amount` kWh of a listed ask at its price, up to the battery's headroom.
     pub async fn buy_now(&self, order: Uuid, amount: &str) -> Result<Outcome> {
         let order = order.to_string();
+        let reference = Uuid::new_v4().to_string();
         self.market
             .transact(Some(&self.user), |market, changes, events| {
                 let headroom = changes.get(&self.user).headroom().to_decimal();
                 let cmd = BuyNow {
+                    reference: &reference,
                     order: &order,
                     user: &self.user,
                     amount,
@@ -806,7 +810,7 @@ async fn load_state(pool: &SqlitePool, now: DateTime<Utc>) -> Result<State> {
     let settings = load_settings(pool).await?;
     let next_trade_seq: i64 = sqlx::query("SELECT COALESCE(MAX(seq), 0) + 1 FROM trades").fetch_one(pool).await?.get(0);
     Ok(State {
-        market: Market::restore(orders, now),
+        market: Market::restore(orders, now, DeliveryRules::default()),
         batteries,
         members,
         settings,

@@ -351,6 +351,8 @@ fn order(row: &SqliteRow) -> Result<Order> {
         // A community order not yet on the server has a temporary negative seq: no place in any book yet.
         seq: u64::try_from(row.try_get::<i64, _>("seq")?).unwrap_or(0),
         expires_at: optional_time(row, "expires_at")?,
+        interval: None,
+        closes_at: optional_time(row, "expires_at")?,
     })
 }
 

@@ -29,7 +29,7 @@ pub(super) async fn verify(pool: &SqlitePool, market: &Market<FastBook>, batteri
         ));
     }
 
-    let trades = sqlx::query("SELECT buy_order_id, sell_order_id, buyer_id, seller_id, price_ticks, amount_centi_kwh FROM trades ORDER BY seq")
+    let trades = sqlx::query("SELECT buy_order_id, sell_order_id, buyer_id, seller_id, price_ticks, amount_centi_kwh, id FROM trades ORDER BY seq")
         .fetch_all(pool)
         .await
         .map_err(db)?;
@@ -37,12 +37,14 @@ pub(super) async fn verify(pool: &SqlitePool, market: &Market<FastBook>, batteri
         .iter()
         .map(|row| {
             Event::Trade(Trade {
+                id: row.get::<String, _>(6).as_str().into(),
                 buy_order: row.get::<Option<String>, _>(0).map(|id| id.as_str().into()),
                 sell_order: row.get::<String, _>(1).as_str().into(),
                 buyer: row.get::<String, _>(2).as_str().into(),
                 seller: row.get::<String, _>(3).as_str().into(),
                 price: Price::from_ticks(row.get::<i64, _>(4) as u32),
                 amount: Energy::from_centi_kwh(row.get::<i64, _>(5) as u64),
+                interval: None,
             })
         })
         .collect();

@@ -5,4 +5,4 @@
  * Postgres functions all speak them. The engine checks the market's own rules;
  * the household's store adds the energy and input checks at the end.
  */
-export type Reason = "duplicate_order" | "invalid_price" | "invalid_amount" | "invalid_expiry" | "unknown_order" | "not_owner" | "not_open" | "self_trade" | "exceeds_available" | "exceeds_battery" | "insufficient_energy" | "invalid_username" | "invalid_location" | "invalid_setting" | "unknown_user";
+export type Reason = "duplicate_order" | "invalid_price" | "invalid_amount" | "invalid_expiry" | "unknown_order" | "not_owner" | "not_open" | "self_trade" | "exceeds_available" | "exceeds_battery" | "insufficient_energy" | "invalid_username" | "invalid_location" | "invalid_setting" | "unknown_user" | "invalid_interval" | "interval_closed" | "interval_not_open" | "interval_not_ended" | "invalid_reading" | "exceeds_power";

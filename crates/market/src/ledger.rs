@@ -1,0 +1,102 @@
+//! The settlement ledger in memory: every dated trade, every meter reading
+//! with its history, every settlement with its revisions. The replay and the
+//! property tests use it; the local store and the Postgres functions keep the
+//! same records in their tables and settle by the same rule
+//! ([`delivery::settle`](crate::delivery::settle)).
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::delivery::{self, Contract, DeliveryRules, Figures, Reading};
+use crate::order::{Trade, UserId};
+use crate::rules::Reason;
+
+/// What a settlement run reported, in trade order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum SettlementEvent {
+    /// A trade settled for the first time, or its figures changed (`revision` > 1).
+    Settled {
+        trade: String,
+        #[serde(flatten)]
+        figures: Figures,
+        revision: u32,
+    },
+    /// A trade never settled, still waiting for a reading.
+    AwaitingMeter { trade: String },
+}
+
+#[derive(Default)]
+pub struct Ledger {
+    /// Dated trades by interval, in trade order.
+    contracts: BTreeMap<DateTime<Utc>, Vec<Contract>>,
+    /// Every reading of a household's interval, latest last.
+    readings: HashMap<(UserId, DateTime<Utc>), Vec<Reading>>,
+    /// Every revision of a trade's settlement, latest last.
+    settlements: HashMap<String, Vec<Figures>>,
+}
+
+impl Ledger {
+    /// Records a trade as a contract for its interval; an undated trade is not delivered.
+    pub fn record(&mut self, trade: &Trade) {
+        if let Some(start) = trade.interval {
+            self.contracts.entry(start).or_default().push(Contract::of(trade));
+        }
+    }
+
+    /// Records a meter reading; a later one for the same household and interval revises it.
+    pub fn meter(&mut self, rules: &DeliveryRules, now: DateTime<Utc>, user: &str, interval: &str, import: &str, export: &str) -> Result<(), Reason> {
+        let start = rules.parse_interval(interval)?;
+        rules.check_ended(start, now)?;
+        let reading = Reading::parse(import, export)?;
+        self.readings.entry((user.into(), start)).or_default().push(reading);
+        Ok(())
+    }
+
+    /// The household's current reading of an interval.
+    pub fn reading(&self, user: &UserId, start: DateTime<Utc>) -> Option<Reading> {
+        self.readings.get(&(user.clone(), start)).and_then(|history| history.last().copied())
+    }
+
+    /// Settles one interval at `now` and reports what changed.
+    pub fn settle(&mut self, rules: &DeliveryRules, now: DateTime<Utc>, interval: &str, events: &mut Vec<SettlementEvent>) -> Result<(), Reason> {
+        let start = rules.parse_interval(interval)?;
+        rules.check_ended(start, now)?;
+        let Some(contracts) = self.contracts.get(&start) else {
+            return Ok(());
+        };
+        let past_deadline = now >= rules.settlement_deadline(start);
+        let figures = delivery::settle(contracts, |user| self.reading(user, start), past_deadline, rules);
+        for (contract, figures) in contracts.iter().zip(figures) {
+            let history = self.settlements.entry(contract.trade.clone()).or_default();
+            match figures {
+                Some(figures) if history.last() != Some(&figures) => {
+                    history.push(figures);
+                    events.push(SettlementEvent::Settled {
+                        trade: contract.trade.clone(),
+                        figures,
+                        revision: u32::try_from(history.len()).expect("fewer than 2^32 revisions"),
+                    });
+                }
+                None if history.is_empty() => events.push(SettlementEvent::AwaitingMeter {
+                    trade: contract.trade.clone(),
+                }),
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Every interval's contracts, by start.
+    pub fn contracts(&self) -> impl Iterator<Item = (DateTime<Utc>, &[Contract])> {
+        self.contracts.iter().map(|(start, contracts)| (*start, contracts.as_slice()))
+    }
+
+    /// A trade's current settlement and its revision number.
+    pub fn settlement(&self, trade: &str) -> Option<(Figures, u32)> {
+        let history = self.settlements.get(trade)?;
+        Some((*history.last()?, u32::try_from(history.len()).ok()?))
+    }
+}
