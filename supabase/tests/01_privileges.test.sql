@@ -1,17 +1,17 @@
 -- Who may do what through the API: every table in public behind RLS with the
 -- policies we mean and no writes for anon or authenticated; every function in
--- public with its exact grants; the helpers and the invitations in private,
+-- public with its exact grants; the helpers, invitations and settlement runs in private,
 -- which the API roles cannot use; and a function created later callable by
 -- nobody until granted.
 -- Runs unchanged under `supabase test db` and pg_prove (scripts/test-supabase.sh).
 begin;
 create extension if not exists pgtap with schema extensions;
-select plan(174);
+select plan(210);
 
 -- Tables: all of them under row-level security ---------------------------------
 
-select tables_are('public', array['communities', 'household_trades', 'market_orders', 'memberships',
-                                  'open_orders', 'profiles', 'trade_prints', 'trades']);
+select tables_are('public', array['communities', 'household_trades', 'market_orders', 'memberships', 'meter_readings',
+                                  'open_orders', 'profiles', 'settlements', 'trade_prints', 'trades']);
 select is_empty(
   $$ select c.relname from pg_catalog.pg_class c
       where c.relnamespace = 'public'::regnamespace and c.relkind in ('r', 'p') and not c.relrowsecurity $$,
@@ -21,17 +21,17 @@ select is_empty(
       where c.relnamespace = 'public'::regnamespace and c.relkind in ('v', 'm', 'f') $$,
   'public has no view, materialized view or foreign table (which RLS would not cover)');
 
--- Reading: authenticated reads seven tables through their policies; anon reads
+-- Reading: authenticated reads nine tables through their policies; anon reads
 -- nothing; nobody but the market functions writes; trades are the server's.
 select table_privs_are('public', t, 'anon', '{}'::name[], 'anon has no privilege on public.' || t)
-  from unnest(array['communities', 'household_trades', 'market_orders', 'memberships',
-                    'open_orders', 'profiles', 'trade_prints', 'trades']) t;
+  from unnest(array['communities', 'household_trades', 'market_orders', 'memberships', 'meter_readings',
+                    'open_orders', 'profiles', 'settlements', 'trade_prints', 'trades']) t;
 select table_privs_are('public', t, 'public', '{}'::name[], 'PUBLIC has no privilege on public.' || t)
-  from unnest(array['communities', 'household_trades', 'market_orders', 'memberships',
-                    'open_orders', 'profiles', 'trade_prints', 'trades']) t;
+  from unnest(array['communities', 'household_trades', 'market_orders', 'memberships', 'meter_readings',
+                    'open_orders', 'profiles', 'settlements', 'trade_prints', 'trades']) t;
 select table_privs_are('public', t, 'authenticated', array['SELECT']::name[], 'authenticated may only read public.' || t)
-  from unnest(array['communities', 'household_trades', 'market_orders', 'memberships',
-                    'open_orders', 'profiles', 'trade_prints']) t;
+  from unnest(array['communities', 'household_trades', 'market_orders', 'memberships', 'meter_readings',
+                    'open_orders', 'profiles', 'settlements', 'trade_prints']) t;
 select table_privs_are('public', 'trades', 'authenticated', '{}'::name[],
   'authenticated has no privilege on public.trades (each party reads its side in household_trades)');
 select sequence_privs_are('public', s, r, '{}'::name[], r || ' has no privilege on public.' || s)
@@ -44,6 +44,8 @@ select policies_are('public', 'communities', array['my community']);
 select policies_are('public', 'memberships', array['my membership']);
 select policies_are('public', 'household_trades', array['my side of my trades']);
 select policies_are('public', 'trade_prints', array['prints of my active community']);
+select policies_are('public', 'meter_readings', array['my meter readings, my community''s for its admins']);
+select policies_are('public', 'settlements', array['settlements of my trades, my community''s for its admins']);
 select is_empty($$ select from pg_catalog.pg_policies where schemaname = 'public' and tablename = 'trades' $$,
   'trades has no policy: nobody reads it through the API');
 select policy_roles_are('public', t, p, array['authenticated'], 'policy "' || p || '" applies to authenticated only')
@@ -53,7 +55,9 @@ select policy_roles_are('public', t, p, array['authenticated'], 'policy "' || p 
                ('communities', 'my community'),
                ('memberships', 'my membership'),
                ('household_trades', 'my side of my trades'),
-               ('trade_prints', 'prints of my active community')) v(t, p);
+               ('trade_prints', 'prints of my active community'),
+               ('meter_readings', 'my meter readings, my community''s for its admins'),
+               ('settlements', 'settlements of my trades, my community''s for its admins')) v(t, p);
 select policy_cmd_is('public', t, p, 'select', 'policy "' || p || '" is for reading')
   from (values ('profiles', 'own profile'),
                ('market_orders', 'my orders'),
@@ -61,7 +65,9 @@ select policy_cmd_is('public', t, p, 'select', 'policy "' || p || '" is for read
                ('communities', 'my community'),
                ('memberships', 'my membership'),
                ('household_trades', 'my side of my trades'),
-               ('trade_prints', 'prints of my active community')) v(t, p);
+               ('trade_prints', 'prints of my active community'),
+               ('meter_readings', 'my meter readings, my community''s for its admins'),
+               ('settlements', 'settlements of my trades, my community''s for its admins')) v(t, p);
 
 -- Realtime publishes what its subscribers may read, and not the trades table.
 select set_eq(
@@ -73,13 +79,14 @@ select set_eq(
 
 select functions_are('public', array[
   'book_page', 'buy_now', 'cancel_order', 'community_invitations', 'community_members', 'create_community',
-  'create_invitation', 'expire_orders', 'invite_admin', 'join_community', 'manage_member', 'match_orders',
-  'my_membership', 'order_distances', 'place_order', 'revoke_invitation', 'update_community_settings',
-  'update_home']);
+  'create_invitation', 'expire_orders', 'import_meter_readings', 'invite_admin', 'join_community', 'manage_member',
+  'match_orders', 'my_membership', 'order_distances', 'place_order', 'revoke_invitation', 'settle_interval',
+  'settle_intervals', 'submit_meter_reading', 'update_community_settings', 'update_home']);
 
 create temporary table api (f name, a name[], g name[]);
 insert into pg_temp.api values
-  ('place_order', array['uuid', 'text', 'numeric', 'numeric', 'timestamp with time zone'], array['authenticated', 'service_role']),
+  ('place_order', array['uuid', 'text', 'numeric', 'numeric', 'timestamp with time zone', 'timestamp with time zone'],
+   array['authenticated', 'service_role']),
   ('cancel_order', array['uuid'], array['authenticated', 'service_role']),
   ('buy_now', array['uuid', 'numeric', 'uuid'], array['authenticated', 'service_role']),
   ('order_distances', array['uuid[]'], array['authenticated', 'service_role']),
@@ -92,14 +99,19 @@ insert into pg_temp.api values
   ('create_invitation', array['text', 'integer', 'timestamp with time zone', 'boolean'], array['authenticated', 'service_role']),
   ('community_invitations', array['text'], array['authenticated', 'service_role']),
   ('revoke_invitation', array['text', 'uuid'], array['authenticated', 'service_role']),
-  ('update_community_settings', array['text', 'text', 'numeric', 'numeric', 'numeric', 'numeric', 'numeric', 'integer'],
+  ('update_community_settings', array['text', 'text', 'numeric', 'numeric', 'numeric', 'numeric', 'numeric', 'integer',
+                                  'integer', 'integer', 'integer', 'integer', 'numeric', 'numeric', 'boolean'],
    array['authenticated', 'service_role']),
+  ('submit_meter_reading', array['timestamp with time zone', 'numeric', 'numeric'], array['authenticated', 'service_role']),
+  ('import_meter_readings', array['text', 'jsonb'], array['authenticated', 'service_role']),
   ('expire_orders', array['text'], array['service_role']),
   ('match_orders', array['text'], array['service_role']),
   ('create_community', array['text', 'text'], array['service_role']),
-  ('invite_admin', array['text'], array['service_role']);
+  ('invite_admin', array['text'], array['service_role']),
+  ('settle_interval', array['text', 'timestamp with time zone'], array['service_role']),
+  ('settle_intervals', array['text'], array['service_role']);
 
-select is((select count(*)::integer from pg_temp.api), 18, 'the grants below cover every function in public');
+select is((select count(*)::integer from pg_temp.api), 22, 'the grants below cover every function in public');
 select function_privs_are('public', f, a, r,
                           case when r = any(g) then array['EXECUTE'] else '{}' end::name[],
                           r || case when r = any(g) then ' may' else ' may not' end || ' execute public.' || f)
@@ -115,19 +127,20 @@ select is_empty(
         and not coalesce(p.proconfig, '{}') @> array['search_path=pg_catalog, pg_temp'] $$,
   'every function in public and private has search_path = pg_catalog, pg_temp');
 
--- The private schema: helpers, triggers and invitations, out of the API's reach --
+-- The private schema: helpers, triggers, invitations and settlement runs, out of the API's reach --
 
 select functions_are('private', array[
   'active_community', 'caller_admin', 'caller_id', 'caller_member', 'caller_membership',
   'check_community_limits', 'check_grid_prices', 'clean_name', 'coarse_degree', 'create_profile_for_new_user', 'describe_trade',
-  'display_name', 'distance_km', 'expire_due', 'fill_order', 'invitation_answer', 'keep_an_admin', 'lock_community',
-  'make_invitation', 'member_answer', 'membership_answer', 'mirror_open_order', 'new_token', 'publish_trade',
-  'revoke_invitations_of_former_admin', 'touch_updated_at']);
-select tables_are('private', array['invitations']);
+  'display_name', 'distance_km', 'expire_due', 'fill_order', 'interval_aligned', 'invitation_answer', 'json_decimal',
+  'json_instant', 'keep_an_admin', 'lock_community', 'make_invitation', 'member_answer', 'membership_answer',
+  'mirror_open_order', 'new_token', 'publish_trade', 'reading_is_current', 'reading_refusal', 'record_reading',
+  'revoke_invitations_of_former_admin', 'round_half_even', 'settle', 'touch_updated_at', 'value_micros']);
+select tables_are('private', array['invitations', 'settlement_runs']);
 select schema_privs_are('private', r, '{}'::name[], r || ' cannot use the schema private')
   from unnest(array['public', 'anon', 'authenticated', 'service_role']) r;
-select table_privs_are('private', 'invitations', r, '{}'::name[], r || ' has no privilege on private.invitations')
-  from unnest(array['public', 'anon', 'authenticated', 'service_role']) r;
+select table_privs_are('private', t, r, '{}'::name[], r || ' has no privilege on private.' || t)
+  from unnest(array['invitations', 'settlement_runs']) t, unnest(array['public', 'anon', 'authenticated', 'service_role']) r;
 select is_empty(
   $$ select p.oid::regprocedure, r from pg_catalog.pg_proc p, unnest(array['public', 'anon', 'authenticated', 'service_role']) r
       where p.pronamespace = 'private'::regnamespace and pg_catalog.has_function_privilege(r, p.oid, 'EXECUTE') $$,

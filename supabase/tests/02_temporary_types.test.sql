@@ -7,13 +7,14 @@
 -- auth.uid() when one calls it (Supabase's auth.uid() has search_path '').
 --
 -- Alice and Bob trade, and Alice runs her community (Carol joins with her
--- invitation), with such domains in place, the way a client that can run SQL
--- would: every function answers as always and the spy never runs. The test
+-- invitation; Alice imports meter readings and submits her own, and the
+-- service settles an interval), with such domains in place, the way a client
+-- that can run SQL would: every function answers as always and the spy never runs. The test
 -- grants TEMPORARY to authenticated for the length of its transaction, as a
 -- project whose migration could not revoke it would have it.
 begin;
 create extension if not exists pgtap with schema extensions;
-select plan(13);
+select plan(15);
 
 -- Where the migrating role could revoke TEMPORARY (it owns the database, or is
 -- a superuser), PUBLIC, the API roles and the API's login no longer have it.
@@ -50,6 +51,18 @@ begin
 end
 $$;
 
+-- A trade for the interval before last, Alice's 2 kWh to Bob, written as the
+-- database owner (no order can be placed for an interval that has begun).
+insert into public.market_orders (id, user_id, username, community_id, type, price, amount, filled_amount, status, delivery_start)
+select v.id::uuid, v.user_id::uuid, v.username, 'temp-test', v.type, 0.16, 2, 2, 'filled',
+       to_timestamp((floor(extract(epoch from now()) / 900) - 2) * 900)
+  from (values ('5e110000-0000-4000-8000-0000000000d1', 'a11ce000-0000-4000-8000-0000000000a1', 'Alice', 'sell'),
+               ('b1d00000-0000-4000-8000-0000000000d2', 'b0b00000-0000-4000-8000-0000000000b2', 'Bob', 'buy')) v(id, user_id, username, type);
+insert into public.trades (id, community_id, buy_order_id, sell_order_id, buyer_id, seller_id, price, amount, delivery_start)
+values ('7ade0000-0000-4000-8000-0000000000d3', 'temp-test', 'b1d00000-0000-4000-8000-0000000000d2',
+        '5e110000-0000-4000-8000-0000000000d1', 'b0b00000-0000-4000-8000-0000000000b2',
+        'a11ce000-0000-4000-8000-0000000000a1', 0.16, 2, to_timestamp((floor(extract(epoch from now()) / 900) - 2) * 900));
+
 do $attack$
 declare
   v_owner pg_catalog.text := current_user;
@@ -63,6 +76,11 @@ declare
   v_bid pg_catalog.uuid := 'b1d00000-0000-4000-8000-0000000000b1';
   v_ref pg_catalog.uuid := 'c0ffee00-0000-4000-8000-0000000000c1';
   v_later pg_catalog.timestamptz := '2099-01-01T00:00:00Z';
+  -- Interval starts: the one after next (open), the last one and the one before (ended).
+  v_open pg_catalog.timestamptz := pg_catalog.to_timestamp((pg_catalog.floor(extract(epoch from now()) / 900) + 2) * 900);
+  v_last pg_catalog.timestamptz := pg_catalog.to_timestamp((pg_catalog.floor(extract(epoch from now()) / 900) - 1) * 900);
+  v_traded pg_catalog.timestamptz := pg_catalog.to_timestamp((pg_catalog.floor(extract(epoch from now()) / 900) - 2) * 900);
+  v_dated pg_catalog.uuid := '5e110000-0000-4000-8000-0000000000a3';
 begin
   -- Alice, as PostgREST makes her act; her spy notes every role it runs as.
   perform pg_catalog.set_config('request.jwt.claims', v_alice, true);
@@ -95,7 +113,12 @@ begin
   perform public.place_order(v_second, 'sell', 0.18, 3, v_later);
   perform public.my_membership();
   perform public.update_home(52.3702, 4.8952);
-  perform public.update_community_settings('temp-test', p_open_order_cap => 40);
+  perform public.update_community_settings('temp-test', p_open_order_cap => 40, p_self_readings => true);
+  perform public.place_order(v_dated, 'sell', 0.17, 1, null, v_open);
+  perform public.import_meter_readings('temp-test', pg_catalog.jsonb_build_array(
+    pg_catalog.jsonb_build_object('display_name', 'Alice', 'interval_start', v_traded::pg_catalog.text, 'import_kwh', 0, 'export_kwh', '2'),
+    pg_catalog.jsonb_build_object('display_name', 'Bob', 'interval_start', v_traded::pg_catalog.text, 'import_kwh', 2.5, 'export_kwh', 0)));
+  perform public.submit_meter_reading(v_last, 1, 0.5);
   v_invitation := public.create_invitation('temp-test', 1, now() + interval '1 day', false);
   perform public.community_invitations('temp-test');
   perform pg_catalog.set_config('request.jwt.claims', v_carol, true);
@@ -117,6 +140,8 @@ begin
   perform pg_catalog.set_config('role', 'service_role', true);
   perform public.create_community('temp-made', 'Temp Made');
   perform public.invite_admin('temp-test');
+  perform public.settle_interval('temp-test', v_traded);
+  perform public.settle_intervals('temp-test');
   perform pg_catalog.set_config('role', 'authenticated', true);
   drop domain pg_temp.uuid, pg_temp.text, pg_temp.jsonb, pg_temp.timestamptz, pg_temp.refcursor, pg_temp.numeric,
     pg_temp.float8, pg_temp.bytea;
@@ -133,14 +158,16 @@ select is(current_setting('lumea_test.spied_all', true), null,
 
 -- And the market answered as always.
 select results_eq(
-  $$ select id::text, username, status, filled_amount::text from public.market_orders where community_id = 'temp-test' order by seq $$,
+  $$ select id::text, username, status, filled_amount::text from public.market_orders
+      where community_id = 'temp-test' and id::text not like '%d_' order by seq $$,
   $$ values ('5e110000-0000-4000-8000-0000000000a1', 'Alice', 'cancelled', '2.00'),
             ('5e110000-0000-4000-8000-0000000000a2', 'Alice', 'partial', '1.00'),
+            ('5e110000-0000-4000-8000-0000000000a3', 'Alice', 'active', '0.00'),
             ('b1d00000-0000-4000-8000-0000000000b1', 'Bob', 'filled', '1.00') $$,
   'the orders are as the commands left them');
 select results_eq(
   $$ select buy_order_id::text, sell_order_id::text, buyer_username, seller_username, price::text, amount::text, taker
-       from public.trades where community_id = 'temp-test' order by seq $$,
+       from public.trades where community_id = 'temp-test' and delivery_start is null order by seq $$,
   $$ values (null, '5e110000-0000-4000-8000-0000000000a1', 'Bob', 'Alice', '0.1600', '2.00', 'buy'),
             ('b1d00000-0000-4000-8000-0000000000b1', '5e110000-0000-4000-8000-0000000000a2', 'Bob', 'Alice', '0.1800', '1.00', 'buy') $$,
   'the trades are as the commands made them');
@@ -161,6 +188,20 @@ select results_eq(
       where id = 'a11ce000-0000-4000-8000-0000000000a1' $$,
   $$ values ('52.370', '4.895', true) $$,
   'Alice''s home was set, coarsened');
+
+select results_eq(
+  $$ select m.display_name, r.delivery_start = to_timestamp((floor(extract(epoch from now()) / 900) - 2) * 900), r.source,
+            r.import_kwh::text, r.export_kwh::text
+       from public.meter_readings r join public.memberships m on m.id = r.membership_id
+      where r.community_id = 'temp-test' order by r.delivery_start, m.display_name $$,
+  $$ values ('Alice', true, 'operator', '0.000', '2.000'), ('Bob', true, 'operator', '2.500', '0.000'),
+            ('Alice', false, 'self', '1.000', '0.500') $$,
+  'Alice imported the operator''s readings of the interval traded in, and submitted her own of the last');
+select results_eq(
+  $$ select trade_id::text, revision, delivered_kwh::text, buyer_pays::text, seller_receives::text, fees::text
+       from public.settlements where community_id = 'temp-test' $$,
+  $$ values ('7ade0000-0000-4000-8000-0000000000d3', 1, '2.000', '0.320000', '0.320000', '0.000000') $$,
+  'and the service settled the interval traded in');
 
 select * from finish();
 rollback;

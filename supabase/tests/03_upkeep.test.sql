@@ -117,8 +117,9 @@ select is(
   pg_catalog.format('* * * * * | active t | %s | %s', current_database(), current_user),
   'the job lumea-market-upkeep runs every minute in this database, as the role that scheduled it');
 select matches((select command from cron.job where jobname = 'lumea-market-upkeep'),
-  '^do \$job\$.*from public\.market_orders o\s+where o\.status in \(''active'', ''partial''\).*perform public\.match_orders\(v_community\);\s+commit;',
-  'its command clears each community with open orders and commits after each');
+  '^do \$job\$.*from public\.market_orders o\s+where o\.community_id = c\.id and o\.status in \(''active'', ''partial''\)'
+  '.*from private\.settlement_runs s.*perform public\.match_orders\(v_community\);\s+perform public\.settle_intervals\(v_community\);\s+commit;',
+  'its command clears each community with open orders, settles each with intervals due, and commits after each');
 select is((select count(*)::integer from cron.job where command ~ 'public\.(match|expire)_orders'), 1,
   'and it is the only job doing so');
 select is_empty($$ select from cron.job_run_details d join cron.job j using (jobid)

@@ -231,12 +231,13 @@ select from pg_temp.as_user('bob', $$ select public.cancel_order('0bde0000-0000-
 -- Privacy: what a member reads of a neighbour ------------------------------------
 
 select columns_are('public', 'open_orders', array['id', 'username', 'community_id', 'type', 'price', 'amount',
-  'filled_amount', 'status', 'seq', 'expires_at', 'created_at', 'updated_at']);
+  'filled_amount', 'status', 'seq', 'expires_at', 'created_at', 'updated_at', 'delivery_start']);
 select columns_are('public', 'trade_prints', array['seq', 'community_id', 'price', 'amount', 'traded_at']);
 select columns_are('public', 'household_trades', array['trade_id', 'user_id', 'community_id', 'side', 'order_id',
-  'other_order_id', 'counterpart', 'taker', 'price', 'amount', 'seq', 'created_at']);
+  'other_order_id', 'counterpart', 'taker', 'price', 'amount', 'seq', 'created_at', 'delivery_start']);
 select columns_are('public', 'communities', array['id', 'name', 'min_price', 'max_price', 'grid_buy_price',
-  'grid_sell_price', 'co2_kg_per_kwh', 'open_order_cap', 'created_at', 'updated_at']);
+  'grid_sell_price', 'co2_kg_per_kwh', 'open_order_cap', 'created_at', 'updated_at', 'interval_minutes',
+  'open_hours_ahead', 'gate_closure_minutes', 'settlement_deadline_hours', 'buyer_fee', 'seller_fee', 'self_readings']);
 select is(pg_temp.leaks(pg_temp.as_user('alice', 'select string_agg(o::text, '';'') from public.open_orders o'),
                         array['bob', 'nora', 'pat', 'sam']), '{}',
   'the open book alice reads holds no neighbour''s id, email or coordinates');
@@ -584,7 +585,8 @@ select is(pg_temp.as_user('alice', $$ select public.update_community_settings('a
                                          p_min_price => 0.10, p_max_price => 0.30, p_co2_kg_per_kwh => 0.2,
                                          p_open_order_cap => 2)::text $$)::jsonb,
   '{"name": "Alpha Street", "min_price": 0.1000, "max_price": 0.3000, "grid_buy_price": 0.2000, "grid_sell_price": 0.1000,
-    "co2_kg_per_kwh": 0.200, "open_order_cap": 2}'::jsonb,
+    "co2_kg_per_kwh": 0.200, "open_order_cap": 2, "interval_minutes": 15, "open_hours_ahead": 24, "gate_closure_minutes": 5,
+    "settlement_deadline_hours": 48, "buyer_fee": 0.0000, "seller_fee": 0.0000, "self_readings": false}'::jsonb,
   'alice narrows the prices and the cap; the answer is the new settings (the name cleaned)');
 select is(pg_temp.as_user('bob', $$ select public.my_membership() -> 'settings' ->> 'open_order_cap' $$), '2',
   'a member''s my_membership shows them');

@@ -12,7 +12,11 @@
 // table of a schema with RLS to anon and authenticated (so the migrations'
 // table privileges are put back after that request, as a Supabase project
 // keeps them); it reports a raised exception as "PostgresError: <message>"
-// where PostgREST sends the message alone.
+// where PostgREST sends the message alone, and drops its detail; it hands a
+// jsonb argument of an RPC to the function as a JSON string holding the JSON
+// text (it stringifies the value, then its jsonb serializer stringifies it
+// again), so a function taking a jsonb array is called on the superuser's
+// connection as PostgREST would call it (asMember).
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -31,8 +35,10 @@ const adminUrl = process.env.LUMEA_PG_URL ?? "postgres://postgres@127.0.0.1:5432
 const database = `lumea_http_${randomUUID().replaceAll("-", "")}`;
 const databaseUrl = `${adminUrl.slice(0, adminUrl.lastIndexOf("/"))}/${database}`;
 const apikey = "sb_publishable_lumeatests";
+// The service's key: lite serves a request with it (and no user JWT) as service_role.
+const secretKey = "sb_secret_lumeatests";
 const project = mkdtempSync(joinPath(tmpdir(), "lumea-lite-"));
-const PUBLIC_TABLES = ["communities", "household_trades", "market_orders", "memberships", "open_orders", "profiles", "trade_prints", "trades"];
+const PUBLIC_TABLES = ["communities", "household_trades", "market_orders", "memberships", "meter_readings", "open_orders", "profiles", "settlements", "trade_prints", "trades"];
 let api;
 let server;
 let sql; // superuser on the test database: the operator's bootstrap, and the checks
@@ -105,6 +111,30 @@ async function call(method, path, { who, body, headers = {}, owner = who } = {})
 
 const rpc = (name, who, body = {}) => call("POST", `/rest/v1/rpc/${name}`, { who, body });
 const read = (path, who) => call("GET", `/rest/v1/${path}`, { who });
+/** An RPC call as the service (the secret key, no user JWT): role service_role. */
+const serviceRpc = (name, body = {}) => call("POST", `/rest/v1/rpc/${name}`, { body, headers: { apikey: secretKey } });
+
+/**
+ * `query` run as PostgREST runs a request of `who` (role authenticated, its
+ * claims), in one transaction on the superuser's connection: for calls lite
+ * cannot pass (see the header). A refusal throws PostgreSQL's error, with its detail.
+ */
+const asMember = (who, query) =>
+  sql.begin(async (tx) => {
+    await tx`select set_config('request.jwt.claims', ${JSON.stringify({ sub: who.id, role: "authenticated" })}, true)`;
+    await tx`set local role authenticated`;
+    return query(tx);
+  });
+
+/** A refusal of asMember, as "code (detail)". */
+async function refusalOf(promise) {
+  try {
+    await promise;
+  } catch (error) {
+    return error.detail ? `${error.message} (${error.detail})` : error.message;
+  }
+  assert.fail("expected a refusal");
+}
 
 /** The answer of a call that must succeed. */
 function ok(reply, what = "call") {
@@ -235,7 +265,7 @@ before(async () => {
     joinPath(project, "supabase", "config.toml"),
     `[api]\nport = ${port}\n\n[db]\ndriver = "postgres"\nurl = "${databaseUrl}"\n\n` +
       `[auth]\nenabled = true\njwt_secret = "lumea-http-tests-${randomUUID()}"\nenable_signup = true\n` +
-      `publishable_key = "${apikey}"\nsecret_key = "sb_secret_lumeatests"\n\n[auth.email]\nenable_confirmations = false\n`,
+      `publishable_key = "${apikey}"\nsecret_key = "${secretKey}"\n\n[auth.email]\nenable_confirmations = false\n`,
   );
   server = await startLite();
   await stopLite();
@@ -288,7 +318,11 @@ test("households join with invitations and trade: sell, the book, distances, buy
   assert.match(north.bootstrap.token, /^[A-Za-z0-9_-]{43}$/);
   const mine = ok(await rpc("my_membership", alice));
   assert.deepEqual([mine.community_id, mine.community_name, mine.display_name, mine.role, mine.status], ["north", "North", "Alice", "admin", "active"]);
-  assert.deepEqual(mine.settings, { min_price: 0.05, max_price: 1, grid_buy_price: 0.2, grid_sell_price: 0.1, co2_kg_per_kwh: 0.367, open_order_cap: 50 });
+  assert.deepEqual(mine.settings, {
+    min_price: 0.05, max_price: 1, grid_buy_price: 0.2, grid_sell_price: 0.1, co2_kg_per_kwh: 0.367, open_order_cap: 50,
+    // Delivery intervals: 15 minutes, open 24 h ahead, the gate closing 5 min before, settled within 48 h, no fees, no self readings.
+    interval_minutes: 15, open_hours_ahead: 24, gate_closure_minutes: 5, settlement_deadline_hours: 48, buyer_fee: 0, seller_fee: 0, self_readings: false,
+  });
   const bobs = ok(await rpc("my_membership", bob));
   assert.deepEqual([bobs.community_id, bobs.role, bobs.status], ["north", "member", "active"]);
   assert.deepEqual(ok(await read("communities?select=id,name", bob)), [{ id: "north", name: "North" }]);
@@ -301,7 +335,7 @@ test("households join with invitations and trade: sell, the book, distances, buy
   // Bob sees it in his community's book: no user id, no coordinates.
   const book = ok(await read("open_orders?select=*&order=price.asc", bob));
   assert.deepEqual(book.map((o) => [o.id, o.username, o.type, Number(o.price), Number(o.amount)]), [[ask, "Alice", "sell", 0.16, 5]]);
-  assert.deepEqual(Object.keys(book[0]).sort(), ["amount", "community_id", "created_at", "expires_at", "filled_amount", "id", "price", "seq", "status", "type", "updated_at", "username"]);
+  assert.deepEqual(Object.keys(book[0]).sort(), ["amount", "community_id", "created_at", "delivery_start", "expires_at", "filled_amount", "id", "price", "seq", "status", "type", "updated_at", "username"]);
   // Orders themselves are their owner's alone.
   assert.deepEqual(ok(await read("market_orders?select=id", bob)), []);
   assert.deepEqual(ok(await read("market_orders?select=id,user_id", alice)), [{ id: ask, user_id: alice.id }]);
@@ -629,6 +663,144 @@ test("admin functions: refused to members and others, per community; the last ac
   assert.equal(ok(await rpc("my_membership", ivy)).role, "member");
 });
 
+// --- Delivery intervals ----------------------------------------------------------------
+// Here, before the table attacks and the answer scan: those then also reach for
+// real readings and settlements.
+
+test("delivery: a dated order for an interval, readings imported by the admin, settlement by the service role, each party reads its own settlement", async () => {
+  const QUARTER = 15 * 60 * 1000;
+  const at = (ms) => new Date(ms).toISOString();
+  const sameInstant = (a, b) => new Date(a).getTime() === new Date(b).getTime();
+  // North trades 15-minute intervals, the gate closing 5 minutes before each:
+  // the next aligned start at least 10 minutes ahead is open.
+  const start = Math.ceil((Date.now() + 10 * 60 * 1000) / QUARTER) * QUARTER;
+  const dated = (who, type, price, amount, deliveryStart, id = randomUUID()) =>
+    rpc("place_order", who, { p_id: id, p_type: type, p_price: price, p_amount: amount, p_delivery_start: deliveryStart });
+
+  // Fees are a trade's terms from when it is made: set before, reset after it.
+  ok(await rpc("update_community_settings", alice, { p_community: "north", p_buyer_fee: "0.01", p_seller_fee: "0.005" }));
+
+  // Refusals: starts off the grid, intervals whose gate closed (the one under way, one an hour ago), one more than 24 h ahead.
+  const state = await databaseState();
+  assert.equal(reason(await dated(bob, "buy", "0.18", "5", at(start + 60 * 1000))), "invalid_interval");
+  assert.equal(reason(await dated(bob, "buy", "0.18", "5", at(start + 1))), "invalid_interval");
+  assert.equal(reason(await dated(bob, "buy", "0.18", "5", at(Math.floor(Date.now() / QUARTER) * QUARTER))), "interval_closed");
+  assert.equal(reason(await dated(bob, "buy", "0.18", "5", at(Math.floor(Date.now() / QUARTER) * QUARTER - 4 * QUARTER))), "interval_closed");
+  assert.equal(reason(await dated(bob, "buy", "0.18", "5", at(start + 25 * 3600 * 1000))), "interval_not_open");
+  assert.deepEqual(await databaseState(), state, "a refused dated order changed the database");
+
+  // Alice asks 5 kWh at 0.16 for the interval; it rests in the book with its start.
+  const ask = ok(await dated(alice, "sell", "0.16", "5", at(start)), "dated ask");
+  assert.deepEqual([ask.status, sameInstant(ask.delivery_start, start)], ["active", true]);
+  const book = ok(await read(`open_orders?select=id,delivery_start&id=eq.${ask.id}`, bob));
+  assert.equal(book.length, 1);
+  assert.ok(sameInstant(book[0].delivery_start, start), JSON.stringify(book));
+  // An undated bid never meets a dated ask.
+  const undated = ok(await order(bob, "buy", "0.2", "5"));
+  assert.deepEqual([undated.status, Number(undated.filled_amount), undated.delivery_start], ["active", 0, null]);
+  ok(await rpc("cancel_order", bob, { p_id: undated.id }));
+  // Bob's bid for the same interval takes the ask, at the ask's price.
+  const bid = ok(await dated(bob, "buy", "0.18", "5", at(start)), "dated bid");
+  assert.deepEqual([bid.status, Number(bid.filled_amount)], ["filled", 5]);
+  const [bobsSide] = plain(ok(await read(`household_trades?select=trade_id,side,counterpart,price,amount,delivery_start&order_id=eq.${bid.id}`, bob)));
+  assert.deepEqual({ ...bobsSide, trade_id: "", delivery_start: "" }, { trade_id: "", side: "buy", counterpart: "Alice", price: 0.16, amount: 5, delivery_start: "" });
+  assert.ok(sameInstant(bobsSide.delivery_start, start));
+  const tradeId = bobsSide.trade_id;
+  ok(await rpc("update_community_settings", alice, { p_community: "north", p_buyer_fee: "0", p_seller_fee: "0" }));
+
+  // The interval has not begun: nothing can be read or settled for it yet.
+  // (import_meter_readings takes a jsonb array: called as Alice through asMember, see the header.)
+  const importAs = (who, rows) => asMember(who, (tx) => tx`select public.import_meter_readings('north', ${tx.json(rows)}) as answer`).then(([{ answer }]) => answer);
+  assert.equal(await refusalOf(importAs(alice, [{ display_name: "Alice", interval_start: at(start), import_kwh: 0, export_kwh: 5 }])), "interval_not_ended (row 1)");
+  assert.equal(reason(await serviceRpc("settle_interval", { p_community: "north", p_delivery_start: at(start) })), "interval_not_ended");
+
+  // Settlement needs the interval to have ended, and the API runs on the real
+  // clock (place_order refuses any interval that is not still ahead), so the
+  // trade is moved back instead: as the superuser, like the pgTAP test's
+  // past_trade, its interval (the orders', both sides', the settlement work's)
+  // becomes the one 2 hours earlier, still aligned, ended and before its deadline.
+  // Waiting for the interval to end would take up to 40 minutes.
+  const past = start - 8 * QUARTER;
+  await sql.begin(async (tx) => {
+    await tx`update public.market_orders set delivery_start = ${at(past)} where id in (${ask.id}, ${bid.id})`;
+    await tx`update public.trades set delivery_start = ${at(past)} where id = ${tradeId}`;
+    await tx`update public.household_trades set delivery_start = ${at(past)} where trade_id = ${tradeId}`;
+    await tx`update private.settlement_runs set delivery_start = ${at(past)} where community_id = 'north' and delivery_start = ${at(start)}`;
+  });
+
+  // The admin imports the operator's readings, all or nothing: a bad row
+  // refuses the whole import, names its row, and changes nothing.
+  const good = [
+    { display_name: " alice ", interval_start: at(past), import_kwh: 0, export_kwh: "4.321" },
+    { membership_id: bob.membership, interval_start: at(past), import_kwh: 6, export_kwh: 0 },
+  ];
+  const before = await databaseState();
+  for (const [row, code] of [
+    [{ display_name: "Bob", interval_start: at(past), import_kwh: -1, export_kwh: 0 }, "invalid_reading (row 3)"],
+    [{ membership_id: tom.membership, interval_start: at(past), import_kwh: 1, export_kwh: 0 }, "unknown_member (row 3)"],
+    [{ display_name: "Bob", interval_start: at(past + 60 * 1000), import_kwh: 1, export_kwh: 0 }, "invalid_interval (row 3)"],
+  ]) {
+    assert.equal(await refusalOf(importAs(alice, [...good, row])), code, JSON.stringify(row));
+  }
+  // Only an active admin of north imports: over HTTP too, as the admin check comes first.
+  assert.equal(reason(await rpc("import_meter_readings", bob, { p_community: "north", p_readings: good })), "not_admin");
+  assert.equal(reason(await rpc("import_meter_readings", sam, { p_community: "north", p_readings: good })), "not_admin");
+  assert.equal(await refusalOf(importAs(bob, good)), "not_admin");
+  // lite's quirk, seen: Alice's good rows reach the function as a JSON string, refused as no array.
+  // (Should this start passing, lite passes jsonb arguments right: call it over HTTP.)
+  assert.equal(reason(await rpc("import_meter_readings", alice, { p_community: "north", p_readings: good })), "invalid_reading");
+  assert.deepEqual(await databaseState(), before, "a refused import changed the database");
+  assert.deepEqual(await importAs(alice, good), { imported: 2 });
+
+  // Nobody but the service settles.
+  for (const who of [bob, alice, undefined]) {
+    const refused = await rpc("settle_interval", who, { p_community: "north", p_delivery_start: at(past) });
+    assert.ok(refused.status === 401 || refused.status === 403, `${who?.name ?? "anon"}: settle_interval answered ${refused.status}`);
+    assert.match(String(refused.body.message), /permission denied/);
+  }
+  assert.equal(reason(await serviceRpc("settle_interval", { p_community: "north", p_delivery_start: at(past + 60 * 1000) })), "invalid_interval");
+
+  // The service settles: D = min(5000, 5000 x 4321 / 5000, 5000 x 6000 / 5000) = 4321 Wh.
+  // At 0.16: 691,360 micro-dollars; the trade's fees (0.01 and 0.005 per kWh, its
+  // terms, though north charges none now) 43,210 and 21,605.
+  const settled = ok(await serviceRpc("settle_interval", { p_community: "north", p_delivery_start: at(past) }), "settle_interval");
+  assert.ok(sameInstant(settled.delivery_start, past));
+  assert.deepEqual(plain({ ...settled, delivery_start: "" }), {
+    community_id: "north",
+    delivery_start: "",
+    settled: [{ trade_id: tradeId, revision: 1, delivered_kwh: 4.321, buyer_pays: 0.73457, seller_receives: 0.669755, fees: 0.064815 }],
+    awaiting_meter: [],
+    unchanged: 0,
+  });
+  // Settled again, nothing changes.
+  assert.deepEqual(plain({ ...ok(await serviceRpc("settle_interval", { p_community: "north", p_delivery_start: at(past) })), delivery_start: "" }), {
+    community_id: "north", delivery_start: "", settled: [], awaiting_meter: [], unchanged: 1,
+  });
+
+  // Each party reads its settlement; a member of another community, and its admin, none.
+  const columns = "trade_id,revision,community_id,contracted_kwh,delivered_kwh,price,buyer_pays,seller_receives,fees,superseded_at";
+  const expected = [{ trade_id: tradeId, revision: 1, community_id: "north", contracted_kwh: 5, delivered_kwh: 4.321, price: 0.16, buyer_pays: 0.73457, seller_receives: 0.669755, fees: 0.064815, superseded_at: null }];
+  assert.deepEqual(plain(ok(await read(`settlements?select=${columns}`, bob))), expected);
+  assert.deepEqual(plain(ok(await read(`settlements?select=${columns}`, alice))), expected);
+  const [{ delivery_start: settledStart }] = ok(await read("settlements?select=delivery_start", bob));
+  assert.ok(sameInstant(settledStart, past));
+  for (const who of [tom, sam]) {
+    assert.deepEqual(ok(await read("settlements?select=*", who)), [], `${who.name} read north's settlement`);
+    assert.deepEqual(ok(await read(`settlements?select=trade_id&trade_id=eq.${tradeId}`, who)), [], `${who.name} read north's settlement`);
+    assert.deepEqual(ok(await read("meter_readings?select=*", who)), [], `${who.name} read north's readings`);
+  }
+  // Readings: Bob his own; Alice, north's admin, every household's.
+  assert.deepEqual(plain(ok(await read("meter_readings?select=membership_id,revision,source,import_kwh,export_kwh", bob))), [
+    { membership_id: bob.membership, revision: 1, source: "operator", import_kwh: 6, export_kwh: 0 },
+  ]);
+  assert.deepEqual(plain(ok(await read("meter_readings?select=membership_id,export_kwh&order=export_kwh.desc", alice))), [
+    { membership_id: alice.membership, export_kwh: 4.321 },
+    { membership_id: bob.membership, export_kwh: 0 },
+  ]);
+  // North takes no self readings.
+  assert.equal(reason(await rpc("submit_meter_reading", bob, { p_delivery_start: at(past), p_import: 9, p_export: 0 })), "invalid_action");
+});
+
 test("direct writes to every public table are refused, by the privileges and by RLS alone", async () => {
   const tables = (await sql`select tablename from pg_tables where schemaname = 'public' order by 1`).map((t) => t.tablename);
   assert.deepEqual(tables, PUBLIC_TABLES, "a table was added or removed: give it its attacks here");
@@ -665,7 +837,21 @@ test("direct writes to every public table are refused, by the privileges and by 
       patch: { amount: 99, counterpart: "Evil", user_id: who.id },
     },
     trade_prints: { insert: { seq: 999999, community_id: "north", price: 0.99, amount: 99, traded_at: "2026-01-01T00:00:00Z" }, filter: "seq=not.is.null", patch: { price: 0.99 } },
+    // A reading of one's own choosing, as the operator's; everyone's readings rewritten.
+    meter_readings: {
+      insert: { id: randomUUID(), community_id: "north", membership_id: who.membership ?? bob.membership, delivery_start: "2026-01-01T00:00:00Z", revision: 99, import_kwh: 9999, export_kwh: 0, source: "operator" },
+      filter: "id=not.is.null",
+      patch: { import_kwh: 0, export_kwh: 9999, source: "operator", membership_id: who.membership ?? bob.membership },
+    },
+    // A settlement that pays nothing for a trade, and every settlement made free.
+    settlements: {
+      insert: { trade_id: someTrade.id, revision: 99, community_id: "north", delivery_start: "2026-01-01T00:00:00Z", contracted_kwh: 99, delivered_kwh: 99, price: 0.01, buyer_pays: 0, seller_receives: 0, fees: 0 },
+      filter: "trade_id=not.is.null",
+      patch: { delivered_kwh: 0, buyer_pays: 0, seller_receives: 0, fees: 0, superseded_at: "2026-01-01T00:00:00Z" },
+    },
   });
+  // The upserts name each table's own key (an ON CONFLICT on no unique key is refused before the privileges are checked).
+  const conflictKeys = { household_trades: "trade_id,side", trade_prints: "seq", settlements: "trade_id,revision" };
   const attackers = [alice, bob, nina, undefined];
   const state = await databaseState();
 
@@ -675,7 +861,7 @@ test("direct writes to every public table are refused, by the privileges and by 
     for (const [table, attack] of Object.entries(attacks(who ?? nina))) {
       for (const [method, path, body] of [
         ["POST", table, attack.insert],
-        ["POST", `${table}?on_conflict=${table === "household_trades" ? "trade_id,side" : table === "trade_prints" ? "seq" : "id"}`, attack.insert],
+        ["POST", `${table}?on_conflict=${conflictKeys[table] ?? "id"}`, attack.insert],
         ["PATCH", `${table}?${attack.filter}`, attack.patch],
         ["DELETE", `${table}?${attack.filter}`, undefined],
       ]) {
@@ -717,7 +903,7 @@ test("direct writes to every public table are refused, by the privileges and by 
     for (const [fn, body] of [["caller_membership", {}], ["new_token", {}], ["make_invitation", { p_community: "north", p_role: "admin", p_uses: 1, p_expires_at: inDays(1), p_pre_approved: true, p_created_by: null }], ["keep_an_admin", { p_community: "north", p_member: alice.membership }]]) {
       assert.equal((await rpc(fn, who, body)).status, 404, `${name}: ${fn}`);
     }
-    for (const [fn, body] of [["create_community", { p_id: "evil", p_name: "Evil" }], ["invite_admin", { p_community: "north" }], ["expire_orders", { p_community: "north" }], ["match_orders", { p_community: "north" }]]) {
+    for (const [fn, body] of [["create_community", { p_id: "evil", p_name: "Evil" }], ["invite_admin", { p_community: "north" }], ["expire_orders", { p_community: "north" }], ["match_orders", { p_community: "north" }], ["settle_interval", { p_community: "north", p_delivery_start: "2026-01-01T00:00:00Z" }], ["settle_intervals", { p_community: "north" }]]) {
       const reply = await rpc(fn, who, body);
       assert.ok(reply.status === 401 || reply.status === 403, `${name}: ${fn} answered ${reply.status}`);
       assert.match(String(reply.body.message), /permission denied/);
