@@ -57,6 +57,7 @@ async fn main() {
             price: format!("0.{}", 20 + i % 70),
             amount: "1".into(),
             expires_at: None,
+            interval: None,
         };
         let started = Instant::now();
         alice.place(&request).await.unwrap();

@@ -31,6 +31,7 @@ fn request(side: Side, ticks: u32, amount: &str) -> PlaceRequest {
         price: format!("0.{ticks:04}"),
         amount: amount.into(),
         expires_at: None,
+        interval: None,
     }
 }
 

@@ -47,6 +47,24 @@ enum SideArg {
 }
 
 #[derive(Subcommand)]
+enum MeterCmd {
+    /// Import readings from a CSV (household,interval_start,import_kwh,export_kwh) or
+    /// Green Button (ESPI XML) file: all of them or, on any problem, none.
+    Import { file: PathBuf },
+    /// Record one reading of my meter for an ended interval.
+    Record {
+        #[arg(long)]
+        interval: String,
+        /// kWh drawn from the grid connection in the interval.
+        #[arg(long)]
+        import: String,
+        /// kWh fed into it.
+        #[arg(long)]
+        export: String,
+    },
+}
+
+#[derive(Subcommand)]
 enum Cmd {
     /// Read JSON Lines commands and write the events, then the final book, as JSON Lines.
     Replay {
@@ -83,6 +101,20 @@ enum Cmd {
         /// The order's id (a new UUID if not given).
         #[arg(long)]
         id: Option<Uuid>,
+        /// The start of its delivery interval (RFC 3339, e.g. 2026-06-01T12:15:00Z); undated if not given.
+        #[arg(long)]
+        interval: Option<String>,
+    },
+    /// Meter readings (needs --db).
+    Meter {
+        #[command(subcommand)]
+        action: MeterCmd,
+    },
+    /// Settle one ended delivery interval, or every ended interval with unsettled trades (needs --db).
+    Settle {
+        /// The interval's start (RFC 3339); every due interval if not given.
+        #[arg(long)]
+        interval: Option<String>,
     },
     /// Cancel one of my open orders (needs --db).
     Cancel { id: Uuid },
@@ -314,6 +346,7 @@ async fn run(market: &LocalMarket, me: &Trader<'_>, command: Cmd, simulated: Opt
             amount,
             expires_in,
             id,
+            interval,
         } => {
             let side = match side {
                 SideArg::Buy => lumea_market::Side::Buy,
@@ -326,10 +359,33 @@ async fn run(market: &LocalMarket, me: &Trader<'_>, command: Cmd, simulated: Opt
                 price,
                 amount,
                 expires_at,
+                interval,
             };
             print(&me.place(&request).await?);
         }
         Cmd::Cancel { id } => print(&me.cancel(id).await?),
+        Cmd::Meter {
+            action: MeterCmd::Import { file },
+        } => {
+            let text = std::fs::read_to_string(&file).map_err(|err| lumea_store::Error::MeterFile(format!("{}: {err}", file.display())))?;
+            let rows = lumea_store::meter_files::parse(&text, &market.rules().await)
+                .map_err(|err| lumea_store::Error::MeterFile(format!("{}: {err}", file.display())))?;
+            let events = market
+                .record_readings(me.user_id(), &rows, lumea_store::settlement::ReadingSource::File)
+                .await?;
+            print(&serde_json::json!({ "imported": rows.len() }));
+            events.iter().for_each(print);
+        }
+        Cmd::Meter {
+            action: MeterCmd::Record { interval, import, export },
+        } => me.record_reading(&interval, &import, &export).await?.iter().for_each(print),
+        Cmd::Settle { interval } => {
+            let events = match interval {
+                Some(interval) => market.settle(&interval).await?,
+                None => market.settle_due().await?,
+            };
+            events.iter().for_each(print);
+        }
         Cmd::Buy { order, amount } => print(&me.buy_now(order, &amount).await?),
         Cmd::GridBuy { amount } => print(&me.buy_from_grid(&amount).await?),
         Cmd::GridSell { amount } => print(&me.sell_to_grid(&amount).await?),

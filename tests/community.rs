@@ -26,6 +26,7 @@ fn place(side: Side, price: &str, amount: &str) -> PlaceRequest {
         price: price.into(),
         amount: amount.into(),
         expires_at: None,
+        interval: None,
     }
 }
 

@@ -32,6 +32,7 @@ fn order(side: Side, price: &str, amount: &str) -> PlaceRequest {
         price: price.into(),
         amount: amount.into(),
         expires_at: None,
+        interval: None,
     }
 }
 

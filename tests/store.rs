@@ -33,6 +33,7 @@ fn place(side: Side, price: &str, amount: &str) -> PlaceRequest {
         price: price.into(),
         amount: amount.into(),
         expires_at: None,
+        interval: None,
     }
 }
 
@@ -510,4 +511,100 @@ async fn a_file_open_in_another_copy_of_the_app_is_in_use() {
     first.close().await;
     let reopened = LocalMarket::open(&path, Arc::new(clock), OpenOptions::default()).await;
     assert!(reopened.is_ok(), "closed, the file is free again");
+}
+
+fn dated(side: Side, price: &str, amount: &str, interval: &str) -> PlaceRequest {
+    PlaceRequest {
+        interval: Some(interval.into()),
+        ..place(side, price, amount)
+    }
+}
+
+/// The settlement events as the replay prints them.
+fn settled(events: &[lumea_market::ledger::SettlementEvent]) -> Vec<String> {
+    events.iter().map(|e| serde_json::to_string(e).unwrap()).collect()
+}
+
+#[tokio::test]
+async fn dated_trades_settle_against_meter_readings_with_revisions_and_fees() {
+    let (_dir, path) = file();
+    let clock = clock();
+    let market = open(&path, &clock).await;
+    market.set_setting("buyer_fee", "0.01").await.unwrap();
+    market.set_setting("seller_fee", "0.005").await.unwrap();
+    let me = market.household();
+    let charlie = market.trader("Charlie").await.unwrap();
+    let interval = "2026-06-01T17:30:00Z";
+    // The interval's checks come after the price and amount, in the rules' order.
+    assert_eq!(
+        code(me.place(&dated(Side::Sell, "0.16", "2", "2026-06-01T17:20:00Z")).await),
+        "invalid_interval"
+    );
+    assert_eq!(
+        code(me.place(&dated(Side::Sell, "0.16", "2", "2026-06-01T17:00:00Z")).await),
+        "interval_closed"
+    );
+    assert_eq!(
+        code(me.place(&dated(Side::Sell, "0.16", "2", "2026-06-02T17:15:00Z")).await),
+        "interval_not_open"
+    );
+    let ask = dated(Side::Sell, "0.16", "2", interval);
+    me.place(&ask).await.unwrap();
+    // An undated bid, even above its price, never meets the dated ask: only a dated one does, and the
+    // trade is named by the pair.
+    assert!(charlie.place(&place(Side::Buy, "0.165", "1")).await.unwrap().trades.is_empty());
+    let bid = dated(Side::Buy, "0.20", "2", interval);
+    let outcome = charlie.place(&bid).await.unwrap();
+    assert_eq!(outcome.trades.len(), 1);
+    let trade = outcome.trades[0].id.clone();
+    assert_eq!(trade, format!("{}/{}", bid.id, ask.id));
+
+    market.close().await;
+    let before = dump(&path).await;
+    let market = open(&path, &clock).await;
+    assert_eq!(code(market.household().record_reading(interval, "0", "1.5").await), "interval_not_ended");
+    assert_eq!(code(market.settle(interval).await), "interval_not_ended");
+    market.close().await;
+    assert_eq!(dump(&path).await, before, "a refused reading or settlement wrote something");
+
+    let market = open(&path, &clock).await;
+    let (me, charlie) = (market.household(), market.trader("Charlie").await.unwrap());
+    clock.advance(Duration::minutes(46));
+    assert_eq!(code(me.record_reading(interval, "0", "-1").await), "invalid_reading");
+    assert_eq!(code(me.record_reading("noon", "0", "1").await), "invalid_interval");
+    // My reading alone: Charlie's is missing, so the trade waits.
+    let events = me.record_reading(interval, "0", "1.5").await.unwrap();
+    assert_eq!(settled(&events), [format!(r#"{{"event":"awaiting_meter","trade":"{trade}"}}"#)]);
+    let events = charlie.record_reading(interval, "4", "0").await.unwrap();
+    // 1.5 of 2 kWh delivered: 0.24 + 0.015 buyer's fee, 0.24 − 0.0075 seller's fee.
+    assert_eq!(
+        settled(&events),
+        [format!(
+            r#"{{"event":"settled","trade":"{trade}","delivered":"1.5","buyer_pays":"0.255","seller_receives":"0.2325","revision":1}}"#
+        )]
+    );
+    assert!(market.settle(interval).await.unwrap().is_empty(), "settling again changes nothing");
+    market.verify().await.unwrap();
+    // A revised reading settles the interval again as revision 2; revision 1 stays.
+    let events = me.record_reading(interval, "0", "2").await.unwrap();
+    assert_eq!(
+        settled(&events),
+        [format!(
+            r#"{{"event":"settled","trade":"{trade}","delivered":"2","buyer_pays":"0.34","seller_receives":"0.31","revision":2}}"#
+        )]
+    );
+    assert!(market.settle_due().await.unwrap().is_empty());
+    market.verify().await.unwrap();
+    market.close().await;
+    let mut conn = SqliteConnection::connect(&format!("sqlite://{}", path.display())).await.unwrap();
+    let kept: Vec<(i64, i64)> = sqlx::query_as("SELECT revision, delivered_wh FROM settlements ORDER BY revision")
+        .fetch_all(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(kept, [(1, 1500), (2, 2000)]);
+    let readings: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM meter_readings")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(readings, 3, "every reading is kept");
 }

@@ -45,13 +45,14 @@ async fn grid_prices(market: Market<'_>) -> Reply<GridPrices> {
 }
 
 #[tauri::command]
-async fn place_order(market: Market<'_>, id: Uuid, side: Side, price: String, amount: String) -> Reply<Outcome> {
+async fn place_order(market: Market<'_>, id: Uuid, side: Side, price: String, amount: String, interval: Option<String>) -> Reply<Outcome> {
     let request = PlaceRequest {
         id,
         side,
         price,
         amount,
         expires_at: None,
+        interval,
     };
     market.place(&request).await
 }

@@ -201,11 +201,11 @@ pub async fn save_account(pool: &SqlitePool, account: &Account) -> Result<()> {
 /// Stores orders as the server has them, many to a statement; an older copy
 /// never replaces a newer one, and an order with a command waiting stays pending.
 pub async fn upsert_orders(tx: &mut Tx, orders: &[CachedOrder]) -> Result<()> {
-    // 16 values a row, well under SQLite's 32,766 bound variables a statement.
+    // 17 values a row, well under SQLite's 32,766 bound variables a statement.
     for chunk in orders.chunks(500) {
         let mut insert = sqlx::QueryBuilder::<Sqlite>::new(
             "INSERT INTO orders (id, user_id, username, side, price_ticks, amount_centi_kwh, filled_centi_kwh, status,
-                                 distance_hm, distance_asked, seq, created_at, updated_at, expires_at, pending) ",
+                                 distance_hm, distance_asked, seq, created_at, updated_at, expires_at, closes_at, pending) ",
         );
         insert.push_values(chunk, |mut row, order| {
             row.push_bind(order.id.to_string())
@@ -221,6 +221,8 @@ pub async fn upsert_orders(tx: &mut Tx, orders: &[CachedOrder]) -> Result<()> {
                 .push_bind(order.seq)
                 .push_bind(timestamp(order.created_at))
                 .push_bind(timestamp(order.updated_at))
+                .push_bind(order.expires_at.map(timestamp))
+                // Undated until the community backend trades for intervals: it closes at its expiry.
                 .push_bind(order.expires_at.map(timestamp))
                 .push_bind(0);
         });

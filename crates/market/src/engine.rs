@@ -64,6 +64,11 @@ impl<B: Book> Market<B> {
         &self.rules
     }
 
+    /// New rules for orders placed from now on; open orders keep their `closes_at`.
+    pub fn set_rules(&mut self, rules: DeliveryRules) {
+        self.rules = rules;
+    }
+
     /// Moves the clock to `now` and expires every order due by then.
     pub fn advance(&mut self, now: DateTime<Utc>, events: &mut Vec<Event>) {
         self.now = self.now.max(now);

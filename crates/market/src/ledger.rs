@@ -55,6 +55,16 @@ impl Ledger {
         Ok(())
     }
 
+    /// Puts back a stored reading (the latest restored last is the current one).
+    pub fn restore_reading(&mut self, user: &str, start: DateTime<Utc>, reading: Reading) {
+        self.readings.entry((user.into(), start)).or_default().push(reading);
+    }
+
+    /// Puts back a stored settlement revision (in revision order).
+    pub fn restore_settlement(&mut self, trade: &str, figures: Figures) {
+        self.settlements.entry(trade.to_string()).or_default().push(figures);
+    }
+
     /// The household's current reading of an interval.
     pub fn reading(&self, user: &UserId, start: DateTime<Utc>) -> Option<Reading> {
         self.readings.get(&(user.clone(), start)).and_then(|history| history.last().copied())

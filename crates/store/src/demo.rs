@@ -141,6 +141,7 @@ pub(super) async fn place_opening_orders(market: &LocalMarket) -> Result<()> {
             price: price.into(),
             amount: amount.into(),
             expires_at: None,
+            interval: None,
         };
         market.trader(username).await?.place(&request).await?;
     }

@@ -5,8 +5,11 @@
 
 pub mod clock;
 mod demo;
+pub mod meter_files;
 pub mod rows;
+pub mod settlement;
 pub mod simulator;
+pub mod statement;
 mod verify;
 
 use std::collections::HashMap;
@@ -23,7 +26,7 @@ use tokio::sync::{Mutex, broadcast};
 use uuid::Uuid;
 
 use crate::clock::Clock;
-use lumea_market::delivery::DeliveryRules;
+use lumea_market::delivery::{DeliveryRules, Fee};
 use lumea_market::energy::{Battery, Co2Intensity, GridPrices};
 use lumea_market::geo::Location;
 use lumea_market::rules::{self, BuyNow, Cancel, Place};
@@ -70,6 +73,9 @@ pub enum Error {
     Storage(#[from] sqlx::Error),
     #[error("the market file could not be brought up to date: {0}")]
     Migration(#[from] sqlx::migrate::MigrateError),
+    /// A meter file that cannot be imported: where and why.
+    #[error("the meter file cannot be imported, nothing was: {0}")]
+    MeterFile(String),
 }
 
 impl Error {
@@ -79,6 +85,7 @@ impl Error {
             Error::Rejected(reason) => ErrorCode::from(*reason),
             Error::Storage(err) if is_busy(err) => ErrorCode::StoreInUse,
             Error::Storage(_) | Error::Migration(_) => ErrorCode::StorageFailure,
+            Error::MeterFile(_) => ErrorCode::InvalidMeterFile,
         }
     }
 }
@@ -154,6 +161,7 @@ struct Settings {
     grid: GridPrices,
     co2: Co2Intensity,
     simulator: bool,
+    delivery: DeliveryRules,
 }
 
 /// The market in memory: the engine and every battery, always as the file has them.
@@ -181,6 +189,8 @@ pub struct PlaceRequest {
     pub price: String,
     pub amount: String,
     pub expires_at: Option<DateTime<Utc>>,
+    /// The start of the delivery interval (RFC 3339); `None` for an undated order.
+    pub interval: Option<String>,
 }
 
 /// What an operation did.
@@ -418,9 +428,15 @@ impl LocalMarket {
                     _ => return Err(Reason::InvalidSetting.into()),
                 }
             }
+            "interval_minutes" => settings.delivery.interval_minutes = value.parse().map_err(|_| Reason::InvalidSetting)?,
+            "open_hours_ahead" => settings.delivery.open_hours_ahead = value.parse().map_err(|_| Reason::InvalidSetting)?,
+            "gate_closure_minutes" => settings.delivery.gate_closure_minutes = value.parse().map_err(|_| Reason::InvalidSetting)?,
+            "settlement_deadline_hours" => settings.delivery.settlement_deadline_hours = value.parse().map_err(|_| Reason::InvalidSetting)?,
+            "buyer_fee" => settings.delivery.buyer_fee = Fee::parse(value).ok_or(Reason::InvalidSetting)?,
+            "seller_fee" => settings.delivery.seller_fee = Fee::parse(value).ok_or(Reason::InvalidSetting)?,
             _ => return Err(Reason::InvalidSetting.into()),
         }
-        if !settings.grid.is_ordered() {
+        if !settings.grid.is_ordered() || !settings.delivery.is_valid() {
             return Err(Reason::InvalidSetting.into());
         }
         sqlx::query("INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
@@ -429,6 +445,8 @@ impl LocalMarket {
             .execute(&self.pool)
             .await?;
         state.settings = settings;
+        // Orders already placed keep the gate closure they were placed under (their stored closes_at).
+        state.market.set_rules(settings.delivery);
         Ok(())
     }
 
@@ -599,7 +617,7 @@ impl Trader<'_> {
             price: &request.price,
             amount: &request.amount,
             expires_at: request.expires_at,
-            interval: None,
+            interval: request.interval.as_deref(),
         };
         self.market
             .transact(Some(&self.user), |market, changes, events| {
@@ -640,6 +658,15 @@ impl Trader<'_> {
                 Ok(())
             })
             .await
+    }
+
+    /// My statement for the delivery intervals starting in `from..to`.
+    pub async fn statement(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<statement::Statement> {
+        let (rules, grid, co2) = {
+            let state = self.market.state.lock().await;
+            (*state.market.rules(), state.settings.grid, state.settings.co2)
+        };
+        statement::statement(&self.market.pool, &self.user, (from, to), &rules, grid, co2, self.market.clock.now()).await
     }
 
     /// Buys from the grid at its fixed price, up to the battery's headroom.
@@ -810,7 +837,7 @@ async fn load_state(pool: &SqlitePool, now: DateTime<Utc>) -> Result<State> {
     let settings = load_settings(pool).await?;
     let next_trade_seq: i64 = sqlx::query("SELECT COALESCE(MAX(seq), 0) + 1 FROM trades").fetch_one(pool).await?.get(0);
     Ok(State {
-        market: Market::restore(orders, now, DeliveryRules::default()),
+        market: Market::restore(orders, now, settings.delivery),
         batteries,
         members,
         settings,
@@ -828,6 +855,7 @@ async fn load_settings(pool: &SqlitePool) -> Result<Settings> {
         grid: GridPrices::default(),
         co2: Co2Intensity::default(),
         simulator: true,
+        delivery: DeliveryRules::default(),
     };
     if let Some(price) = stored.get("grid_buy_price").and_then(|v| Price::parse(v)) {
         settings.grid.buy = price;
@@ -839,6 +867,18 @@ async fn load_settings(pool: &SqlitePool) -> Result<Settings> {
         settings.co2 = co2;
     }
     settings.simulator = stored.get("simulator").is_none_or(|v| v != "off");
+    let mut delivery = settings.delivery;
+    let number = |key: &str, default: u32| stored.get(key).and_then(|v| v.parse().ok()).unwrap_or(default);
+    delivery.interval_minutes = number("interval_minutes", delivery.interval_minutes);
+    delivery.open_hours_ahead = number("open_hours_ahead", delivery.open_hours_ahead);
+    delivery.gate_closure_minutes = number("gate_closure_minutes", delivery.gate_closure_minutes);
+    delivery.settlement_deadline_hours = number("settlement_deadline_hours", delivery.settlement_deadline_hours);
+    delivery.buyer_fee = stored.get("buyer_fee").and_then(|v| Fee::parse(v)).unwrap_or(delivery.buyer_fee);
+    delivery.seller_fee = stored.get("seller_fee").and_then(|v| Fee::parse(v)).unwrap_or(delivery.seller_fee);
+    // Settings are checked when set; a file edited by hand falls back to the defaults.
+    if delivery.is_valid() {
+        settings.delivery = delivery;
+    }
     Ok(settings)
 }
 

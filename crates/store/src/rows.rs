@@ -337,7 +337,7 @@ pub(super) async fn members(pool: &SqlitePool) -> Result<HashMap<String, Member>
 }
 
 const ORDER_COLUMNS: &str = "id, user_id, username, side, price_ticks, amount_centi_kwh, filled_centi_kwh, status, \
-                             lat_e3, lng_e3, seq, created_at, updated_at, expires_at, pending";
+                             lat_e3, lng_e3, seq, created_at, updated_at, expires_at, pending, interval_start, closes_at";
 
 fn order(row: &SqliteRow) -> Result<Order> {
     Ok(Order {
@@ -351,8 +351,8 @@ fn order(row: &SqliteRow) -> Result<Order> {
         // A community order not yet on the server has a temporary negative seq: no place in any book yet.
         seq: u64::try_from(row.try_get::<i64, _>("seq")?).unwrap_or(0),
         expires_at: optional_time(row, "expires_at")?,
-        interval: None,
-        closes_at: optional_time(row, "expires_at")?,
+        interval: optional_time(row, "interval_start")?,
+        closes_at: optional_time(row, "closes_at")?,
     })
 }
 
@@ -456,8 +456,8 @@ pub(super) fn insert_order(batch: &mut Batch, order: &Order, member: &Member, no
     let (lat, lng) = member.location.map(Location::grid).unzip();
     batch.push(
         "INSERT INTO orders (id, user_id, username, side, price_ticks, amount_centi_kwh, filled_centi_kwh, status,
-                             lat_e3, lng_e3, seq, created_at, updated_at, expires_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                             lat_e3, lng_e3, seq, created_at, updated_at, expires_at, interval_start, closes_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             order.id.as_str().into(),
             order.user.as_str().into(),
@@ -473,6 +473,8 @@ pub(super) fn insert_order(batch: &mut Batch, order: &Order, member: &Member, no
             timestamp(now).into(),
             timestamp(now).into(),
             order.expires_at.map(timestamp).into(),
+            order.interval.map(timestamp).into(),
+            order.closes_at.map(timestamp).into(),
         ],
     );
 }
@@ -491,8 +493,9 @@ pub(super) fn update_order(batch: &mut Batch, order: &Order, now: DateTime<Utc>)
 
 pub(super) fn insert_trade(batch: &mut Batch, id: &str, seq: i64, trade: &Trade, now: DateTime<Utc>) {
     batch.push(
-        "INSERT INTO trades (id, seq, buy_order_id, sell_order_id, buyer_id, seller_id, price_ticks, amount_centi_kwh, status, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'completed', ?)",
+        "INSERT INTO trades (id, seq, buy_order_id, sell_order_id, buyer_id, seller_id, price_ticks, amount_centi_kwh, status, created_at,
+                             interval_start)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'completed', ?, ?)",
         [
             id.into(),
             seq.into(),
@@ -503,6 +506,7 @@ pub(super) fn insert_trade(batch: &mut Batch, id: &str, seq: i64, trade: &Trade,
             i64::from(trade.price.ticks()).into(),
             (trade.amount.centi_kwh() as i64).into(),
             timestamp(now).into(),
+            trade.interval.map(timestamp).into(),
         ],
     );
 }

@@ -212,6 +212,7 @@ pub async fn step(market: &LocalMarket, simulator: &mut Simulator) -> Result<Vec
                     price: price.to_string(),
                     amount: amount.to_string(),
                     expires_at: Some(*expires_at),
+                    interval: None,
                 };
                 market.trader(user).await?.place(&request).await.map(drop)
             }

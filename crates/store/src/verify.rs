@@ -2,16 +2,20 @@
 //! and the batteries in memory agree with the file, the market's invariants hold over the stored
 //! trades, every battery is within bounds, its level is the sum of its
 //! movements and its reservations are exactly its open orders, community
-//! energy is conserved, and every trade earned its buyer the right tokens.
+//! energy is conserved, every trade earned its buyer the right tokens, and
+//! every settlement conserves energy (never more delivered than contracted or
+//! metered) and money (buyers pay what sellers receive plus the fees).
 
 use std::collections::HashMap;
 
 use sqlx::{Row, SqlitePool};
 
 use super::rows;
+use crate::parse_timestamp;
 use lumea_market::audit::Audit;
 use lumea_market::energy::Battery;
-use lumea_market::{Book, Energy, Event, FastBook, Market, Order, Price, Trade};
+use lumea_market::ledger::Ledger;
+use lumea_market::{Book, Energy, Event, FastBook, Figures, Market, Money, Order, Price, Reading, Trade, WattHours};
 
 pub(super) async fn verify(pool: &SqlitePool, market: &Market<FastBook>, batteries: &HashMap<String, Battery>) -> Result<(), String> {
     let db = |e: sqlx::Error| format!("reading the file: {e}");
@@ -29,10 +33,12 @@ pub(super) async fn verify(pool: &SqlitePool, market: &Market<FastBook>, batteri
         ));
     }
 
-    let trades = sqlx::query("SELECT buy_order_id, sell_order_id, buyer_id, seller_id, price_ticks, amount_centi_kwh, id FROM trades ORDER BY seq")
-        .fetch_all(pool)
-        .await
-        .map_err(db)?;
+    let trades = sqlx::query(
+        "SELECT buy_order_id, sell_order_id, buyer_id, seller_id, price_ticks, amount_centi_kwh, id, interval_start FROM trades ORDER BY seq",
+    )
+    .fetch_all(pool)
+    .await
+    .map_err(db)?;
     let events: Vec<Event> = trades
         .iter()
         .map(|row| {
@@ -44,13 +50,48 @@ pub(super) async fn verify(pool: &SqlitePool, market: &Market<FastBook>, batteri
                 seller: row.get::<String, _>(3).as_str().into(),
                 price: Price::from_ticks(row.get::<i64, _>(4) as u32),
                 amount: Energy::from_centi_kwh(row.get::<i64, _>(5) as u64),
-                interval: None,
+                interval: row.get::<Option<String>, _>(7).as_deref().map(parse_timestamp).transpose().ok().flatten(),
             })
         })
         .collect();
     let mut audit = Audit::default();
     audit.record(&events, market.book())?;
     audit.check(market.book())?;
+    let mut ledger = Ledger::default();
+    events.iter().for_each(|event| {
+        if let Event::Trade(trade) = event {
+            ledger.record(trade);
+        }
+    });
+    for row in sqlx::query("SELECT user_id, interval_start, import_wh, export_wh FROM meter_readings ORDER BY id")
+        .fetch_all(pool)
+        .await
+        .map_err(db)?
+    {
+        let start = parse_timestamp(&row.get::<String, _>(1)).map_err(|e| e.to_string())?;
+        let wh = |i: usize| WattHours::from_wh(row.get::<i64, _>(i) as u64);
+        ledger.restore_reading(
+            &row.get::<String, _>(0),
+            start,
+            Reading {
+                import: wh(2),
+                export: wh(3),
+            },
+        );
+    }
+    for row in sqlx::query("SELECT trade_id, delivered_wh, buyer_pays_micros, seller_receives_micros FROM settlements ORDER BY trade_id, revision")
+        .fetch_all(pool)
+        .await
+        .map_err(db)?
+    {
+        let figures = Figures {
+            delivered: WattHours::from_wh(row.get::<i64, _>(1) as u64),
+            buyer_pays: Money::from_micros(row.get(2)),
+            seller_receives: Money::from_micros(row.get(3)),
+        };
+        ledger.restore_settlement(&row.get::<String, _>(0), figures);
+    }
+    lumea_market::audit::check_settlements(&ledger, market.rules())?;
 
     let accounts = sqlx::query(
         "SELECT a.user_id, a.capacity_centi_kwh, a.level_centi_kwh, a.reserved_bids_centi_kwh, a.reserved_asks_centi_kwh,

@@ -1,0 +1,39 @@
+-- Trades are contracts for delivery intervals, settled against meter readings.
+-- An order's and a trade's interval is the start of its delivery interval
+-- (UTC, RFC 3339); NULL for an undated order or trade, which is never settled.
+ALTER TABLE orders ADD COLUMN interval_start TEXT;
+-- When an open order leaves the book unfilled: its expiry or its interval's
+-- gate closure, whichever is first (kept, so the book is rebuilt as it was
+-- even if the market's gate closure changes later).
+ALTER TABLE orders ADD COLUMN closes_at TEXT;
+UPDATE orders SET closes_at = expires_at;
+ALTER TABLE trades ADD COLUMN interval_start TEXT;
+CREATE INDEX trades_by_interval ON trades (interval_start, seq) WHERE interval_start IS NOT NULL;
+
+-- Every reading ever recorded: a later one for the same household and interval
+-- revises it (the current reading is the one with the highest id); nothing is
+-- overwritten, so a statement can always say what was known when.
+CREATE TABLE meter_readings (
+    id             INTEGER PRIMARY KEY,
+    user_id        TEXT NOT NULL REFERENCES users (id),
+    interval_start TEXT NOT NULL,
+    import_wh      INTEGER NOT NULL CHECK (import_wh BETWEEN 0 AND 10000000),
+    export_wh      INTEGER NOT NULL CHECK (export_wh BETWEEN 0 AND 10000000),
+    -- Where it came from: an imported file, the household's device, the demo's simulator.
+    source         TEXT NOT NULL CHECK (source IN ('file', 'device', 'simulator')),
+    recorded_at    TEXT NOT NULL
+);
+CREATE INDEX meter_readings_current ON meter_readings (user_id, interval_start, id);
+CREATE INDEX meter_readings_by_interval ON meter_readings (interval_start);
+
+-- Every settlement of a trade: a new revision only when it is settled for the
+-- first time or its figures change; earlier revisions stay as superseded.
+CREATE TABLE settlements (
+    trade_id              TEXT NOT NULL REFERENCES trades (id),
+    revision              INTEGER NOT NULL CHECK (revision >= 1),
+    delivered_wh          INTEGER NOT NULL CHECK (delivered_wh >= 0),
+    buyer_pays_micros     INTEGER NOT NULL CHECK (buyer_pays_micros >= 0),
+    seller_receives_micros INTEGER NOT NULL CHECK (seller_receives_micros >= 0),
+    settled_at            TEXT NOT NULL,
+    PRIMARY KEY (trade_id, revision)
+);
