@@ -368,12 +368,8 @@ async fn run(market: &LocalMarket, me: &Trader<'_>, command: Cmd, simulated: Opt
             action: MeterCmd::Import { file },
         } => {
             let text = std::fs::read_to_string(&file).map_err(|err| lumea_store::Error::MeterFile(format!("{}: {err}", file.display())))?;
-            let rows = lumea_store::meter_files::parse(&text, &market.rules().await)
-                .map_err(|err| lumea_store::Error::MeterFile(format!("{}: {err}", file.display())))?;
-            let events = market
-                .record_readings(me.user_id(), &rows, lumea_store::settlement::ReadingSource::File)
-                .await?;
-            print(&serde_json::json!({ "imported": rows.len() }));
+            let (imported, events) = me.import_meter_file(&text).await?;
+            print(&serde_json::json!({ "imported": imported }));
             events.iter().for_each(print);
         }
         Cmd::Meter {

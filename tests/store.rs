@@ -595,6 +595,19 @@ async fn dated_trades_settle_against_meter_readings_with_revisions_and_fees() {
     );
     assert!(market.settle_due().await.unwrap().is_empty());
     market.verify().await.unwrap();
+    // Both sides' statements for June, as the CSV the app downloads.
+    let june = (
+        Utc.with_ymd_and_hms(2026, 6, 1, 0, 0, 0).unwrap(),
+        Utc.with_ymd_and_hms(2026, 7, 1, 0, 0, 0).unwrap(),
+    );
+    for (who, trader) in [("seller", market.household()), ("buyer", market.trader("Charlie").await.unwrap())] {
+        let csv = trader.statement(june.0, june.1).await.unwrap().to_csv();
+        let golden = format!("{}/tests/fixtures/statement-{who}.expected.csv", env!("CARGO_MANIFEST_DIR"));
+        if std::env::var_os("LUMEA_UPDATE_GOLDEN").is_some() {
+            std::fs::write(&golden, &csv).unwrap();
+        }
+        assert_eq!(csv, std::fs::read_to_string(&golden).unwrap(), "{who}'s statement");
+    }
     market.close().await;
     let mut conn = SqliteConnection::connect(&format!("sqlite://{}", path.display())).await.unwrap();
     let kept: Vec<(i64, i64)> = sqlx::query_as("SELECT revision, delivered_wh FROM settlements ORDER BY revision")

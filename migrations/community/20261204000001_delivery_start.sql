@@ -4,3 +4,6 @@
 ALTER TABLE orders ADD COLUMN interval_start TEXT;
 ALTER TABLE orders ADD COLUMN closes_at TEXT;
 UPDATE orders SET closes_at = expires_at;
+-- A trade's interval, and what its settlement delivered once known.
+ALTER TABLE trades ADD COLUMN interval_start TEXT;
+ALTER TABLE trades ADD COLUMN delivered_wh INTEGER;

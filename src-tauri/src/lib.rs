@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use chrono::Duration as Span;
 use lumea_core::{
-    App, AuthLinkResult, BookView, CommandError, DeveloperSettings, EnergyView, GridPrices, GridTransactionView, HomeSettings, InvitationView,
-    MarketEvent, MarketStats, MemberAction, MemberView, ModeView, OpenedLinks, OrderFilter, OrderView, Outcome, Page, PlaceRequest, Role,
-    SettingsChange, Side, SystemClock, TradePrint, TradeView,
+    App, AuthLinkResult, BookView, CommandError, DeliveryView, DeveloperSettings, EnergyView, GridPrices, GridTransactionView, HomeSettings,
+    InvitationView, MarketEvent, MarketStats, MemberAction, MemberView, ModeView, OpenedLinks, OrderFilter, OrderView, Outcome, Page, PlaceRequest,
+    ReadingView, Role, SettingsChange, Side, Statement, SystemClock, TradePrint, TradeView,
 };
 use tauri::{Emitter, Manager, State};
 use tauri_plugin_deep_link::DeepLinkExt;
@@ -37,6 +37,32 @@ async fn stats(market: Market<'_>, hours: i64) -> Reply<MarketStats> {
 #[tauri::command]
 async fn price_history(market: Market<'_>, hours: i64) -> Reply<Vec<TradePrint>> {
     market.price_history(market.now() - Span::hours(hours)).await
+}
+
+#[tauri::command]
+async fn delivery(market: Market<'_>) -> Reply<DeliveryView> {
+    Ok(market.delivery().await)
+}
+
+#[tauri::command]
+async fn meter_readings(market: Market<'_>, limit: u32, offset: u32) -> Reply<Vec<ReadingView>> {
+    market.readings(Page { limit, offset }).await
+}
+
+/// The file's text, as the UI's file picker read it.
+#[tauri::command]
+async fn import_meter_file(market: Market<'_>, contents: String) -> Reply<u32> {
+    market.import_meter_file(&contents).await
+}
+
+#[tauri::command]
+async fn statement(market: Market<'_>, from: chrono::DateTime<chrono::Utc>, to: chrono::DateTime<chrono::Utc>) -> Reply<Statement> {
+    market.statement(from, to).await
+}
+
+#[tauri::command]
+async fn statement_csv(market: Market<'_>, from: chrono::DateTime<chrono::Utc>, to: chrono::DateTime<chrono::Utc>) -> Reply<String> {
+    market.statement_csv(from, to).await
 }
 
 #[tauri::command]
@@ -363,6 +389,11 @@ pub fn run() {
             stats,
             price_history,
             grid_prices,
+            delivery,
+            meter_readings,
+            import_meter_file,
+            statement,
+            statement_csv,
             place_order,
             cancel_order,
             buy_now,

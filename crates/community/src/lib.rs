@@ -524,6 +524,12 @@ impl CommunityMarket {
         self.standing().grid
     }
 
+    /// The community's delivery rules. Its orders are still undated here
+    /// (`place` sends no interval yet), so these are the market's defaults.
+    pub fn delivery_rules(&self) -> DeliveryRules {
+        DeliveryRules::default()
+    }
+
     /// The household's home as the server had it when this market opened.
     pub fn home(&self) -> Option<Location> {
         self.account.home

@@ -4,9 +4,12 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use lumea_community::CommunityMarket;
+use lumea_market::ErrorCode;
 use lumea_market::Side;
 use lumea_market::energy::GridPrices;
 use lumea_market::stats::{MarketStats, TradePrint};
+use lumea_store::settlement::ReadingView;
+use lumea_store::statement::Statement;
 use lumea_store::{
     BookView, EnergyView, GridTransactionView, LocalMarket, MarketEvent, OrderFilter, OrderView, Outcome, Page, PlaceRequest, TradeView,
 };
@@ -30,6 +33,12 @@ pub trait HouseholdMarket: Send + Sync {
     async fn grid_trade(&self, direction: Side, amount: &str, prices: GridPrices) -> Result<GridTransactionView>;
     async fn orders(&self, filter: &OrderFilter, page: Page) -> Result<Vec<OrderView>>;
     async fn trades(&self, page: Page) -> Result<Vec<TradeView>>;
+    /// My current meter readings, latest interval first.
+    async fn readings(&self, page: Page) -> Result<Vec<ReadingView>>;
+    /// Imports a meter file (CSV or Green Button) whole or not at all; returns how many readings it held.
+    async fn import_meter_file(&self, contents: &str) -> Result<u32>;
+    /// My statement for the delivery intervals starting in `from..to`.
+    async fn statement(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Statement>;
 }
 
 /// The local market, as its household trades in it.
@@ -83,6 +92,19 @@ impl HouseholdMarket for LocalMarket {
     async fn trades(&self, page: Page) -> Result<Vec<TradeView>> {
         Ok(self.household().trades(page).await?)
     }
+
+    async fn readings(&self, page: Page) -> Result<Vec<ReadingView>> {
+        Ok(self.household().readings(page).await?)
+    }
+
+    async fn import_meter_file(&self, contents: &str) -> Result<u32> {
+        let (imported, _) = self.household().import_meter_file(contents).await?;
+        Ok(u32::try_from(imported).unwrap_or(u32::MAX))
+    }
+
+    async fn statement(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Statement> {
+        Ok(self.household().statement(from, to).await?)
+    }
 }
 
 #[async_trait]
@@ -129,5 +151,20 @@ impl HouseholdMarket for CommunityMarket {
 
     async fn trades(&self, page: Page) -> Result<Vec<TradeView>> {
         Ok(CommunityMarket::trades(self, page).await?)
+    }
+
+    // The community's readings come from its operator's imports (the console);
+    // the member's own readings, settlements and statements are not read from
+    // the server yet.
+    async fn readings(&self, _page: Page) -> Result<Vec<ReadingView>> {
+        Err(ErrorCode::NotAvailable.into())
+    }
+
+    async fn import_meter_file(&self, _contents: &str) -> Result<u32> {
+        Err(ErrorCode::NotAvailable.into())
+    }
+
+    async fn statement(&self, _from: DateTime<Utc>, _to: DateTime<Utc>) -> Result<Statement> {
+        Err(ErrorCode::NotAvailable.into())
     }
 }

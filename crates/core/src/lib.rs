@@ -29,11 +29,14 @@ pub use household::HouseholdMarket;
 pub use lumea_community::auth_link::AuthLinkKind;
 pub use lumea_community::console::{InvitationView, MemberView, SettingsChange};
 pub use lumea_community::{MemberAction, MemberRole, MembershipStatus};
+pub use lumea_market::delivery::{DeliveryRules, IntervalView};
 pub use lumea_market::energy::GridPrices;
 pub use lumea_market::home::HomeSettings;
 pub use lumea_market::stats::{LevelDepth, MarketStats, TradePrint};
 pub use lumea_market::{ErrorCode, Side};
 pub use lumea_store::clock::SystemClock;
+pub use lumea_store::settlement::ReadingView;
+pub use lumea_store::statement::{DeliveryState, Statement, StatementLine, StatementTotals};
 pub use lumea_store::{
     BookView, Connection, EnergyView, GridTransactionView, MarketEvent, OrderFilter, OrderView, Outcome, Page, PlaceRequest, Role, TradeView,
 };
@@ -41,6 +44,20 @@ pub use lumea_store::{
 pub type Result<T, E = CommandError> = std::result::Result<T, E>;
 
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// The market's delivery rules and the intervals the market modal offers.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+pub struct DeliveryView {
+    pub rules: DeliveryRules,
+    /// Open for orders now, earliest first: the first is the default.
+    pub intervals: Vec<IntervalView>,
+}
+
+impl DeliveryView {
+    /// How many intervals the modal offers: the next two hours of 15-minute ones.
+    const OFFERED: usize = 8;
+}
 
 /// The first run's choice: nothing chosen yet, the demo, or a home set up.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -654,6 +671,35 @@ impl App {
 
     pub async fn trades(&self, page: Page) -> Result<Vec<TradeView>> {
         self.market().await.trades(page).await
+    }
+
+    pub async fn readings(&self, page: Page) -> Result<Vec<ReadingView>> {
+        self.market().await.readings(page).await
+    }
+
+    pub async fn import_meter_file(&self, contents: &str) -> Result<u32> {
+        self.market().await.import_meter_file(contents).await
+    }
+
+    pub async fn statement(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Statement> {
+        self.market().await.statement(from, to).await
+    }
+
+    /// The statement as CSV, for download.
+    pub async fn statement_csv(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<String> {
+        Ok(self.statement(from, to).await?.to_csv())
+    }
+
+    /// The delivery rules and the intervals open for orders now.
+    pub async fn delivery(&self) -> DeliveryView {
+        let rules = match &*self.backend.read().await {
+            Backend::Local => self.local.rules().await,
+            Backend::Community(market) => market.delivery_rules(),
+        };
+        DeliveryView {
+            rules,
+            intervals: rules.open_intervals(self.now(), DeliveryView::OFFERED),
+        }
     }
 
     /// Expires the local market's due orders (the community's expire on its server).

@@ -59,6 +59,8 @@ error_codes! {
     ExceedsPower = "exceeds_power",
     /// A meter file that cannot be imported; the message names the line or element.
     InvalidMeterFile = "invalid_meter_file",
+    /// Community mode does not offer this yet (meter files and statements are local for now).
+    NotAvailable = "not_available",
     /// The community's cap on a household's open orders.
     TooManyOpenOrders = "too_many_open_orders",
     InvalidSide = "invalid_side",

@@ -196,6 +196,20 @@ impl DeliveryRules {
         DateTime::from_timestamp(start, 0).expect("a start within chrono's range")
     }
 
+    /// The next `count` intervals whose books are open at `now`, earliest first.
+    pub fn open_intervals(&self, now: DateTime<Utc>, count: usize) -> Vec<IntervalView> {
+        let first = self.next_open(now);
+        (0..count)
+            .map(|i| first + self.interval_length() * i32::try_from(i).unwrap_or(i32::MAX))
+            .take_while(|&start| self.check_open(start, now).is_ok())
+            .map(|start| IntervalView {
+                start,
+                end: self.end(start),
+                closes_at: self.gate_closure(start),
+            })
+            .collect()
+    }
+
     /// When an open order leaves the book unfilled: its own expiry or its interval's gate closure, whichever is first.
     pub fn closes_at(&self, expires_at: Option<DateTime<Utc>>, interval: Option<DateTime<Utc>>) -> Option<DateTime<Utc>> {
         let gate = interval.map(|start| self.gate_closure(start));
@@ -204,6 +218,15 @@ impl DeliveryRules {
             (a, b) => a.or(b),
         }
     }
+}
+
+/// A delivery interval as the app offers it: "Delivery 12:15–12:30 · closes 12:10".
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+pub struct IntervalView {
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    pub closes_at: DateTime<Utc>,
 }
 
 /// A household's metered energy at its grid connection in one interval.
@@ -388,6 +411,12 @@ mod tests {
         assert_eq!(rules.check_ended(start, at(12, 14)), Err(Reason::IntervalNotEnded));
         assert_eq!(rules.check_ended(start, at(12, 15)), Ok(()));
         assert_eq!(rules.settlement_deadline(start), at(12, 15) + Duration::hours(48));
+        let offered = rules.open_intervals(at(11, 56), 3);
+        assert_eq!(offered.iter().map(|i| i.start).collect::<Vec<_>>(), [at(12, 15), at(12, 30), at(12, 45)]);
+        assert_eq!((offered[0].end, offered[0].closes_at), (at(12, 30), at(12, 10)));
+        // Never beyond the horizon: from 12:15 to 11:45 the next day, the last start within 24 hours of 11:56.
+        let day = rules.open_intervals(at(11, 56), 200);
+        assert_eq!((day.len(), day.last().unwrap().start), (95, at(11, 45) + Duration::days(1)));
     }
 
     #[test]

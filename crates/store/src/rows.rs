@@ -13,7 +13,7 @@ use super::{Error, Member, Result, parse_timestamp, timestamp};
 use lumea_market::energy::{Battery, Co2Intensity, tokens};
 use lumea_market::geo::Location;
 use lumea_market::stats::TradePrint;
-use lumea_market::{Energy, Money, Order, Price, Reason, Side, Status, Trade};
+use lumea_market::{Energy, Money, Order, Price, Reason, Side, Status, Trade, WattHours};
 
 /// An order as the UI lists it.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -31,6 +31,8 @@ pub struct OrderView {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub expires_at: Option<DateTime<Utc>>,
+    /// The start of its delivery interval; `None` for an undated order.
+    pub interval: Option<DateTime<Utc>>,
     /// From the household's home, in km to one decimal, when both locations are known.
     #[cfg_attr(feature = "ts", ts(type = "string | null"))]
     pub distance_km: Option<Decimal>,
@@ -67,6 +69,10 @@ pub struct TradeView {
     /// The side of the order that came in and traded with a resting one (a
     /// direct purchase is a buy): the other side's order was waiting, filled.
     pub taker: Side,
+    /// The delivery interval it is a contract for; `None` for an undated trade.
+    pub interval: Option<DateTime<Utc>>,
+    /// What the meters say it delivered, once settled (its latest revision).
+    pub delivered: Option<WattHours>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -96,6 +102,8 @@ impl TradeView {
             created_at: at,
             role: role(trade.buyer.as_str(), trade.seller.as_str(), viewer),
             taker,
+            interval: trade.interval,
+            delivered: None,
         }
     }
 
@@ -178,7 +186,7 @@ impl Page {
         Page { limit, offset: 0 }
     }
 
-    fn limit(self) -> i64 {
+    pub(crate) fn limit(self) -> i64 {
         i64::from(self.limit.clamp(1, Self::MAX_LIMIT))
     }
 }
@@ -383,6 +391,7 @@ fn order_view(row: &SqliteRow, home: Option<Location>, viewer: &str) -> Result<O
         created_at: time(row, "created_at")?,
         updated_at: time(row, "updated_at")?,
         expires_at: order.expires_at,
+        interval: order.interval,
         distance_km,
         pending: row.try_get("pending")?,
     })
@@ -529,7 +538,9 @@ pub(super) fn award_co2(batch: &mut Batch, trade_id: &str, trade: &Trade, intens
 /// The taker is the later of the two orders to arrive; a direct purchase has no buy order and is a buy.
 const TRADE_QUERY: &str = "SELECT t.id, t.buy_order_id, t.sell_order_id, t.buyer_id, t.seller_id, t.price_ticks,
                                   t.amount_centi_kwh, t.created_at, b.username AS buyer, s.username AS seller,
-                                  CASE WHEN bo.seq IS NULL OR bo.seq > so.seq THEN 'buy' ELSE 'sell' END AS taker
+                                  CASE WHEN bo.seq IS NULL OR bo.seq > so.seq THEN 'buy' ELSE 'sell' END AS taker,
+                                  t.interval_start,
+                                  (SELECT delivered_wh FROM settlements d WHERE d.trade_id = t.id ORDER BY revision DESC LIMIT 1) AS delivered_wh
                            FROM trades t JOIN users b ON b.id = t.buyer_id JOIN users s ON s.id = t.seller_id
                            JOIN orders so ON so.id = t.sell_order_id LEFT JOIN orders bo ON bo.id = t.buy_order_id";
 
@@ -550,6 +561,8 @@ pub fn trade_view(row: &SqliteRow, viewer: &str) -> Result<TradeView> {
         total: Money::of(price, amount),
         created_at: time(row, "created_at")?,
         taker: side(row.try_get("taker")?)?,
+        interval: optional_time(row, "interval_start")?,
+        delivered: row.try_get::<Option<i64>, _>("delivered_wh")?.map(|wh| WattHours::from_wh(wh as u64)),
     })
 }
 

@@ -35,7 +35,59 @@ impl ReadingSource {
     }
 }
 
+/// A household's current reading of one interval, as the Meter card lists it.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+pub struct ReadingView {
+    pub interval_start: DateTime<Utc>,
+    pub import: WattHours,
+    pub export: WattHours,
+    /// `file`, `device` or `simulator`.
+    pub source: String,
+    pub recorded_at: DateTime<Utc>,
+    /// How many readings of this interval there are: more than 1 when revised.
+    pub revisions: u32,
+}
+
 impl Trader<'_> {
+    /// My current readings, latest interval first.
+    pub async fn readings(&self, page: crate::Page) -> Result<Vec<ReadingView>> {
+        let rows = sqlx::query(
+            "SELECT interval_start, import_wh, export_wh, source, recorded_at,
+                    (SELECT COUNT(*) FROM meter_readings c WHERE c.user_id = m.user_id AND c.interval_start = m.interval_start)
+               FROM meter_readings m
+              WHERE user_id = ?1 AND id = (SELECT MAX(id) FROM meter_readings l WHERE l.user_id = m.user_id AND l.interval_start = m.interval_start)
+              ORDER BY interval_start DESC LIMIT ?2 OFFSET ?3",
+        )
+        .bind(&self.user)
+        .bind(page.limit())
+        .bind(i64::from(page.offset))
+        .fetch_all(&self.market.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let wh = |i: usize| WattHours::from_wh(row.get::<i64, _>(i) as u64);
+                Ok(ReadingView {
+                    interval_start: parse_timestamp(&row.get::<String, _>(0))?,
+                    import: wh(1),
+                    export: wh(2),
+                    source: row.get(3),
+                    recorded_at: parse_timestamp(&row.get::<String, _>(4))?,
+                    revisions: row.get::<i64, _>(5) as u32,
+                })
+            })
+            .collect()
+    }
+
+    /// Imports a meter file (CSV or Green Button) whole or not at all; rows
+    /// without a household are mine. Returns how many readings it held.
+    pub async fn import_meter_file(&self, contents: &str) -> Result<(usize, Vec<SettlementEvent>)> {
+        let rules = self.market.rules().await;
+        let rows = crate::meter_files::parse(contents, &rules).map_err(|err| crate::Error::MeterFile(err.to_string()))?;
+        let events = self.market.record_readings(&self.user, &rows, ReadingSource::File).await?;
+        Ok((rows.len(), events))
+    }
+
     /// Records the household's reading of one interval, checked in the rules'
     /// order (`invalid_interval`, `interval_not_ended`, `invalid_reading`);
     /// a settled interval is settled again at once.

@@ -217,7 +217,7 @@ impl Statement {
             let _ = writeln!(
                 csv,
                 "{},{side},{},{},{delivered},{},{},{},{},{}",
-                line.interval_start.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                rfc3339(line.interval_start),
                 csv_field(&line.counterparty),
                 line.contracted,
                 line.price,
@@ -242,7 +242,7 @@ impl Statement {
             ("grid_only_cost", t.grid_only_cost.to_string()),
             ("savings", t.savings.to_string()),
             ("co2_kg", t.co2_kg.to_string()),
-            ("period", format!("{} to {}", self.from.to_rfc3339(), self.to.to_rfc3339())),
+            ("period", format!("{} to {}", rfc3339(self.from), rfc3339(self.to))),
         ];
         csv.push_str("\ntotal,value\n");
         for (name, value) in totals {
@@ -250,6 +250,10 @@ impl Statement {
         }
         csv
     }
+}
+
+fn rfc3339(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
 /// A display name as one CSV field: quoted when it holds a comma, quote or line

@@ -9,6 +9,10 @@ import type { Status } from "./Status";
  */
 export type OrderView = { id: string, user_id: string, username: string, side: Side, price: Price, amount: Energy, filled: Energy, remaining: Energy, status: Status, created_at: string, updated_at: string, expires_at: string | null, 
 /**
+ * The start of its delivery interval; `None` for an undated order.
+ */
+interval: string | null, 
+/**
  * From the household's home, in km to one decimal, when both locations are known.
  */
 distance_km: string | null, 

@@ -4,6 +4,7 @@ import type { Money } from "./Money";
 import type { Price } from "./Price";
 import type { Role } from "./Role";
 import type { Side } from "./Side";
+import type { WattHours } from "./WattHours";
 
 export type TradeView = { id: string, buy_order: string | null, sell_order: string, buyer_id: string, seller_id: string, buyer: string, seller: string, price: Price, amount: Energy, total: Money, created_at: string, 
 /**
@@ -14,4 +15,12 @@ role: Role,
  * The side of the order that came in and traded with a resting one (a
  * direct purchase is a buy): the other side's order was waiting, filled.
  */
-taker: Side, };
+taker: Side, 
+/**
+ * The delivery interval it is a contract for; `None` for an undated trade.
+ */
+interval: string | null, 
+/**
+ * What the meters say it delivered, once settled (its latest revision).
+ */
+delivered: WattHours | null, };
