@@ -8,6 +8,10 @@ ALTER TABLE orders ADD COLUMN interval_start TEXT;
 ALTER TABLE orders ADD COLUMN closes_at TEXT;
 UPDATE orders SET closes_at = expires_at;
 ALTER TABLE trades ADD COLUMN interval_start TEXT;
+-- A dated trade keeps both batteries' reservations (the buyer's room, the
+-- seller's stored energy) until its interval has ended: then they are released
+-- and the battery is whatever the device reports.
+ALTER TABLE trades ADD COLUMN released INTEGER NOT NULL DEFAULT 0 CHECK (released IN (0, 1));
 CREATE INDEX trades_by_interval ON trades (interval_start, seq) WHERE interval_start IS NOT NULL;
 
 -- Every reading ever recorded: a later one for the same household and interval

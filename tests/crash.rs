@@ -75,15 +75,17 @@ async fn assert_present(path: &Path, acknowledged: &[serde_json::Value]) {
                     .get(0);
                 assert!(trades >= 1, "acknowledged purchase from {order} is missing");
             }
-            "generate" | "consume" => {
-                let kind = if kind == "generate" { "generation" } else { "consumption" };
-                let movements: i64 = sqlx::query("SELECT COUNT(*) FROM energy_movements WHERE kind = ?")
-                    .bind(kind)
-                    .fetch_one(&mut conn)
-                    .await
-                    .unwrap()
-                    .get(0);
-                assert!(movements >= 1, "acknowledged {kind} is missing");
+            "deliver" => {
+                let (user, interval) = (action["user"].as_str().unwrap(), action["interval"].as_str().unwrap());
+                let readings: i64 =
+                    sqlx::query("SELECT COUNT(*) FROM meter_readings WHERE user_id = ? AND substr(interval_start, 1, 19) = substr(?, 1, 19)")
+                        .bind(user)
+                        .bind(interval)
+                        .fetch_one(&mut conn)
+                        .await
+                        .unwrap()
+                        .get(0);
+                assert!(readings >= 1, "acknowledged delivery of {user} in {interval} is missing");
             }
             other => panic!("unknown action {other}"),
         }

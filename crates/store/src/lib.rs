@@ -5,6 +5,7 @@
 
 pub mod clock;
 mod demo;
+pub mod device;
 pub mod meter_files;
 pub mod rows;
 pub mod settlement;
@@ -164,6 +165,16 @@ struct Settings {
     delivery: DeliveryRules,
 }
 
+/// A dated trade whose interval has not ended: both batteries keep its energy reserved.
+#[derive(Clone, Debug)]
+struct Contracted {
+    trade: String,
+    ends_at: DateTime<Utc>,
+    buyer: String,
+    seller: String,
+    amount: Energy,
+}
+
 /// The market in memory: the engine and every battery, always as the file has them.
 struct State {
     market: Market<FastBook>,
@@ -171,6 +182,8 @@ struct State {
     members: HashMap<String, Member>,
     settings: Settings,
     next_trade_seq: i64,
+    /// Dated trades not yet released, in trade order.
+    contracted: Vec<Contracted>,
 }
 
 pub struct LocalMarket {
@@ -284,6 +297,14 @@ impl LocalMarket {
         Trader {
             market: self,
             user: self.household.clone(),
+        }
+    }
+
+    /// A household by its id (the simulator, which knows every home).
+    pub(crate) fn trader_by_id(&self, user: &str) -> Trader<'_> {
+        Trader {
+            market: self,
+            user: user.to_string(),
         }
     }
 
@@ -471,14 +492,18 @@ impl LocalMarket {
         state.market.advance(now, &mut events);
         let expired = events.len();
         let mut changes = Changes::default();
-        let mut result = actor.map_or(Ok(()), |actor| changes.load(&state.batteries, actor));
+        let mut result = release_ended(&state, &mut changes, now);
+        if result.is_ok() {
+            result = actor.map_or(Ok(()), |actor| changes.load(&state.batteries, actor));
+        }
         if result.is_ok() {
             result = operation(&mut state.market, &mut changes, &mut events);
         }
         if result.is_err() {
-            // The engine refuses without changing anything; forget any battery change too.
+            // The engine refuses without changing anything; forget any battery change but the releases too.
             debug_assert_eq!(events.len(), expired, "a rejected operation produced events");
             changes = Changes::default();
+            release_ended(&state, &mut changes, now)?;
         }
         let mut batch = Batch::new();
         let written = self.write(&mut batch, &mut state, &mut changes, &events, now);
@@ -489,6 +514,8 @@ impl LocalMarket {
         match committed {
             Ok(outcome) => {
                 changes.apply(&mut state.batteries);
+                state.contracted.retain(|c| !changes.released.contains(&c.trade));
+                state.contracted.append(&mut changes.contracted);
                 drop(state);
                 self.announce(&outcome, &changes);
                 result.map(|()| outcome)
@@ -549,16 +576,32 @@ impl LocalMarket {
         let id = trade.id.to_string();
         changes.load(&state.batteries, trade.buyer.as_str())?;
         changes.load(&state.batteries, trade.seller.as_str())?;
-        let buyer = changes.get(trade.buyer.as_str());
-        match trade.buy_order {
-            Some(_) => buyer.settle(Side::Buy, trade.amount),
-            None => buyer.receive(trade.amount)?,
+        if let Some(start) = trade.interval {
+            // A contract for an interval: both reservations stay until the interval has ended,
+            // and the batteries move as the devices deliver. A direct purchase reserves its room now.
+            if trade.buy_order.is_none() {
+                changes.get(trade.buyer.as_str()).reserve(Side::Buy, trade.amount)?;
+            }
+            changes.contracted.push(Contracted {
+                trade: id.clone(),
+                ends_at: state.market.rules().end(start),
+                buyer: trade.buyer.to_string(),
+                seller: trade.seller.to_string(),
+                amount: trade.amount,
+            });
+            rows::insert_trade(batch, &id, seq, trade, now);
+        } else {
+            let buyer = changes.get(trade.buyer.as_str());
+            match trade.buy_order {
+                Some(_) => buyer.settle(Side::Buy, trade.amount),
+                None => buyer.receive(trade.amount)?,
+            }
+            changes.get(trade.seller.as_str()).settle(Side::Sell, trade.amount);
+            changes.moved(trade.buyer.as_str(), "trade_in", trade.amount.centi_kwh() as i64, &id);
+            changes.moved(trade.seller.as_str(), "trade_out", -(trade.amount.centi_kwh() as i64), &id);
+            rows::insert_trade(batch, &id, seq, trade, now);
+            rows::award_co2(batch, &id, trade, state.settings.co2, now);
         }
-        changes.get(trade.seller.as_str()).settle(Side::Sell, trade.amount);
-        changes.moved(trade.buyer.as_str(), "trade_in", trade.amount.centi_kwh() as i64, &id);
-        changes.moved(trade.seller.as_str(), "trade_out", -(trade.amount.centi_kwh() as i64), &id);
-        rows::insert_trade(batch, &id, seq, trade, now);
-        rows::award_co2(batch, &id, trade, state.settings.co2, now);
         let name = |user: &lumea_market::UserId| state.members[user.as_str()].username.as_str();
         // The order that came in is the one just placed; a direct purchase is a buy.
         let taker = match &trade.buy_order {
@@ -671,26 +714,16 @@ impl Trader<'_> {
 
     /// Buys from the grid at its fixed price, up to the battery's headroom.
     pub async fn buy_from_grid(&self, amount: &str) -> Result<GridTransactionView> {
-        Ok(self.flow(Flow::GridIn, amount).await?.expect("grid flows are grid transactions"))
+        self.grid_trade(Side::Buy, amount).await
     }
 
     /// Sells stored energy not promised to open asks to the grid at its feed-in price.
     pub async fn sell_to_grid(&self, amount: &str) -> Result<GridTransactionView> {
-        Ok(self.flow(Flow::GridOut, amount).await?.expect("grid flows are grid transactions"))
+        self.grid_trade(Side::Sell, amount).await
     }
 
-    /// The meter reports solar energy stored, up to the battery's headroom.
-    pub async fn record_generation(&self, amount: &str) -> Result<()> {
-        self.flow(Flow::Generation, amount).await.map(drop)
-    }
-
-    /// The meter reports stored energy the home used, up to what is not promised to asks.
-    pub async fn record_consumption(&self, amount: &str) -> Result<()> {
-        self.flow(Flow::Consumption, amount).await.map(drop)
-    }
-
-    /// Moves energy into or out of the battery outside the market, as one transaction.
-    async fn flow(&self, flow: Flow, amount: &str) -> Result<Option<GridTransactionView>> {
+    /// Moves energy between the battery and the grid at the grid's price, as one transaction.
+    async fn grid_trade(&self, direction: Side, amount: &str) -> Result<GridTransactionView> {
         let amount = Energy::parse_purchase(amount).ok_or(Reason::InvalidAmount)?;
         let mut state = self.market.state.lock().await;
         let now = self.market.clock.now();
@@ -698,32 +731,28 @@ impl Trader<'_> {
         let mut changes = Changes::default();
         changes.load(&state.batteries, &self.user)?;
         let battery = changes.get(&self.user);
-        let delta = amount.centi_kwh() as i64;
-        let delta = if flow.inward() {
-            battery.receive(amount)?;
-            delta
-        } else {
-            battery.deliver(amount)?;
-            -delta
+        let steps = amount.centi_kwh() as i64;
+        let (kind, delta, price) = match direction {
+            Side::Buy => {
+                battery.receive(amount)?;
+                ("grid_in", steps, state.settings.grid.buy)
+            }
+            Side::Sell => {
+                battery.deliver(amount)?;
+                ("grid_out", -steps, state.settings.grid.sell)
+            }
         };
-        changes.moved(&self.user, flow.kind(), delta, &id);
-        let grid = match flow {
-            Flow::GridIn => Some((Side::Buy, state.settings.grid.buy)),
-            Flow::GridOut => Some((Side::Sell, state.settings.grid.sell)),
-            Flow::Generation | Flow::Consumption => None,
-        };
-        let view = grid.map(|(direction, price)| GridTransactionView {
+        changes.moved(&self.user, kind, delta, &id);
+        let view = GridTransactionView {
             id,
             direction,
             amount,
             price,
             total: Money::of(price, amount),
             created_at: now,
-        });
+        };
         let mut batch = Batch::new();
-        if let Some(view) = &view {
-            rows::insert_grid_transaction(&mut batch, &self.user, view);
-        }
+        rows::insert_grid_transaction(&mut batch, &self.user, &view);
         changes.save(&mut batch, now);
         batch.commit(&self.market.pool).await?;
         changes.apply(&mut state.batteries);
@@ -752,30 +781,6 @@ impl Trader<'_> {
     }
 }
 
-/// Energy that moves outside the market.
-#[derive(Clone, Copy)]
-enum Flow {
-    GridIn,
-    GridOut,
-    Generation,
-    Consumption,
-}
-
-impl Flow {
-    fn inward(self) -> bool {
-        matches!(self, Flow::GridIn | Flow::Generation)
-    }
-
-    fn kind(self) -> &'static str {
-        match self {
-            Flow::GridIn => "grid_in",
-            Flow::GridOut => "grid_out",
-            Flow::Generation => "generation",
-            Flow::Consumption => "consumption",
-        }
-    }
-}
-
 /// What one operation changes besides the engine: the batteries it touches
 /// (loaded in its transaction, saved with it), their movements, and the order it placed.
 #[derive(Default)]
@@ -784,6 +789,9 @@ struct Changes {
     changed: Vec<String>,
     movements: Vec<(String, &'static str, i64, String)>,
     placed: Option<String>,
+    /// New dated trades, and the ones whose interval ended and whose reservations are released.
+    contracted: Vec<Contracted>,
+    released: Vec<String>,
 }
 
 impl Changes {
@@ -814,6 +822,9 @@ impl Changes {
     }
 
     fn save(&mut self, batch: &mut Batch, now: DateTime<Utc>) {
+        for trade in &self.released {
+            batch.push("UPDATE trades SET released = 1 WHERE id = ?", [trade.as_str().into()]);
+        }
         for user in &self.changed {
             rows::save_battery(batch, user, &self.batteries[user], now);
         }
@@ -830,18 +841,48 @@ impl Changes {
     }
 }
 
+/// Releases the reservations of every dated trade whose interval has ended by `now`.
+fn release_ended(state: &State, changes: &mut Changes, now: DateTime<Utc>) -> Result<()> {
+    for contract in state.contracted.iter().filter(|c| c.ends_at <= now) {
+        changes.load(&state.batteries, &contract.buyer)?;
+        changes.load(&state.batteries, &contract.seller)?;
+        changes.get(&contract.buyer).release(Side::Buy, contract.amount);
+        changes.get(&contract.seller).release(Side::Sell, contract.amount);
+        changes.released.push(contract.trade.clone());
+    }
+    Ok(())
+}
+
 async fn load_state(pool: &SqlitePool, now: DateTime<Utc>) -> Result<State> {
     let orders: Vec<Order> = rows::all_orders(pool).await?;
     let batteries = rows::all_batteries(pool).await?;
     let members = rows::members(pool).await?;
     let settings = load_settings(pool).await?;
     let next_trade_seq: i64 = sqlx::query("SELECT COALESCE(MAX(seq), 0) + 1 FROM trades").fetch_one(pool).await?.get(0);
+    let length = settings.delivery.interval_length();
+    let contracted = sqlx::query(
+        "SELECT id, interval_start, buyer_id, seller_id, amount_centi_kwh FROM trades WHERE interval_start IS NOT NULL AND released = 0 ORDER BY seq",
+    )
+    .fetch_all(pool)
+    .await?
+    .iter()
+    .map(|row| {
+        Ok(Contracted {
+            trade: row.try_get(0)?,
+            ends_at: parse_timestamp(&row.try_get::<String, _>(1)?)? + length,
+            buyer: row.try_get(2)?,
+            seller: row.try_get(3)?,
+            amount: Energy::from_centi_kwh(row.try_get::<i64, _>(4)? as u64),
+        })
+    })
+    .collect::<Result<Vec<_>>>()?;
     Ok(State {
         market: Market::restore(orders, now, settings.delivery),
         batteries,
         members,
         settings,
         next_trade_seq,
+        contracted,
     })
 }
 

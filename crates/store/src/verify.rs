@@ -1,7 +1,7 @@
 //! Everything the store promises, checked against the file itself: the engine
 //! and the batteries in memory agree with the file, the market's invariants hold over the stored
 //! trades, every battery is within bounds, its level is the sum of its
-//! movements and its reservations are exactly its open orders, community
+//! movements and its reservations are exactly its open orders and undelivered contracts, community
 //! energy is conserved, every trade earned its buyer the right tokens, and
 //! every settlement conserves energy (never more delivered than contracted or
 //! metered) and money (buyers pay what sellers receive plus the fees).
@@ -97,9 +97,11 @@ pub(super) async fn verify(pool: &SqlitePool, market: &Market<FastBook>, batteri
         "SELECT a.user_id, a.capacity_centi_kwh, a.level_centi_kwh, a.reserved_bids_centi_kwh, a.reserved_asks_centi_kwh,
                 (SELECT COALESCE(SUM(delta_centi_kwh), 0) FROM energy_movements m WHERE m.user_id = a.user_id),
                 (SELECT COALESCE(SUM(amount_centi_kwh - filled_centi_kwh), 0) FROM orders o
-                   WHERE o.user_id = a.user_id AND o.side = 'buy' AND o.status IN ('active', 'partial')),
+                   WHERE o.user_id = a.user_id AND o.side = 'buy' AND o.status IN ('active', 'partial'))
+                + (SELECT COALESCE(SUM(amount_centi_kwh), 0) FROM trades t WHERE t.buyer_id = a.user_id AND t.interval_start IS NOT NULL AND t.released = 0),
                 (SELECT COALESCE(SUM(amount_centi_kwh - filled_centi_kwh), 0) FROM orders o
                    WHERE o.user_id = a.user_id AND o.side = 'sell' AND o.status IN ('active', 'partial'))
+                + (SELECT COALESCE(SUM(amount_centi_kwh), 0) FROM trades t WHERE t.seller_id = a.user_id AND t.interval_start IS NOT NULL AND t.released = 0)
          FROM energy_accounts a",
     )
     .fetch_all(pool)
@@ -118,7 +120,7 @@ pub(super) async fn verify(pool: &SqlitePool, market: &Market<FastBook>, batteri
         }
         if (bids, asks) != (open_bids, open_asks) {
             return Err(format!(
-                "battery of {user} reserves {bids}/{asks} but its open orders need {open_bids}/{open_asks}"
+                "battery of {user} reserves {bids}/{asks} but its open orders and undelivered contracts need {open_bids}/{open_asks}"
             ));
         }
     }
@@ -133,7 +135,7 @@ pub(super) async fn verify(pool: &SqlitePool, market: &Market<FastBook>, batteri
     }
     let untokened: i64 = sqlx::query(
         "SELECT COUNT(*) FROM trades t LEFT JOIN co2_ledger c ON c.trade_id = t.id
-         WHERE c.id IS NULL OR c.user_id <> t.buyer_id OR c.amount_centi_kwh <> t.amount_centi_kwh",
+         WHERE t.interval_start IS NULL AND (c.id IS NULL OR c.user_id <> t.buyer_id OR c.amount_centi_kwh <> t.amount_centi_kwh)",
     )
     .fetch_one(pool)
     .await
