@@ -41,3 +41,19 @@ CREATE TABLE settlements (
     settled_at            TEXT NOT NULL,
     PRIMARY KEY (trade_id, revision)
 );
+
+-- CO2 tokens for a dated trade are earned on what was delivered, at settlement:
+-- each revision adds the difference, so the buyer's tokens always match the
+-- latest settlement and no entry is ever edited (1 Wh at 1 g/kWh is 1 mg).
+CREATE TABLE co2_adjustments (
+    id                 INTEGER PRIMARY KEY,
+    user_id            TEXT NOT NULL REFERENCES users (id),
+    trade_id           TEXT NOT NULL REFERENCES trades (id),
+    revision           INTEGER NOT NULL,
+    delivered_wh_delta INTEGER NOT NULL,
+    grams_per_kwh      INTEGER NOT NULL CHECK (grams_per_kwh >= 0),
+    tokens_mg_delta    INTEGER NOT NULL CHECK (tokens_mg_delta = delivered_wh_delta * grams_per_kwh),
+    created_at         TEXT NOT NULL,
+    UNIQUE (trade_id, revision)
+);
+CREATE INDEX co2_adjustments_by_user ON co2_adjustments (user_id);

@@ -590,6 +590,7 @@ async fn dated_trades_settle_against_meter_readings_with_revisions_and_fees() {
 
     let market = open(&path, &clock).await;
     let (me, charlie) = (market.household(), market.trader("Charlie").await.unwrap());
+    let tokens_before = charlie.energy().await.unwrap().co2_tokens;
     clock.advance(Duration::minutes(46));
     assert_eq!(code(me.record_reading(interval, "0", "-1").await), "invalid_reading");
     assert_eq!(code(me.record_reading("noon", "0", "1").await), "invalid_interval");
@@ -616,6 +617,9 @@ async fn dated_trades_settle_against_meter_readings_with_revisions_and_fees() {
     );
     assert!(market.settle_due().await.unwrap().is_empty());
     market.verify().await.unwrap();
+    // CO2 tokens on delivered energy only: 1.5 kWh, then 0.5 more by the revision, at 0.367 kg/kWh.
+    let earned = market.trader("Charlie").await.unwrap().energy().await.unwrap().co2_tokens - tokens_before;
+    assert_eq!(earned.to_string(), "0.734");
     // Both sides' statements for June, as the CSV the app downloads.
     let june = (
         Utc.with_ymd_and_hms(2026, 6, 1, 0, 0, 0).unwrap(),

@@ -694,7 +694,8 @@ pub(super) async fn grid_transactions_of(pool: &SqlitePool, user: &str, page: Pa
 
 pub(super) async fn energy_of(pool: &SqlitePool, user: &str) -> Result<EnergyView> {
     let row = sqlx::query(
-        "SELECT a.*, (SELECT COALESCE(SUM(tokens_mg), 0) FROM co2_ledger WHERE user_id = a.user_id) AS tokens_mg
+        "SELECT a.*, (SELECT COALESCE(SUM(tokens_mg), 0) FROM co2_ledger WHERE user_id = a.user_id)
+                      + (SELECT COALESCE(SUM(tokens_mg_delta), 0) FROM co2_adjustments WHERE user_id = a.user_id) AS tokens_mg
          FROM energy_accounts a WHERE a.user_id = ?",
     )
     .bind(user)

@@ -11,6 +11,7 @@ use crate::meter_files::MeterRow;
 use crate::rows::Batch;
 use crate::{LocalMarket, Result, Trader, parse_timestamp, timestamp};
 use lumea_market::delivery::{self, Contract, DeliveryRules, Figures, Reading, WattHours};
+use lumea_market::energy::Co2Intensity;
 use lumea_market::ledger::SettlementEvent;
 use lumea_market::{Energy, Money, Price, Reason, UserId};
 
@@ -117,7 +118,7 @@ impl LocalMarket {
     pub async fn record_readings(&self, default_user: &str, readings: &[MeterRow], source: ReadingSource) -> Result<Vec<SettlementEvent>> {
         let state = self.state.lock().await;
         let now = self.clock.now();
-        let rules = *state.market.rules();
+        let (rules, co2) = (*state.market.rules(), state.settings.co2);
         let mut batch = Batch::new();
         let mut intervals = BTreeSet::new();
         for reading in readings {
@@ -164,7 +165,7 @@ impl LocalMarket {
             })
             .collect();
         for start in intervals {
-            settle_into(&self.pool, &mut batch, &rules, start, now, &pending, &mut events).await?;
+            settle_into(&self.pool, &mut batch, (&rules, co2), start, now, &pending, &mut events).await?;
         }
         batch.commit(&self.pool).await?;
         Ok(events)
@@ -173,13 +174,13 @@ impl LocalMarket {
     /// Settles one interval now (it must have ended; again at any later time).
     pub async fn settle(&self, interval: &str) -> Result<Vec<SettlementEvent>> {
         let state = self.state.lock().await;
-        let rules = *state.market.rules();
+        let (rules, co2) = (*state.market.rules(), state.settings.co2);
         let now = self.clock.now();
         let start = rules.parse_interval(interval)?;
         rules.check_ended(start, now)?;
         let mut batch = Batch::new();
         let mut events = Vec::new();
-        settle_into(&self.pool, &mut batch, &rules, start, now, &HashMap::new(), &mut events).await?;
+        settle_into(&self.pool, &mut batch, (&rules, co2), start, now, &HashMap::new(), &mut events).await?;
         batch.commit(&self.pool).await?;
         Ok(events)
     }
@@ -188,7 +189,7 @@ impl LocalMarket {
     /// reading settles its interval when it is recorded).
     pub async fn settle_due(&self) -> Result<Vec<SettlementEvent>> {
         let state = self.state.lock().await;
-        let rules = *state.market.rules();
+        let (rules, co2) = (*state.market.rules(), state.settings.co2);
         let now = self.clock.now();
         let starts: Vec<String> = sqlx::query_scalar(
             "SELECT DISTINCT t.interval_start FROM trades t
@@ -202,7 +203,7 @@ impl LocalMarket {
         for start in starts {
             let start = parse_timestamp(&start)?;
             if rules.check_ended(start, now).is_ok() {
-                settle_into(&self.pool, &mut batch, &rules, start, now, &HashMap::new(), &mut events).await?;
+                settle_into(&self.pool, &mut batch, (&rules, co2), start, now, &HashMap::new(), &mut events).await?;
             }
         }
         batch.commit(&self.pool).await?;
@@ -211,11 +212,12 @@ impl LocalMarket {
 }
 
 /// Settles the interval starting at `start` into `batch`, with `pending`
-/// readings (not yet committed) counting as the current ones.
+/// readings (not yet committed) counting as the current ones; each new
+/// revision adjusts the buyer's CO2 tokens by what it changed in delivered energy.
 async fn settle_into(
     pool: &SqlitePool,
     batch: &mut Batch,
-    rules: &DeliveryRules,
+    (rules, co2): (&DeliveryRules, Co2Intensity),
     start: DateTime<Utc>,
     now: DateTime<Utc>,
     pending: &HashMap<(String, DateTime<Utc>), Reading>,
@@ -265,6 +267,24 @@ async fn settle_into(
                         timestamp(now).into(),
                     ],
                 );
+                let before = previous.map_or(0, |(f, _)| f.delivered.wh() as i64);
+                let delta = figures.delivered.wh() as i64 - before;
+                if delta != 0 {
+                    let grams = i64::from(co2.grams_per_kwh());
+                    batch.push(
+                        "INSERT INTO co2_adjustments (user_id, trade_id, revision, delivered_wh_delta, grams_per_kwh, tokens_mg_delta, created_at)
+                         VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        [
+                            contract.buyer.as_str().into(),
+                            contract.trade.as_str().into(),
+                            i64::from(revision).into(),
+                            delta.into(),
+                            grams.into(),
+                            (delta * grams).into(),
+                            timestamp(now).into(),
+                        ],
+                    );
+                }
                 events.push(SettlementEvent::Settled {
                     trade: contract.trade.clone(),
                     figures,

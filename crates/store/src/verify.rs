@@ -144,5 +144,19 @@ pub(super) async fn verify(pool: &SqlitePool, market: &Market<FastBook>, batteri
     if untokened != 0 {
         return Err(format!("{untokened} trades without the buyer's CO2 tokens"));
     }
+    // A settled dated trade's tokens add up to its latest delivered energy, all its buyer's.
+    let mistokened: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM trades t
+          WHERE t.interval_start IS NOT NULL
+            AND COALESCE((SELECT delivered_wh FROM settlements s WHERE s.trade_id = t.id ORDER BY revision DESC LIMIT 1), 0)
+                <> COALESCE((SELECT SUM(delivered_wh_delta) FROM co2_adjustments c WHERE c.trade_id = t.id AND c.user_id = t.buyer_id), 0)
+             OR EXISTS (SELECT 1 FROM co2_adjustments c WHERE c.trade_id = t.id AND c.user_id <> t.buyer_id)",
+    )
+    .fetch_one(pool)
+    .await
+    .map_err(db)?;
+    if mistokened != 0 {
+        return Err(format!("{mistokened} settled trades whose CO2 tokens are not their delivered energy"));
+    }
     Ok(())
 }
