@@ -9,6 +9,7 @@ cargo bench --locked --bench engine 2>&1 | grep -E '^engine|time:'
 cargo bench --locked --bench throughput 2>&1 | grep -vE '^ *(Compiling|Finished|Running)'
 cargo bench --locked --bench store 2>&1 | grep -vE "^ *(Compiling|Finished|Running)"
 cargo bench --locked --bench postgres 2>&1 | grep -vE "^ *(Compiling|Finished|Running)|NOTICE"
+cargo bench --locked --bench settlement 2>&1 | grep -vE "^ *(Compiling|Finished|Running)|NOTICE"
 need_community_stand
 cargo bench --locked --bench community 2>&1 | grep -vE "^ *(Compiling|Finished|Running)|^\[stand\]"
 

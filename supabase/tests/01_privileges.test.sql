@@ -135,7 +135,7 @@ select functions_are('private', array[
   'display_name', 'distance_km', 'expire_due', 'fill_order', 'interval_aligned', 'invitation_answer', 'json_decimal',
   'json_instant', 'keep_an_admin', 'lock_community', 'make_invitation', 'member_answer', 'membership_answer',
   'mirror_open_order', 'new_token', 'publish_trade', 'reading_is_current', 'reading_refusal', 'record_reading',
-  'revoke_invitations_of_former_admin', 'round_half_even', 'settle', 'touch_updated_at', 'value_micros']);
+  'revoke_invitations_of_former_admin', 'settle', 'touch_updated_at']);
 select tables_are('private', array['invitations', 'settlement_runs']);
 select schema_privs_are('private', r, '{}'::name[], r || ' cannot use the schema private')
   from unnest(array['public', 'anon', 'authenticated', 'service_role']) r;

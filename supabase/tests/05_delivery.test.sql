@@ -11,7 +11,7 @@
 -- Runs unchanged under `supabase test db` and pg_prove (scripts/test-supabase.sh).
 begin;
 create extension if not exists pgtap with schema extensions;
-select plan(189);
+select plan(188);
 
 -- Helpers ---------------------------------------------------------------------
 
@@ -607,10 +607,6 @@ select results_eq(
   $$ values ('1 3.000 0.510000 0.465000 0.045000'), ('1 2.000 0.340000 0.310000 0.030000') $$,
   'bob''s 5 kWh go 3 to carol and 2 to nora, pro rata');
 -- Rounding: each term to whole micro-dollars, a half to the even neighbour.
-select results_eq(
-  $$ select private.round_half_even(n, 10)::text from unnest(array[0, 4, 5, 6, 14, 15, 16, 25, 35, 8005, 24015]) n $$,
-  $$ values ('0'), ('0'), ('0'), ('1'), ('1'), ('2'), ('2'), ('2'), ('4'), ('800'), ('2402') $$,
-  'round_half_even takes halves to the even neighbour (PostgreSQL''s round() would not)');
 select from pg_temp.past_trade('h', 'bob', 'carol', 0.1601, 1, pg_temp.slot(-24));
 select from pg_temp.as_user('alice', pg_temp.import_sql('delta', jsonb_build_array(
   pg_temp.reading('bob', pg_temp.slot(-24), 0, 0.005), pg_temp.reading('carol', pg_temp.slot(-24), 1, 0))));
