@@ -115,7 +115,7 @@ async fn a_new_file_opens_on_the_demo_neighbourhood_with_the_guide_book() {
 }
 
 #[tokio::test]
-async fn buying_part_of_an_ask_moves_energy_money_and_tokens() {
+async fn buying_part_of_an_ask_contracts_energy_that_stays_reserved_until_delivery() {
     let (_dir, path) = file();
     let market = open(&path, &clock()).await;
     let mut events = market.subscribe();
@@ -133,14 +133,22 @@ async fn buying_part_of_an_ask_moves_energy_money_and_tokens() {
         ("Bob", "0.17".into(), "3".into(), "0.51".into())
     );
     assert_eq!(trade.buy_order, None);
+    // A contract for the opening book's interval: nothing moves yet, the room and the energy are reserved,
+    // and CO2 tokens come with the settlement of what is delivered.
     let energy = me.energy().await.unwrap();
-    assert_eq!((energy.level.to_string(), energy.headroom.to_string()), ("11.5".into(), "2".into()));
-    // 3 kWh × 0.367 kg CO2/kWh displaced.
-    assert_eq!(energy.co2_tokens.to_string(), "1.101");
+    assert_eq!(
+        (
+            energy.level.to_string(),
+            energy.reserved_for_bids.to_string(),
+            energy.headroom.to_string()
+        ),
+        ("8.5".into(), "3".into(), "2".into())
+    );
+    assert_eq!(energy.co2_tokens.to_string(), "0");
     let bob_energy = market.trader("Bob").await.unwrap().energy().await.unwrap();
     assert_eq!(
         (bob_energy.level.to_string(), bob_energy.reserved_for_asks.to_string()),
-        ("5".into(), "2".into())
+        ("18".into(), "15".into())
     );
     assert_eq!(code(me.buy_now(bob, "2.01").await), "exceeds_available");
     let erin = ask_of(&market, "Erin").await;
@@ -190,12 +198,32 @@ async fn selling_is_limited_by_stored_energy_and_cancel_releases_it() {
 }
 
 #[tokio::test]
-async fn a_crossing_bid_trades_at_the_ask_price_and_fills_the_battery() {
+async fn a_crossing_bid_trades_at_the_ask_price_and_reserves_the_room_until_its_interval_ends() {
     let (_dir, path) = file();
-    let market = open(&path, &clock()).await;
+    let clock = clock();
+    let market = open(&path, &clock).await;
     let me = market.household();
-    assert_eq!(code(me.place(&place(Side::Buy, "0.18", "5.01")).await), "exceeds_battery");
-    let outcome = me.place(&place(Side::Buy, "0.18", "5")).await.unwrap();
+    let interval = market.book().await.unwrap().asks[0].interval.unwrap().to_rfc3339();
+    assert_eq!(code(me.place(&dated(Side::Buy, "0.18", "5.01", &interval)).await), "exceeds_battery");
+    // An undated bid never meets the dated book.
+    assert!(me.place(&place(Side::Buy, "0.18", "1")).await.unwrap().trades.is_empty());
+    me.cancel(
+        me.orders(
+            &OrderFilter {
+                open: Some(true),
+                side: None,
+            },
+            Page::first(1),
+        )
+        .await
+        .unwrap()[0]
+            .id
+            .parse()
+            .unwrap(),
+    )
+    .await
+    .unwrap();
+    let outcome = me.place(&dated(Side::Buy, "0.18", "5", &interval)).await.unwrap();
     let fills: Vec<_> = outcome
         .trades
         .iter()
@@ -204,15 +232,12 @@ async fn a_crossing_bid_trades_at_the_ask_price_and_fills_the_battery() {
     assert_eq!(fills, [("Bob", "0.17".into(), "5".into(), Side::Buy)]);
     assert_eq!(me.trades(Page::first(10)).await.unwrap(), outcome.trades);
     assert_eq!(outcome.orders[0].status, Status::Filled);
-    let energy = me.energy().await.unwrap();
-    assert_eq!(
-        (
-            energy.level.to_string(),
-            energy.reserved_for_bids.to_string(),
-            energy.headroom.to_string()
-        ),
-        ("13.5".into(), "0".into(), "0".into())
-    );
+    let figures = |e: lumea_store::EnergyView| (e.level.to_string(), e.reserved_for_bids.to_string(), e.headroom.to_string());
+    assert_eq!(figures(me.energy().await.unwrap()), ("8.5".into(), "5".into(), "0".into()));
+    // Once the interval has ended the reservation is released; the battery is what the device reports.
+    clock.advance(Duration::hours(2));
+    market.expire_due().await.unwrap();
+    assert_eq!(figures(me.energy().await.unwrap()), ("8.5".into(), "0".into(), "5".into()));
     let orders = me
         .orders(
             &OrderFilter {
@@ -223,7 +248,7 @@ async fn a_crossing_bid_trades_at_the_ask_price_and_fills_the_battery() {
         )
         .await
         .unwrap();
-    assert_eq!(orders.len(), 1);
+    assert_eq!(orders.len(), 2);
     market.verify().await.unwrap();
 }
 

@@ -349,8 +349,16 @@ impl Api {
             .await
     }
 
-    pub async fn place_order(&self, session: &Session, id: Uuid, side: Side, price: &str, amount: &str) -> Result<OrderRow, RemoteError> {
-        let params = json!({ "p_id": id, "p_type": side.as_str(), "p_price": price, "p_amount": amount });
+    pub async fn place_order(
+        &self,
+        session: &Session,
+        id: Uuid,
+        side: Side,
+        price: &str,
+        amount: &str,
+        interval: Option<DateTime<Utc>>,
+    ) -> Result<OrderRow, RemoteError> {
+        let params = json!({ "p_id": id, "p_type": side.as_str(), "p_price": price, "p_amount": amount, "p_delivery_start": interval });
         self.call(session, "place_order", &params).await
     }
 

@@ -13,6 +13,7 @@ use sqlx::{Row, Sqlite, SqlitePool, Transaction};
 use uuid::Uuid;
 
 use super::wire::{CachedOrder, CachedPrint, CachedTrade, MemberRole, MembershipStatus};
+use lumea_market::delivery::DeliveryRules;
 use lumea_market::energy::{Battery, Co2Intensity, GridPrices, tokens};
 use lumea_market::geo::Location;
 use lumea_market::{Energy, Price, Side};
@@ -46,6 +47,9 @@ pub struct Standing {
     /// The community's grid prices and CO2 intensity (the market's defaults until heard).
     pub grid: GridPrices,
     pub co2: Co2Intensity,
+    /// The community's delivery rules, as the server said at the last
+    /// connection (not kept in the cache: the market's defaults until heard).
+    pub delivery: DeliveryRules,
 }
 
 impl Default for Standing {
@@ -58,6 +62,7 @@ impl Default for Standing {
             status: MembershipStatus::None,
             grid: GridPrices::default(),
             co2: Co2Intensity::default(),
+            delivery: DeliveryRules::default(),
         }
     }
 }
@@ -66,9 +71,23 @@ impl Default for Standing {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Command {
-    Place { id: Uuid, side: Side, price: String, amount: String },
-    Cancel { id: Uuid },
-    Buy { reference: Uuid, order: Uuid, amount: String },
+    Place {
+        id: Uuid,
+        side: Side,
+        price: String,
+        amount: String,
+        /// The delivery interval's start; absent in commands queued before intervals.
+        #[serde(default)]
+        interval: Option<DateTime<Utc>>,
+    },
+    Cancel {
+        id: Uuid,
+    },
+    Buy {
+        reference: Uuid,
+        order: Uuid,
+        amount: String,
+    },
 }
 
 impl Command {
@@ -161,6 +180,7 @@ pub async fn account(pool: &SqlitePool) -> Result<Option<Account>> {
                 .try_get::<Option<i64>, _>("co2_g_per_kwh")?
                 .and_then(|grams| Co2Intensity::parse(&format!("{}", rust_decimal::Decimal::new(grams, 3))))
                 .unwrap_or_default(),
+            delivery: DeliveryRules::default(),
         },
     }))
 }
@@ -201,11 +221,12 @@ pub async fn save_account(pool: &SqlitePool, account: &Account) -> Result<()> {
 /// Stores orders as the server has them, many to a statement; an older copy
 /// never replaces a newer one, and an order with a command waiting stays pending.
 pub async fn upsert_orders(tx: &mut Tx, orders: &[CachedOrder]) -> Result<()> {
-    // 17 values a row, well under SQLite's 32,766 bound variables a statement.
+    // 18 values a row, well under SQLite's 32,766 bound variables a statement.
     for chunk in orders.chunks(500) {
         let mut insert = sqlx::QueryBuilder::<Sqlite>::new(
             "INSERT INTO orders (id, user_id, username, side, price_ticks, amount_centi_kwh, filled_centi_kwh, status,
-                                 distance_hm, distance_asked, seq, created_at, updated_at, expires_at, closes_at, pending) ",
+                                 distance_hm, distance_asked, seq, created_at, updated_at, expires_at, closes_at, pending,
+                                 interval_start) ",
         );
         insert.push_values(chunk, |mut row, order| {
             row.push_bind(order.id.to_string())
@@ -222,9 +243,10 @@ pub async fn upsert_orders(tx: &mut Tx, orders: &[CachedOrder]) -> Result<()> {
                 .push_bind(timestamp(order.created_at))
                 .push_bind(timestamp(order.updated_at))
                 .push_bind(order.expires_at.map(timestamp))
-                // Undated until the community backend trades for intervals: it closes at its expiry.
+                // The server closes the book; the cache only rebuilds it for statistics.
                 .push_bind(order.expires_at.map(timestamp))
-                .push_bind(0);
+                .push_bind(0)
+                .push_bind(order.interval.map(timestamp));
         });
         // An order sent from here is cached under a temporary negative seq until the server's row arrives.
         insert.push(

@@ -205,9 +205,12 @@ impl Standing {
         let Some(row) = membership else {
             return Ok(Standing::default());
         };
-        let (grid, co2) = match &row.settings {
-            Some(settings) => settings.check().map_err(RemoteError::BadAnswer)?,
-            None => (GridPrices::default(), Co2Intensity::default()),
+        let (grid, co2, delivery) = match &row.settings {
+            Some(settings) => {
+                let (grid, co2) = settings.check().map_err(RemoteError::BadAnswer)?;
+                (grid, co2, settings.delivery().map_err(RemoteError::BadAnswer)?)
+            }
+            None => (GridPrices::default(), Co2Intensity::default(), DeliveryRules::default()),
         };
         Ok(Standing {
             membership: Some(row.membership_id),
@@ -216,6 +219,7 @@ impl Standing {
             status: row.status,
             grid,
             co2,
+            delivery,
         })
     }
 }
@@ -524,10 +528,9 @@ impl CommunityMarket {
         self.standing().grid
     }
 
-    /// The community's delivery rules. Its orders are still undated here
-    /// (`place` sends no interval yet), so these are the market's defaults.
+    /// The community's delivery rules, as its server last said.
     pub fn delivery_rules(&self) -> DeliveryRules {
-        DeliveryRules::default()
+        self.standing().delivery
     }
 
     /// The household's home as the server had it when this market opened.
@@ -944,16 +947,17 @@ impl CommunityMarket {
             price: &request.price,
             amount: &request.amount,
             expires_at: request.expires_at,
-            interval: None,
+            interval: request.interval.as_deref(),
         };
         let existing = rows::order_by_id(&self.pool, &id).await?;
         let now = self.clock.now();
-        let valid = rules::check_place(&place, existing.as_ref(), now, &DeliveryRules::default())?;
+        let valid = rules::check_place(&place, existing.as_ref(), now, &self.delivery_rules())?;
         let command = Command::Place {
             id: request.id,
             side: request.side,
             price: valid.price.to_string(),
             amount: valid.amount.to_string(),
+            interval: valid.interval,
         };
         let pending = CachedOrder {
             id: request.id,
@@ -968,6 +972,7 @@ impl CommunityMarket {
             distance_asked: false,
             seq: 0,
             expires_at: request.expires_at,
+            interval: valid.interval,
             created_at: now,
             updated_at: now,
         };
@@ -1075,8 +1080,14 @@ impl CommunityMarket {
     async fn send(&self, queued: &Queued, awaited: bool) -> Sent {
         let api = &self.api;
         let answer: Result<(Vec<CachedOrder>, Vec<CachedTrade>), RemoteError> = match &queued.command {
-            Command::Place { id, side, price, amount } => self
-                .authorized(|s| async move { api.place_order(&s, *id, *side, price, amount).await })
+            Command::Place {
+                id,
+                side,
+                price,
+                amount,
+                interval,
+            } => self
+                .authorized(|s| async move { api.place_order(&s, *id, *side, price, amount, *interval).await })
                 .await
                 .and_then(|row| row.check().map_err(RemoteError::BadAnswer))
                 .map(|order| (vec![order], Vec::new())),

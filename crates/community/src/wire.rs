@@ -9,6 +9,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Deserializer};
 use uuid::Uuid;
 
+use lumea_market::delivery::{DeliveryRules, Fee};
 use lumea_market::energy::{Co2Intensity, GridPrices};
 use lumea_market::geo::Location;
 use lumea_market::{Energy, Price, Side, Status};
@@ -108,6 +109,9 @@ pub struct OrderRow {
     pub status: Status,
     pub seq: BigInt,
     pub expires_at: Option<Timestamp>,
+    /// The delivery interval's start; absent on a server from before intervals.
+    #[serde(default)]
+    pub delivery_start: Option<Timestamp>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }
@@ -176,6 +180,18 @@ pub struct SettingsRow {
     pub grid_buy_price: Numeric,
     pub grid_sell_price: Numeric,
     pub co2_kg_per_kwh: Numeric,
+    #[serde(default)]
+    pub interval_minutes: Option<u32>,
+    #[serde(default)]
+    pub open_hours_ahead: Option<u32>,
+    #[serde(default)]
+    pub gate_closure_minutes: Option<u32>,
+    #[serde(default)]
+    pub settlement_deadline_hours: Option<u32>,
+    #[serde(default)]
+    pub buyer_fee: Option<Numeric>,
+    #[serde(default)]
+    pub seller_fee: Option<Numeric>,
 }
 
 impl SettingsRow {
@@ -188,6 +204,27 @@ impl SettingsRow {
         let co2 = Co2Intensity::parse(&self.co2_kg_per_kwh.0.normalize().to_string())
             .ok_or_else(|| format!("CO2 intensity {} is outside the market's rules", self.co2_kg_per_kwh.0))?;
         Ok((grid, co2))
+    }
+
+    /// The community's delivery rules; the market's defaults for what a server from before intervals does not say.
+    pub fn delivery(&self) -> Result<DeliveryRules, String> {
+        let defaults = DeliveryRules::default();
+        let fee = |value: Option<Numeric>, default: Fee| match value {
+            None => Ok(default),
+            Some(fee) => Fee::parse(&fee.0.normalize().to_string()).ok_or_else(|| format!("fee {} is outside the market's rules", fee.0)),
+        };
+        let rules = DeliveryRules {
+            interval_minutes: self.interval_minutes.unwrap_or(defaults.interval_minutes),
+            open_hours_ahead: self.open_hours_ahead.unwrap_or(defaults.open_hours_ahead),
+            gate_closure_minutes: self.gate_closure_minutes.unwrap_or(defaults.gate_closure_minutes),
+            settlement_deadline_hours: self.settlement_deadline_hours.unwrap_or(defaults.settlement_deadline_hours),
+            buyer_fee: fee(self.buyer_fee, defaults.buyer_fee)?,
+            seller_fee: fee(self.seller_fee, defaults.seller_fee)?,
+        };
+        rules
+            .is_valid()
+            .then_some(rules)
+            .ok_or_else(|| format!("delivery rules {rules:?} are outside the market's rules"))
     }
 }
 
@@ -263,6 +300,7 @@ pub struct CachedOrder {
     pub distance_asked: bool,
     pub seq: i64,
     pub expires_at: Option<DateTime<Utc>>,
+    pub interval: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -324,6 +362,7 @@ impl OrderRow {
             distance_hm: None,
             distance_asked: false,
             seq: self.seq.0,
+            interval: self.delivery_start.map(|at| at.0),
             expires_at: self.expires_at.map(|at| at.0),
             created_at: self.created_at.0,
             updated_at: self.updated_at.0,

@@ -132,8 +132,11 @@ pub(super) async fn seed_if_empty(pool: &SqlitePool, now: DateTime<Utc>, neighbo
     Ok(true)
 }
 
-/// Places the opening book through the market, as the neighbours would.
+/// Places the opening book through the market, as the neighbours would: for
+/// the delivery interval an hour ahead, so that it stays open a while.
 pub(super) async fn place_opening_orders(market: &LocalMarket) -> Result<()> {
+    let rules = market.rules().await;
+    let interval = (rules.next_open(market.now()) + rules.interval_length() * 4).to_rfc3339();
     for (username, side, price, amount) in OPENING_ORDERS {
         let request = PlaceRequest {
             id: Uuid::new_v4(),
@@ -141,7 +144,7 @@ pub(super) async fn place_opening_orders(market: &LocalMarket) -> Result<()> {
             price: price.into(),
             amount: amount.into(),
             expires_at: None,
-            interval: None,
+            interval: Some(interval.clone()),
         };
         market.trader(username).await?.place(&request).await?;
     }
