@@ -49,7 +49,7 @@ test("buy from the community: options, offers lowest first, smart validation, pu
   await amount.fill("5");
   assert.equal(await confirm.getByRole("button", { name: "Confirm Purchase" }).isEnabled(), true);
   await amount.fill("3");
-  assert.match(await confirm.textContent(), /Total cost\$0\.51Savings vs grid \(\$0\.20\/kWh\)\$0\.09/);
+  assert.match(await confirm.textContent(), /Energy cost\$0\.51Buyer fee \(\$0\.00\/kWh\)\$0\.00Total\$0\.51Savings vs grid \(\$0\.20\/kWh\)\$0\.09/);
   await shot(page, "confirm-market-order-modal");
   await confirm.getByRole("button", { name: "Confirm Purchase" }).click();
   await page.getByRole("status").getByText("Bought 3 kWh from Bob for $0.51.").waitFor();
@@ -89,10 +89,10 @@ test("sell to the community: validation, margin and revenue, the order, then can
   await form.getByLabel("Amount").fill("9");
   await form.getByText("Your battery doesn't hold that much energy to sell.").waitFor();
   await form.getByLabel("Amount").fill("5");
-  assert.match(await form.textContent(), /Expected revenue\$0\.80Profit margin vs grid \(\$0\.10\/kWh\)60% · \$0\.30/);
+  assert.match(await form.textContent(), /Expected revenue\$0\.80Seller fee \(\$0\.00\/kWh\)−\$0\.00Expected proceeds\$0\.80Profit margin vs grid \(\$0\.10\/kWh\)60% · \$0\.30/);
   await shot(page, "place-sell-order-modal");
   await submit.click();
-  await page.getByRole("status").getByText(/Your sell order of 5 kWh at \$0\.16\/kWh is in the market\./).waitFor();
+  await page.getByRole("status").getByText(/Your sell order of 5 kWh at \$0\.16\/kWh for delivery .+ is in the market\./).waitFor();
   const mine = page.locator("section", { has: page.getByRole("heading", { name: "My orders" }) });
   await mine.getByRole("cell", { name: "active" }).waitFor();
   await page.getByText("3.5 kWh", { exact: false }).first().waitFor();
@@ -111,7 +111,7 @@ test("a buy order from the order book, and a neighbour's offer appearing live", 
   await form.getByLabel("Amount").fill("5.5");
   await form.getByText("Your battery can't take that much energy.").waitFor();
   await form.getByLabel("Amount").fill("4");
-  assert.match(await form.textContent(), /Total cost at most\$0\.48Savings vs grid \(\$0\.20\/kWh\) at least\$0\.32/);
+  assert.match(await form.textContent(), /Energy cost at most\$0\.48Buyer fee \(\$0\.00\/kWh\) at most\$0\.00Total at most\$0\.48Savings vs grid \(\$0\.20\/kWh\) at least\$0\.32/);
   await shot(page, "place-buy-order-modal");
   await form.getByRole("button", { name: "Place Buy Order" }).click();
   await page.getByRole("status").getByText(/Your buy order of 4 kWh/).waitFor();
@@ -172,7 +172,8 @@ test("a failure from the core reads as a sentence, never a raw code", async () =
 });
 
 test("figures: a book of 10,000 offers opens and scrolls (printed, not asserted)", async () => {
-  const { page } = await openApp({ extraAsks: 10_000 });
+  // The real clock: the page's own frames are measured.
+  const { page } = await openApp({ extraAsks: 10_000 }, { clock: null });
   const opened = await page.evaluate(async () => {
     const start = performance.now();
     [...document.querySelectorAll("button")].find((b) => b.textContent === "Order Book").click();
@@ -383,7 +384,7 @@ async function callsAfter(page, event, expected) {
 
 const trade = (role, taker) => ({
   id: "t-1", buy_order: null, sell_order: "s-1", buyer_id: "household", seller_id: "bob", buyer: "You", seller: "Bob",
-  price: "0.17", amount: "1", total: "0.17", created_at: new Date().toISOString(), role, taker,
+  price: "0.17", amount: "1", total: "0.17", created_at: new Date().toISOString(), role, taker, interval: null, delivered: null,
 });
 
 test("an event refetches only the views it changes, once per burst", async () => {
@@ -397,10 +398,10 @@ test("an event refetches only the views it changes, once per burst", async () =>
   // A trade between neighbours moves the figures and the history, not my trades.
   const theirs = { type: "trade_executed", trade: { ...trade("other", "buy"), buyer: "Alice", buyer_id: "alice" } };
   assert.deepEqual(await callsAfter(page, theirs, { stats: 1, price_history: 1 }), { stats: 1, price_history: 1 });
-  // Approved, suspended or new settings: the mode, the community's grid prices, and what only an active member reads.
-  const member = { mode: 1, grid_prices: 1, book: 1, stats: 1, price_history: 1, my_orders: 1, my_trades: 1 };
+  // Approved, suspended or new settings: the mode, the community's grid prices and delivery rules, and what only an active member reads.
+  const member = { mode: 1, grid_prices: 1, delivery: 1, book: 1, stats: 1, price_history: 1, my_orders: 1, my_trades: 1 };
   assert.deepEqual(await callsAfter(page, { type: "membership_changed" }, member), member);
-  const all = { book: 1, energy: 1, stats: 1, grid_prices: 1, price_history: 1, my_orders: 1, my_trades: 1, mode: 1 };
+  const all = { book: 1, energy: 1, stats: 1, grid_prices: 1, price_history: 1, my_orders: 1, my_trades: 1, delivery: 1, meter_readings: 1, mode: 1 };
   assert.deepEqual(await callsAfter(page, { type: "connection_changed", connection: "local" }, all), all);
 
   // What a purchase announces, at once: each view it changes is fetched once.

@@ -51,11 +51,26 @@ after(async () => {
   server?.close();
 });
 
-/** A new page of the app with the mock's `config` (mock-backend.ts's Config); `ready`: wait for the home screen. */
-export async function openApp(config = {}, { ready = true } = {}) {
-  const page = await browser.newPage({ viewport: { width: 1200, height: 820 } });
+/**
+ * Where the page's clock starts: Playwright's clock (page.clock), which the
+ * mock's market reads too. A fixed instant, so the delivery intervals are the
+ * same on every run (the first open one is 10:15–10:30 UTC, its book closing
+ * at 10:10) and no gate closes in the middle of a test unless the test moves
+ * the clock on (page.clock.fastForward). From there it runs as time does.
+ */
+export const CLOCK_START = "2026-06-01T09:56:30Z";
+
+/**
+ * A new page of the app with the mock's `config` (mock-backend.ts's Config);
+ * `ready`: wait for the home screen; `clock`: where the page's clock starts
+ * (null: the real clock, for the printed figures); `timezoneId`: the device's
+ * time zone (the machine's by default).
+ */
+export async function openApp(config = {}, { ready = true, clock = CLOCK_START, timezoneId } = {}) {
+  const page = await browser.newPage({ viewport: { width: 1200, height: 820 }, timezoneId });
   const errors = [];
   page.on("pageerror", (error) => errors.push(error));
+  if (clock !== null) await page.clock.install({ time: clock });
   await page.addInitScript(`window.__LUMEA_MOCK_CONFIG__ = ${JSON.stringify(config)};`);
   await page.addInitScript(mockScript);
   await page.goto(origin);

@@ -6,8 +6,11 @@ import { emit } from "@tauri-apps/api/event";
 import { mockIPC } from "@tauri-apps/api/mocks";
 import type { CommandError } from "../src/bindings/CommandError";
 import type { AuthLinkResult } from "../src/bindings/AuthLinkResult";
+import type { DeliveryRules } from "../src/bindings/DeliveryRules";
+import type { DeliveryState } from "../src/bindings/DeliveryState";
 import type { ErrorCode } from "../src/bindings/ErrorCode";
 import type { HomeSettings } from "../src/bindings/HomeSettings";
+import type { IntervalView } from "../src/bindings/IntervalView";
 import type { InvitationView } from "../src/bindings/InvitationView";
 import type { MemberAction } from "../src/bindings/MemberAction";
 import type { MemberRole } from "../src/bindings/MemberRole";
@@ -15,8 +18,11 @@ import type { MemberView } from "../src/bindings/MemberView";
 import type { ModeView } from "../src/bindings/ModeView";
 import type { MarketEvent } from "../src/bindings/MarketEvent";
 import type { OrderView } from "../src/bindings/OrderView";
+import type { ReadingView } from "../src/bindings/ReadingView";
 import type { Setup } from "../src/bindings/Setup";
 import type { SettingsChange } from "../src/bindings/SettingsChange";
+import type { Statement } from "../src/bindings/Statement";
+import type { StatementLine } from "../src/bindings/StatementLine";
 import type { TradeView } from "../src/bindings/TradeView";
 import { checkHome } from "../src/market/home";
 import { ENERGY_SCALE, MONEY_SCALE, PRICE_SCALE, checkOrderAmount, checkPrice, checkPurchase, formatSteps, parseSteps, steps } from "../src/market/rules";
@@ -29,7 +35,7 @@ import { ENERGY_SCALE, MONEY_SCALE, PRICE_SCALE, checkOrderAmount, checkPrice, c
  * default "home" with a home, else "demo"); community: start signed in to the
  * community as Alice, an active member with this role (see "Operator console").
  */
-/** startedWith: the invitation link the OS started the app with. */
+/** startedWith: the invitation link the OS started the app with. fees: the market's buyer and seller fees in $/kWh (none by default, as the core's rules). */
 type Config = {
   extraAsks?: number;
   failFirst?: ErrorCode;
@@ -38,6 +44,7 @@ type Config = {
   setup?: Setup;
   community?: MemberRole;
   startedWith?: string;
+  fees?: { buyer: string; seller: string };
 };
 const config: Config = (window as unknown as { __LUMEA_MOCK_CONFIG__?: Config }).__LUMEA_MOCK_CONFIG__ ?? {};
 
@@ -50,7 +57,48 @@ const uuid = () => `00000000-0000-4000-8000-${String(nextId++).padStart(12, "0")
 const battery = { capacity: 1350n, level: 850n, bids: 0n, asks: 0n, tokensMg: 0n };
 const grid = { buy: 2000n, sell: 1000n };
 
-function order(username: string, side: "buy" | "sell", price: string, amount: string, minutes: number, distance: string, mine = false): OrderView {
+// Delivery intervals ----------------------------------------------------------
+// The core's rules (crates/market/src/delivery.rs): an interval starts on a
+// whole multiple of its length since the epoch; the first open one is the
+// first start strictly after now + gate closure; books open up to
+// open_hours_ahead; at gate closure the interval's open orders expire.
+
+/**
+ * The mock's clock: the page's own, which the tests set and move with
+ * Playwright's clock (page.clock), so that the app and this market read the
+ * same time, as the app and the core do on one device.
+ */
+const now = () => Date.now();
+const MINUTE = 60_000;
+const rules: DeliveryRules = {
+  interval_minutes: 15,
+  open_hours_ahead: 24,
+  gate_closure_minutes: 5,
+  settlement_deadline_hours: 48,
+  buyer_fee: config.fees?.buyer ?? "0",
+  seller_fee: config.fees?.seller ?? "0",
+};
+const LENGTH = rules.interval_minutes * MINUTE;
+/** How many intervals the market modal is offered (the core's DeliveryView::OFFERED). */
+const OFFERED = 8;
+/** An instant as the core writes it: RFC 3339 to the second, in UTC. */
+const rfc3339 = (at: number) => new Date(at).toISOString().replace(/\.\d{3}Z$/, "Z");
+const gate = (start: number) => start - rules.gate_closure_minutes * MINUTE;
+const nextOpen = (at: number) => (Math.floor((Math.floor(at / 1000) * 1000 + rules.gate_closure_minutes * MINUTE) / LENGTH) + 1) * LENGTH;
+/** Whether orders for the interval starting at `start` may be placed at `at`: its refusal, or null. */
+const notOpen = (start: number, at: number): ErrorCode | null =>
+  at >= gate(start) ? "interval_closed" : start - at > rules.open_hours_ahead * 60 * MINUTE ? "interval_not_open" : null;
+function openIntervals(at: number): IntervalView[] {
+  const intervals: IntervalView[] = [];
+  for (let start = nextOpen(at); intervals.length < OFFERED && notOpen(start, at) === null; start += LENGTH) {
+    intervals.push({ start: rfc3339(start), end: rfc3339(start + LENGTH), closes_at: rfc3339(gate(start)) });
+  }
+  return intervals;
+}
+/** The first interval open when the app starts: the neighbours' book is for it (and one for the next). */
+const FIRST = nextOpen(now());
+
+function order(username: string, side: "buy" | "sell", price: string, amount: string, minutes: number, distance: string, mine = false, interval: number | null = nextOpen(now())): OrderView {
   return {
     id: uuid(),
     user_id: mine ? "household" : username.toLowerCase(),
@@ -64,6 +112,7 @@ function order(username: string, side: "buy" | "sell", price: string, amount: st
     created_at: ago(minutes),
     updated_at: ago(minutes),
     expires_at: null,
+    interval: interval === null ? null : rfc3339(interval),
     distance_km: distance,
     mine,
     pending: false,
@@ -77,6 +126,9 @@ const orders: OrderView[] = [
   order("Heidi", "sell", "0.19", "8", 5, "1.5"),
   order("Diana", "buy", "0.15", "25", 50, "0.5"),
   order("Grace", "buy", "0.14", "5", 20, "1.5"),
+  // The next interval's book, and an undated order of before delivery intervals, which no dated view shows.
+  order("Ivan", "sell", "0.2", "3", 8, "0.9", false, FIRST + LENGTH),
+  order("Olga", "sell", "0.21", "2", 60, "1.1", false, null),
 ];
 for (let n = 0; n < (config.extraAsks ?? 0); n++) {
   orders.push(order(`Neighbour ${n}`, "sell", p(2000n + BigInt(n % 500)), "3", n % 600, "2.1"));
@@ -117,12 +169,16 @@ const energy = () => ({
 });
 
 class Refusal extends Error {
-  constructor(readonly code: ErrorCode) {
+  constructor(
+    readonly code: ErrorCode,
+    readonly detail: string = code,
+  ) {
     super(code);
   }
 }
-const refuse = (code: ErrorCode): never => {
-  throw new Refusal(code);
+/** Refuses as the core does: its code, and its message (the code itself when the UI never reads it). */
+const refuse = (code: ErrorCode, message?: string): never => {
+  throw new Refusal(code, message);
 };
 let home: HomeSettings | null = config.home ?? null;
 const localMode: ModeView = {
@@ -173,17 +229,325 @@ const announce = async (...events: MarketEvent[]) => {
   for (const event of events) await emit("market", event);
 };
 
+// Meter readings and settlement ---------------------------------------------
+// The core's meter files (crates/store/src/meter_files.rs), whole or nothing,
+// with its messages; settlement as crates/market/src/delivery.rs settles, for
+// the household's side: a trade delivers its pro-rata share of what the
+// household metered (export for its sales, import for its purchases), never
+// more than contracted. The neighbours' meters are taken to match their
+// contracts, so the household's reading decides. All energy in whole Wh.
+
+const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
+const MAX_READING = 10_000_000n;
+const kwhText = (wh: bigint) => formatSteps(wh, 3);
+/** The household's current reading of each interval (by its start, in ms): the latest of its revisions. */
+const readings = new Map<number, ReadingView>();
+/** Each settled trade's settlement revision. */
+const revisions = new Map<string, number>();
+const CO2_GRAMS_PER_KWH = 367n;
+
+function record(start: number, importWh: bigint, exportWh: bigint, source: string) {
+  const previous = readings.get(start);
+  readings.set(start, {
+    interval_start: rfc3339(start),
+    import: kwhText(importWh),
+    export: kwhText(exportWh),
+    source,
+    recorded_at: rfc3339(now()),
+    revisions: (previous?.revisions ?? 0) + 1,
+  });
+}
+// Two intervals the meter has already reported, the later one revised.
+record(FIRST - 4 * LENGTH, 400n, 2100n, "device");
+record(FIRST - 3 * LENGTH, 500n, 1200n, "file");
+record(FIRST - 3 * LENGTH, 300n, 1850n, "file");
+
+const contractedWh = (trade: TradeView) => steps(trade.amount, ENERGY_SCALE) * 10n;
+
+/** Settles the household's trades of the interval starting at `start` against its reading, as a new revision when the figures change. */
+function settle(start: number) {
+  const reading = readings.get(start);
+  if (!reading) return;
+  const mine = trades.filter((t) => t.interval !== null && Date.parse(t.interval) === start);
+  const metered = { bought: steps(reading.import, 3), sold: steps(reading.export, 3) };
+  const total = { bought: 0n, sold: 0n };
+  for (const t of mine) total[t.role === "bought" ? "bought" : "sold"] += contractedWh(t);
+  for (const t of mine) {
+    const side = t.role === "bought" ? "bought" : "sold";
+    const amount = contractedWh(t);
+    const share = (amount * metered[side]) / total[side];
+    const delivered = kwhText(share < amount ? share : amount);
+    if (t.delivered === delivered) continue;
+    t.delivered = delivered;
+    revisions.set(t.id, (revisions.get(t.id) ?? 0) + 1);
+  }
+}
+
+type MeterRow = { household: string | null; start: number; importWh: bigint; exportWh: bigint };
+
+const meterFileError = (location: string, problem: string): never =>
+  refuse("invalid_meter_file", `the meter file cannot be imported, nothing was: ${location}: ${problem}`);
+
+function readingValue(column: string, text: string, location: string): bigint {
+  const wh = parseSteps(text, 3);
+  return wh === null || wh < 0n || wh > MAX_READING ? meterFileError(location, `${column} ${JSON.stringify(text)} is not 0 to 10,000 kWh with at most 3 decimals`) : wh;
+}
+
+function intervalStart(text: string, location: string): number {
+  const start = Date.parse(text);
+  if (!RFC3339.test(text) || Number.isNaN(start)) meterFileError(location, `interval_start ${JSON.stringify(text)} is not an RFC 3339 time such as 2026-06-01T12:00:00Z`);
+  if (start % LENGTH !== 0) meterFileError(location, `interval_start ${JSON.stringify(text)} is not the start of one of the market's ${rules.interval_minutes}-minute intervals`);
+  return start;
+}
+
+const HEADER = ["household", "interval_start", "import_kwh", "export_kwh"];
+
+/** A CSV meter file: a header (with or without households), then one reading a line. Quoted fields aside, as the core reads it. */
+function parseCsv(text: string): MeterRow[] {
+  let households: boolean | null = null;
+  const rows: MeterRow[] = [];
+  const firstLines = new Map<string, number>();
+  text.replace(/^\uFEFF/, "").split(/\r?\n/).forEach((raw, index) => {
+    const line = index + 1;
+    const location = `line ${line}`;
+    const fields = raw.split(",").map((field) => field.trim().replace(/^"(.*)"$/, "$1"));
+    if (fields.length === 1 && fields[0] === "") return;
+    if (households === null) {
+      const names = fields.map((field) => field.toLowerCase()).join(",");
+      if (names === HEADER.join(",")) households = true;
+      else if (names === HEADER.slice(1).join(",")) households = false;
+      else meterFileError(location, `expected the header ${HEADER.join(",")} (or ${HEADER.slice(1).join(",")} without households), found ${JSON.stringify(fields.join(","))}`);
+      return;
+    }
+    const columns = households ? HEADER : HEADER.slice(1);
+    if (fields.length !== columns.length) meterFileError(location, `expected ${columns.length} fields (${columns.join(",")}), found ${fields.length}`);
+    const household = households ? fields[0] : null;
+    const values = households ? fields.slice(1) : fields;
+    if (household === "") meterFileError(location, "household is empty");
+    const row = { household, start: intervalStart(values[0], location), importWh: readingValue("import_kwh", values[1], location), exportWh: readingValue("export_kwh", values[2], location) };
+    const key = `${household ?? ""} ${row.start}`;
+    const first = firstLines.get(key);
+    if (first !== undefined) meterFileError(location, `a second reading${household === null ? "" : ` for household ${JSON.stringify(household)}`} at ${rfc3339(row.start)} (the first is on line ${first})`);
+    firstLines.set(key, line);
+    rows.push(row);
+  });
+  return rows;
+}
+
+/** A Green Button file with one ReadingType (the core also links several through MeterReading, which the mock leaves out). */
+function parseGreenButton(text: string): MeterRow[] {
+  const xml = new DOMParser().parseFromString(text, "application/xml");
+  if (xml.getElementsByTagName("parsererror").length > 0) meterFileError("the XML", "malformed XML");
+  const all = (name: string, within: Element | Document = xml) => [...within.getElementsByTagNameNS("*", name)];
+  const value = (name: string, within: Element) => all(name, within)[0]?.textContent?.trim() ?? null;
+  const types = all("ReadingType");
+  if (types.length !== 1) meterFileError("the feed", "the mock reads Green Button files with exactly one ReadingType");
+  const [type] = types;
+  const direction = value("flowDirection", type);
+  if (direction !== "1" && direction !== "19") meterFileError("ReadingType 1", `flowDirection ${JSON.stringify(direction)} is neither 1 (forward) nor 19 (reverse)`);
+  if (value("uom", type) !== "72") meterFileError("ReadingType 1", "uom must be 72 (Wh)");
+  const power = BigInt(value("powerOfTenMultiplier", type) ?? "0");
+  const rows: MeterRow[] = all("IntervalReading").map((reading, index) => {
+    const location = `IntervalReading ${index + 1}`;
+    const duration = Number(value("duration", reading));
+    const start = Number(value("start", reading)) * 1000;
+    if (duration * 1000 !== LENGTH) meterFileError(location, `duration ${duration} is not the market's ${rules.interval_minutes * 60} s`);
+    if (!Number.isInteger(start) || start % LENGTH !== 0) meterFileError(location, `start ${start / 1000} is not the start of one of the market's ${rules.interval_minutes}-minute intervals`);
+    const raw = BigInt(value("value", reading) ?? "0");
+    const wh = power >= 0n ? raw * 10n ** power : raw / 10n ** -power;
+    if (wh < 0n || wh > MAX_READING || (power < 0n && raw % 10n ** -power !== 0n)) meterFileError(location, "the energy is not a whole number of 0 to 10,000 kWh in Wh");
+    return { household: null, start, importWh: direction === "1" ? wh : 0n, exportWh: direction === "19" ? wh : 0n };
+  });
+  return rows;
+}
+
+/** A meter file, whole or not at all: its readings recorded (each interval ended), its intervals settled again. */
+function importMeterFile(contents: string): number {
+  const rows = /^[\s\uFEFF]*</.test(contents) ? parseGreenButton(contents) : parseCsv(contents);
+  if (rows.length === 0) meterFileError("end of file", "the file holds no readings");
+  const names = new Set(orders.map((o) => o.username).concat(home?.display_name ?? []));
+  for (const row of rows) {
+    if (now() < row.start + LENGTH) refuse("interval_not_ended", "the delivery interval has not ended");
+    if (row.household !== null && !names.has(row.household)) refuse("unknown_user", "unknown user");
+  }
+  // The neighbours' rows settle nothing here: their meters are taken to match their contracts.
+  const mine = rows.filter((row) => row.household === null || row.household === home?.display_name);
+  for (const row of mine) record(row.start, row.importWh, row.exportWh, "file");
+  for (const start of new Set(mine.map((row) => row.start))) settle(start);
+  return rows.length;
+}
+
+/** `wh` at `ticks` ($0.0001/kWh), in micro-dollars rounded half to even, as delivery::value. */
+function value(wh: bigint, ticks: bigint): bigint {
+  const tenths = wh * ticks;
+  const [whole, rest] = [tenths / 10n, tenths % 10n];
+  return rest > 5n || (rest === 5n && whole % 2n === 1n) ? whole + 1n : whole;
+}
+const money = (micros: bigint) => formatSteps(micros, MONEY_SCALE);
+
+/** The household's statement for the intervals starting in [from, to), as crates/store/src/statement.rs computes it. */
+function statement(fromText: string, toText: string): Statement {
+  const [from, to] = [Date.parse(fromText), Date.parse(toText)];
+  if (Number.isNaN(from) || Number.isNaN(to)) refuse("unknown", "invalid args");
+  const fee = { bought: steps(rules.buyer_fee, PRICE_SCALE), sold: steps(rules.seller_fee, PRICE_SCALE) };
+  const t = { bought: 0n, sold: 0n, paid: 0n, received: 0n, fees: 0n };
+  const delivered = new Map<number, { bought: bigint; sold: bigint }>();
+  const lines: StatementLine[] = trades
+    .filter((trade) => trade.interval !== null && Date.parse(trade.interval) >= from && Date.parse(trade.interval) < to)
+    .sort((a, b) => Date.parse(a.interval!) - Date.parse(b.interval!))
+    .map((trade) => {
+      const start = Date.parse(trade.interval!);
+      const side = trade.role === "bought" ? "bought" : "sold";
+      const wh = trade.delivered === null ? 0n : steps(trade.delivered, 3);
+      const energyValue = value(wh, steps(trade.price, PRICE_SCALE));
+      const own = value(wh, fee[side]);
+      const entry = delivered.get(start) ?? { bought: 0n, sold: 0n };
+      entry[side] += wh;
+      delivered.set(start, entry);
+      t[side] += wh;
+      if (side === "bought") t.paid += energyValue + own;
+      else t.received += energyValue - own;
+      t.fees += own;
+      const state: DeliveryState = trade.delivered !== null ? "settled" : now() >= start + LENGTH ? "awaiting_meter" : "contracted";
+      return {
+        trade_id: trade.id,
+        interval_start: rfc3339(start),
+        role: trade.role,
+        counterparty: side === "bought" ? trade.seller : trade.buyer,
+        contracted: trade.amount,
+        delivered: trade.delivered,
+        price: trade.price,
+        energy_value: money(energyValue),
+        fee: money(own),
+        state,
+        revision: revisions.get(trade.id) ?? 0,
+      };
+    });
+  let [gridImport, gridExport, allImport, allExport] = [0n, 0n, 0n, 0n];
+  for (const [start, reading] of readings) {
+    if (start < from || start >= to) continue;
+    const [imported, exported] = [steps(reading.import, 3), steps(reading.export, 3)];
+    const covered = delivered.get(start) ?? { bought: 0n, sold: 0n };
+    gridImport += imported > covered.bought ? imported - covered.bought : 0n;
+    gridExport += exported > covered.sold ? exported - covered.sold : 0n;
+    allImport += imported;
+    allExport += exported;
+  }
+  const importCost = value(gridImport, grid.buy);
+  const exportIncome = value(gridExport, grid.sell);
+  const netCost = t.paid + importCost - t.received - exportIncome;
+  const gridOnly = value(allImport, grid.buy) - value(allExport, grid.sell);
+  return {
+    from: rfc3339(from),
+    to: rfc3339(to),
+    lines,
+    totals: {
+      bought: kwhText(t.bought),
+      sold: kwhText(t.sold),
+      paid: money(t.paid),
+      received: money(t.received),
+      fees: money(t.fees),
+      grid_import: kwhText(gridImport),
+      grid_import_cost: money(importCost),
+      grid_export: kwhText(gridExport),
+      grid_export_income: money(exportIncome),
+      net_cost: money(netCost),
+      grid_only_cost: money(gridOnly),
+      savings: money(gridOnly - netCost),
+      co2_kg: formatSteps(t.bought * CO2_GRAMS_PER_KWH, 6),
+    },
+  };
+}
+
+/** A display name as one CSV field, as the core writes it: never a formula, quoted when it must be. */
+function csvField(text: string): string {
+  const safe = /^[=+\-@]/.test(text) ? `'${text}` : text;
+  return /[,"\n\r]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
+}
+
+/** Statement::to_csv: a row per trade, then the totals as labelled rows. */
+function statementCsv({ from, to, lines, totals }: Statement): string {
+  let csv = "interval_start,side,counterparty,contracted_kwh,delivered_kwh,price_per_kwh,energy_value,fee,state,revision\n";
+  for (const l of lines) {
+    csv += `${l.interval_start},${l.role === "bought" ? "bought" : "sold"},${csvField(l.counterparty)},${l.contracted},${l.delivered ?? ""},${l.price},${l.energy_value},${l.fee},${l.state},${l.revision}\n`;
+  }
+  const rows: [string, string][] = [
+    ["bought_kwh", totals.bought],
+    ["sold_kwh", totals.sold],
+    ["paid", totals.paid],
+    ["received", totals.received],
+    ["fees", totals.fees],
+    ["grid_import_kwh", totals.grid_import],
+    ["grid_import_cost", totals.grid_import_cost],
+    ["grid_export_kwh", totals.grid_export],
+    ["grid_export_income", totals.grid_export_income],
+    ["net_cost", totals.net_cost],
+    ["grid_only_cost", totals.grid_only_cost],
+    ["savings", totals.savings],
+    ["co2_kg", totals.co2_kg],
+    ["period", `${from} to ${to}`],
+  ];
+  csv += "\ntotal,value\n";
+  for (const [name, figure] of rows) csv += `${name},${figure}\n`;
+  return csv;
+}
+
 /** Commands answered, by name, for the tests that check which views an event refetches. */
 const calls = new Map<string, number>();
+/** The arguments each command was sent, in order, for the tests that check what the app sends. */
+const sent = new Map<string, Record<string, unknown>[]>();
+
+/**
+ * Gate closure: the open orders of every interval whose book has closed
+ * expire, as the core's expiry does on each operation and every 5 s.
+ */
+async function expireDue() {
+  const at = now();
+  const due = orders.filter((o) => open(o) && o.interval !== null && at >= gate(Date.parse(o.interval)));
+  if (due.length === 0) return;
+  for (const o of due) {
+    o.status = "expired";
+    o.updated_at = new Date(at).toISOString();
+    if (o.mine) {
+      const left = steps(o.remaining, ENERGY_SCALE);
+      if (o.side === "sell") battery.asks -= left;
+      else battery.bids -= left;
+    }
+  }
+  const updates: MarketEvent[] = due.map((o) => ({ type: "order_updated", id: o.id, user_id: o.user_id, status: o.status, filled: o.filled, remaining: o.remaining }));
+  await announce(...updates, { type: "book_changed" }, ...(due.some((o) => o.mine) ? [{ type: "energy_changed", user_id: "household" } as const] : []));
+}
+setInterval(() => void expireDue(), 5000);
+
+/** Readings, statements and meter files are the local market's only: the community answers not_available. */
+const localOnly = () => {
+  if (mode.community) refuse("not_available");
+};
 
 async function handle(cmd: string, args: Record<string, unknown>): Promise<unknown> {
   calls.set(cmd, (calls.get(cmd) ?? 0) + 1);
+  sent.set(cmd, [...(sent.get(cmd) ?? []), args]);
   if (failNext) {
     const code = failNext;
     failNext = null;
     refuse(code);
   }
+  await expireDue();
   switch (cmd) {
+    case "delivery":
+      return { rules, intervals: openIntervals(now()) };
+    case "meter_readings":
+      localOnly();
+      return [...readings.values()].sort((a, b) => Date.parse(b.interval_start) - Date.parse(a.interval_start)).slice(Number(args.offset), Number(args.offset) + Number(args.limit));
+    case "import_meter_file":
+      localOnly();
+      return importMeterFile(String(args.contents));
+    case "statement":
+      localOnly();
+      return statement(String(args.from), String(args.to));
+    case "statement_csv":
+      localOnly();
+      return statementCsv(statement(String(args.from), String(args.to)));
     case "book":
       return book();
     case "energy":
@@ -216,7 +580,16 @@ async function handle(cmd: string, args: Record<string, unknown>): Promise<unkno
       const limit = side === "sell" ? battery.level - battery.asks : battery.capacity - battery.level - battery.bids;
       const amount = checkOrderAmount(String(args.amount), side, limit);
       if (!amount.ok) return refuse(amount.code);
-      const placed = order("You", side, p(price.steps), e(amount.steps), 0, "0", true);
+      // Dated when it names an interval: its start, on the interval grid, while its book is open. Without one, undated (legacy).
+      let interval: number | null = null;
+      if (args.interval !== undefined && args.interval !== null) {
+        const text = typeof args.interval === "string" ? args.interval : "";
+        interval = Date.parse(text);
+        if (!RFC3339.test(text) || interval % LENGTH !== 0) return refuse("invalid_interval");
+        const closed = notOpen(interval, now());
+        if (closed) return refuse(closed);
+      }
+      const placed = order("You", side, p(price.steps), e(amount.steps), 0, "0", true, interval);
       placed.id = String(args.id);
       orders.push(placed);
       if (side === "sell") battery.asks += amount.steps;
@@ -260,6 +633,8 @@ async function handle(cmd: string, args: Record<string, unknown>): Promise<unkno
         created_at: new Date().toISOString(),
         role: "bought",
         taker: "buy",
+        interval: offer.interval,
+        delivered: null,
       };
       trades.push(trade);
       history.push({ at: trade.created_at, price: trade.price, amount: trade.amount });
@@ -358,7 +733,7 @@ mockIPC(
     } catch (err) {
       // The real shell rejects with a plain {code, message} object, not an Error; so does this.
       if (err instanceof Refusal) {
-        const rejection: CommandError = { code: err.code, message: err.code };
+        const rejection: CommandError = { code: err.code, message: err.detail };
         throw rejection;
       }
       throw err;
@@ -369,8 +744,9 @@ mockIPC(
 
 /** Controls for the tests: what a neighbour or a failing backend would do. */
 (window as unknown as { lumeaMock: unknown }).lumeaMock = {
-  neighbourOffers: async (username: string, price: string, amount: string) => {
-    orders.push(order(username, "sell", price, amount, 0, "0.9"));
+  /** `interval`: the start of the interval it is for; the first open one by default. */
+  neighbourOffers: async (username: string, price: string, amount: string, interval?: string) => {
+    orders.push(order(username, "sell", price, amount, 0, "0.9", false, interval === undefined ? nextOpen(now()) : Date.parse(interval)));
     await announce({ type: "book_changed" });
   },
   neighbourBuysFromMe: async (amount: string) => {
@@ -385,6 +761,7 @@ mockIPC(
     const trade: TradeView = {
       id: uuid(), buy_order: uuid(), sell_order: mine.id, buyer_id: "alice", seller_id: "household", buyer: "Alice", seller: "You",
       price: mine.price, amount, total: formatSteps(steps(mine.price, PRICE_SCALE) * bought, MONEY_SCALE), created_at: new Date().toISOString(), role: "sold", taker: "buy",
+      interval: mine.interval, delivered: null,
     };
     trades.push(trade);
     await announce({ type: "trade_executed", trade }, { type: "book_changed" }, { type: "energy_changed", user_id: "household" });
@@ -424,6 +801,10 @@ mockIPC(
   announce,
   calls: () => Object.fromEntries(calls),
   resetCalls: () => calls.clear(),
+  /** The arguments `cmd` was sent, in order. */
+  sent: (cmd: string) => sent.get(cmd) ?? [],
+  /** The household's readings, by interval start, as import_meter_file left them. */
+  readings: () => [...readings.values()],
 };
 
 // Operator console -------------------------------------------------------------

@@ -12,20 +12,23 @@ import { CommunitySettingsModal } from "./components/CommunitySettingsModal";
 import { ConfirmMarketOrderModal } from "./components/ConfirmMarketOrderModal";
 import { ConsoleButton } from "./components/Console";
 import { FirstRun, type FirstRunStep } from "./components/FirstRun";
-import { Battery, MarketSummary, MyOrders, Tokens, TradeHistory } from "./components/Home";
+import { Battery, MarketSummary, Meter, MyOrders, Tokens, TradeHistory } from "./components/Home";
 import { HomeModal } from "./components/HomeForm";
+import type { IntervalChoice } from "./components/IntervalPicker";
 import { NewPasswordModal } from "./components/NewPasswordModal";
 import { P2PMarketModal } from "./components/P2PMarketModal";
 import { PlaceBuyOrderModal, PlaceSellOrderModal } from "./components/PlaceSellOrderModal";
 import { PriceChart } from "./components/PriceChart";
 import { SellOptionsModal } from "./components/SellOptionsModal";
+import { StatementModal } from "./components/StatementModal";
 import { Toasts, type Toast } from "./components/Toasts";
+import { selectedInterval, stillOpen } from "./market/delivery";
 import { sentence } from "./market/errors";
 import { kwh, money, perKwh, writeFiguresAs } from "./market/format";
 import { joinedMessage, membershipBanner } from "./market/membership";
 import { homeQuery, views } from "./queries";
 import { codeOf } from "./useCommand";
-import { useHome, useMarket, useMode, type Market } from "./useMarket";
+import { useHome, useMarket, useMode, useNow, type Market } from "./useMarket";
 
 type Open =
   | { modal: "buy-options" }
@@ -33,6 +36,7 @@ type Open =
   | { modal: "market"; tab: "asks" | "bids" }
   | { modal: "place"; side: "sell" | "buy" }
   | { modal: "confirm"; offer: OrderView }
+  | { modal: "statement" }
   | { modal: "settings"; invitation?: string }
   | { modal: "home" }
   | { modal: "new-password" }
@@ -221,6 +225,12 @@ type ScreenProps = {
 
 function Screen({ market, open, setOpen, done, notify, tradePage, setTradePage }: ScreenProps) {
   const close = () => setOpen(null);
+  const { rules } = market.delivery;
+  // The interval the market shows and orders are for: the one chosen while it is open, else the first open one.
+  const now = useNow(market.delivery.intervals.map((interval) => Date.parse(interval.closes_at)));
+  const intervals = stillOpen(market.delivery.intervals, now);
+  const [chosen, setChosen] = useState<string | null>(null);
+  const interval: IntervalChoice = { intervals, selected: selectedInterval(intervals, chosen), onSelect: setChosen };
   return (
     <main>
       <div className="actions hero">
@@ -233,6 +243,9 @@ function Screen({ market, open, setOpen, done, notify, tradePage, setTradePage }
         <button type="button" className="button button-large" onClick={() => setOpen({ modal: "market", tab: "asks" })}>
           Order Book
         </button>
+        <button type="button" className="button button-large" onClick={() => setOpen({ modal: "statement" })}>
+          Statements
+        </button>
       </div>
       <div className="cards">
         <Battery energy={market.energy} />
@@ -242,8 +255,9 @@ function Screen({ market, open, setOpen, done, notify, tradePage, setTradePage }
           <h2 id="history-title">Price history</h2>
           <PriceChart history={market.history} />
         </section>
-        <MyOrders orders={market.orders} onMessage={notify} />
-        <TradeHistory trades={market.trades} page={tradePage} onPage={setTradePage} />
+        <MyOrders orders={market.orders} minutes={rules.interval_minutes} onMessage={notify} />
+        <TradeHistory trades={market.trades} minutes={rules.interval_minutes} page={tradePage} onPage={setTradePage} />
+        <Meter minutes={rules.interval_minutes} onMessage={notify} />
       </div>
       {open?.modal === "buy-options" && (
         <BuyOptionsModal energy={market.energy} grid={market.grid} onViewOffers={() => setOpen({ modal: "market", tab: "asks" })} onDone={done} onClose={close} />
@@ -254,7 +268,7 @@ function Screen({ market, open, setOpen, done, notify, tradePage, setTradePage }
       {open?.modal === "market" && (
         <P2PMarketModal
           book={market.book}
-          stats={market.stats}
+          interval={interval}
           initialTab={open.tab}
           onBuy={(offer) => setOpen({ modal: "confirm", offer })}
           onPlaceSellOrder={() => setOpen({ modal: "place", side: "sell" })}
@@ -262,17 +276,23 @@ function Screen({ market, open, setOpen, done, notify, tradePage, setTradePage }
           onClose={close}
         />
       )}
-      {open?.modal === "place" && open.side === "sell" && <PlaceSellOrderModal energy={market.energy} grid={market.grid} onPlaced={done} onClose={close} />}
-      {open?.modal === "place" && open.side === "buy" && <PlaceBuyOrderModal energy={market.energy} grid={market.grid} onPlaced={done} onClose={close} />}
+      {open?.modal === "place" && open.side === "sell" && (
+        <PlaceSellOrderModal energy={market.energy} grid={market.grid} rules={rules} interval={interval} onPlaced={done} onClose={close} />
+      )}
+      {open?.modal === "place" && open.side === "buy" && (
+        <PlaceBuyOrderModal energy={market.energy} grid={market.grid} rules={rules} interval={interval} onPlaced={done} onClose={close} />
+      )}
       {open?.modal === "confirm" && (
         <ConfirmMarketOrderModal
           offer={market.book.asks.find((order) => order.id === open.offer.id) ?? open.offer}
           energy={market.energy}
           grid={market.grid}
+          rules={rules}
           onBought={done}
           onClose={() => setOpen({ modal: "market", tab: "asks" })}
         />
       )}
+      {open?.modal === "statement" && <StatementModal grid={market.grid} minutes={rules.interval_minutes} onClose={close} />}
     </main>
   );
 }

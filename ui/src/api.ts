@@ -5,6 +5,7 @@ import { listen } from "@tauri-apps/api/event";
 import type { AuthLinkResult } from "./bindings/AuthLinkResult";
 import type { BookView } from "./bindings/BookView";
 import type { CommandError } from "./bindings/CommandError";
+import type { DeliveryView } from "./bindings/DeliveryView";
 import type { EnergyView } from "./bindings/EnergyView";
 import type { ErrorCode } from "./bindings/ErrorCode";
 import type { GridPrices } from "./bindings/GridPrices";
@@ -19,15 +20,20 @@ import type { ModeView } from "./bindings/ModeView";
 import type { OpenedLinks } from "./bindings/OpenedLinks";
 import type { OrderView } from "./bindings/OrderView";
 import type { Outcome } from "./bindings/Outcome";
+import type { ReadingView } from "./bindings/ReadingView";
 import type { SettingsChange } from "./bindings/SettingsChange";
 import type { Side } from "./bindings/Side";
+import type { Statement } from "./bindings/Statement";
 import type { TradePrint } from "./bindings/TradePrint";
 import type { TradeView } from "./bindings/TradeView";
 import { isErrorCode } from "./market/errors";
 
-/** A refusal or failure from the core, by its stable code. */
+/** A refusal or failure from the core, by its stable code; `detail`: the core's own message, for the few refusals whose details help (a meter file's line). */
 export class MarketError extends Error {
-  constructor(readonly code: ErrorCode) {
+  constructor(
+    readonly code: ErrorCode,
+    readonly detail: string | null = null,
+  ) {
     super(code);
   }
 }
@@ -37,8 +43,8 @@ async function call<T>(command: string, args?: Record<string, unknown>): Promise
     return await invoke<T>(command, args);
   } catch (err) {
     // The shell rejects with a CommandError; anything else (or a code newer than this UI) is "unknown".
-    const code = (err as Partial<CommandError> | null)?.code;
-    throw new MarketError(isErrorCode(code) ? code : "unknown");
+    const { code, message } = (err as Partial<CommandError> | null) ?? {};
+    throw new MarketError(isErrorCode(code) ? code : "unknown", typeof message === "string" ? message : null);
   }
 }
 
@@ -48,14 +54,26 @@ export const api = {
   stats: (hours: number) => call<MarketStats>("stats", { hours }),
   priceHistory: (hours: number) => call<TradePrint[]>("price_history", { hours }),
   gridPrices: () => call<GridPrices>("grid_prices"),
-  placeOrder: (side: Side, price: string, amount: string) =>
-    call<Outcome>("place_order", { id: crypto.randomUUID(), side, price, amount }),
+  /** The delivery rules (interval length, gate closure, fees) and the intervals open for orders now. */
+  delivery: () => call<DeliveryView>("delivery"),
+  /** Always dated: `interval` is the start of the delivery interval it is for (RFC 3339). */
+  placeOrder: (side: Side, price: string, amount: string, interval: string) =>
+    call<Outcome>("place_order", { id: crypto.randomUUID(), side, price, amount, interval }),
   cancelOrder: (id: string) => call<Outcome>("cancel_order", { id }),
   buyNow: (order: string, amount: string) => call<Outcome>("buy_now", { order, amount }),
   buyFromGrid: (amount: string) => call<GridTransactionView>("buy_from_grid", { amount }),
   sellToGrid: (amount: string) => call<GridTransactionView>("sell_to_grid", { amount }),
   myOrders: (limit: number, offset: number) => call<OrderView[]>("my_orders", { open: null, limit, offset }),
   myTrades: (limit: number, offset: number) => call<TradeView[]>("my_trades", { limit, offset }),
+  // Local mode only: the community market answers not_available.
+  /** My current meter readings, latest interval first. */
+  meterReadings: (limit: number, offset: number) => call<ReadingView[]>("meter_readings", { limit, offset }),
+  /** A meter file's text (CSV or Green Button XML), imported whole or not at all: how many readings it held. */
+  importMeterFile: (contents: string) => call<number>("import_meter_file", { contents }),
+  /** My statement for the delivery intervals starting in [from, to) (RFC 3339). */
+  statement: (from: string, to: string) => call<Statement>("statement", { from, to }),
+  /** The same statement as CSV text, for download. */
+  statementCsv: (from: string, to: string) => call<string>("statement_csv", { from, to }),
   mode: () => call<ModeView>("mode"),
   signIn: (url: string, anonKey: string, email: string, password: string) => call<ModeView>("sign_in", { url, anonKey, email, password }),
   /** `invitation`: the community's invitation link (lumea://join?…) or code (LUMEA1-…), which names the project. */

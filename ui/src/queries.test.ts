@@ -17,6 +17,8 @@ const trade = (role: TradeView["role"]): TradeView => ({
   created_at: "2026-06-01T12:00:00Z",
   role,
   taker: "buy",
+  interval: "2026-06-01T12:15:00Z",
+  delivered: null,
 });
 
 const changed = (event: MarketEvent) => [...viewsChangedBy(event)].sort();
@@ -30,10 +32,10 @@ describe("what each event of the core refreshes", () => {
     expect(changed({ type: "order_updated", id: "o", user_id: "u", status: "partial", filled: "1", remaining: "4" })).toEqual(["book", "orders", "stats"]);
   });
 
-  it("the figures and the history on any trade, my trades only on mine", () => {
+  it("the figures and the history on any trade, my trades and statement only on mine", () => {
     expect(changed({ type: "trade_executed", trade: trade("other") })).toEqual(["history", "stats"]);
-    expect(changed({ type: "trade_executed", trade: trade("bought") })).toEqual(["history", "stats", "trades"]);
-    expect(changed({ type: "trade_executed", trade: trade("sold") })).toEqual(["history", "stats", "trades"]);
+    expect(changed({ type: "trade_executed", trade: trade("bought") })).toEqual(["history", "statement", "stats", "trades"]);
+    expect(changed({ type: "trade_executed", trade: trade("sold") })).toEqual(["history", "statement", "stats", "trades"]);
   });
 
   it("only the battery on an energy change", () => {
@@ -53,12 +55,13 @@ describe("what each event of the core refreshes", () => {
   });
 
   it("the mode and what a member reads when the membership changes", () => {
-    expect(changed({ type: "membership_changed" })).toEqual(["book", "grid", "history", "mode", "orders", "stats", "trades"]);
+    expect(changed({ type: "membership_changed" })).toEqual(["book", "delivery", "grid", "history", "mode", "orders", "stats", "trades"]);
   });
 
   it("each view's prefix names its queries", () => {
     for (const [view, prefix] of Object.entries(VIEW_KEYS)) {
-      const options = view === "trades" ? views.trades(3) : views[view as Exclude<keyof typeof views, "trades">];
+      const options =
+        view === "trades" ? views.trades(3) : view === "statement" ? views.statement("2026-06-01T00:00:00Z", "2026-07-01T00:00:00Z") : views[view as Exclude<keyof typeof views, "trades" | "statement">];
       expect(options.queryKey.slice(0, prefix.length), view).toEqual(prefix);
     }
   });

@@ -1,6 +1,10 @@
 // The UI's data, one TanStack Query per view of the core. Nothing is polled:
 // the core's events say what changed, and only the views an event changes are
 // fetched again (viewsChangedBy). A refresh that fails keeps the last good data.
+// Two changes have no event: the intervals open for orders move on with the
+// clock (the delivery view is read again when the first one's gate closes, see
+// useMarket), and a meter file the household imports settles trades (the Meter
+// card reads its views again).
 
 import { keepPreviousData, QueryClient, queryOptions } from "@tanstack/react-query";
 import type { MarketEvent } from "./bindings/MarketEvent";
@@ -12,6 +16,8 @@ export const PAGE = 10;
 export const STATS_HOURS = 24;
 /** My orders shown on the home screen, newest first. */
 export const MY_ORDERS = 50;
+/** Meter readings shown on the home screen, latest interval first. */
+export const METER_READINGS = 8;
 
 export const views = {
   book: queryOptions({ queryKey: ["market", "book"], queryFn: api.book }),
@@ -23,6 +29,9 @@ export const views = {
   // The page shown stays while the next one loads.
   trades: (page: number) =>
     queryOptions({ queryKey: ["market", "trades", page], queryFn: () => api.myTrades(PAGE, page * PAGE), placeholderData: keepPreviousData }),
+  delivery: queryOptions({ queryKey: ["market", "delivery"], queryFn: api.delivery }),
+  readings: queryOptions({ queryKey: ["market", "readings", METER_READINGS], queryFn: () => api.meterReadings(METER_READINGS, 0) }),
+  statement: (from: string, to: string) => queryOptions({ queryKey: ["market", "statement", from, to], queryFn: () => api.statement(from, to) }),
   mode: queryOptions({ queryKey: ["mode"], queryFn: api.mode }),
 };
 
@@ -40,6 +49,9 @@ export const VIEW_KEYS: Record<View, readonly unknown[]> = {
   history: ["market", "history"],
   orders: ["market", "orders"],
   trades: ["market", "trades"],
+  delivery: ["market", "delivery"],
+  readings: ["market", "readings"],
+  statement: ["market", "statement"],
   mode: ["mode"],
 };
 
@@ -55,16 +67,16 @@ const EVERY_VIEW = Object.keys(VIEW_KEYS) as View[];
  *   (and its depth); in community mode a fill that Realtime reports as a trade
  *   updates my order with no book_changed after it.
  * - trade_executed: the last price, volume and VWAP, the price history, and my
- *   trades when I am a side of it (a trade between neighbours is "other"). The
- *   batteries it moved each have their energy_changed.
+ *   trades and statement when I am a side of it (a trade between neighbours is
+ *   "other"). The batteries it moved each have their energy_changed.
  * - energy_changed: the battery and CO2 tokens.
  * - connection_changed: which market is shown, so every view (a switch between
  *   the local and a community market changes them all).
  * - command_refused: my order made offline is gone from my orders.
  * - membership_changed: community mode, the household was approved, suspended
  *   or its role changed, or the community's settings changed: the mode
- *   (membership, role, community name), the grid's prices (the community's),
- *   and what an active member reads and a pending or suspended one doesn't
+ *   (membership, role, community name), the grid's prices and delivery rules
+ *   (the community's), and what an active member reads and a pending or suspended one doesn't
  *   (the book and its depth, the prints in the figures and the history), with
  *   my orders and trades (a suspension cancels my open orders). The battery is
  *   the household's own and doesn't change.
@@ -78,7 +90,7 @@ export function viewsChangedBy(event: MarketEvent): View[] {
     case "order_updated":
       return ["orders", "book", "stats"];
     case "trade_executed":
-      return event.trade.role === "other" ? ["stats", "history"] : ["stats", "history", "trades"];
+      return event.trade.role === "other" ? ["stats", "history"] : ["stats", "history", "trades", "statement"];
     case "energy_changed":
       return ["energy"];
     case "connection_changed":
@@ -87,7 +99,7 @@ export function viewsChangedBy(event: MarketEvent): View[] {
     case "command_refused":
       return ["orders"];
     case "membership_changed":
-      return ["mode", "grid", "book", "stats", "history", "orders", "trades"];
+      return ["mode", "grid", "delivery", "book", "stats", "history", "orders", "trades"];
   }
 }
 

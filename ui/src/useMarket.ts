@@ -2,8 +2,9 @@
 // one query per view (queries.ts), and each event fetches again only the views it changes.
 
 import { useQuery, useQueryClient } from "@tanstack/react-query";
-import { useCallback, useEffect, useEffectEvent } from "react";
+import { useCallback, useEffect, useEffectEvent, useState } from "react";
 import type { BookView } from "./bindings/BookView";
+import type { DeliveryView } from "./bindings/DeliveryView";
 import type { EnergyView } from "./bindings/EnergyView";
 import type { ErrorCode } from "./bindings/ErrorCode";
 import type { GridPrices } from "./bindings/GridPrices";
@@ -30,6 +31,7 @@ export type Market = {
   history: TradePrint[];
   orders: OrderView[];
   trades: TradeView[];
+  delivery: DeliveryView;
 };
 
 export type MarketState =
@@ -58,6 +60,7 @@ export function useMarket(tradePage: number, handlers: Handlers) {
   const history = useQuery(views.history);
   const orders = useQuery(views.orders);
   const trades = useQuery(views.trades(tradePage));
+  const delivery = useQuery(views.delivery);
 
   const onFill = useEffectEvent((trade: TradeView) => handlers.onFill(trade));
   // A code newer than this UI still reads as a refusal.
@@ -92,7 +95,10 @@ export function useMarket(tradePage: number, handlers: Handlers) {
     let pending: ReturnType<typeof setTimeout> | undefined;
     const unsubscribe = client.getQueryCache().subscribe((event) => {
       if (event.type !== "updated" || event.action.type !== "error" || event.query.state.data === undefined) return;
-      failed.add(codeOf(event.action.error));
+      const code = codeOf(event.action.error);
+      // A view this market doesn't have (community mode's meter readings): its card says so, it isn't a failed refresh.
+      if (code === "not_available") return;
+      failed.add(code);
       clearTimeout(pending);
       pending = setTimeout(() => {
         const codes = failed;
@@ -106,15 +112,33 @@ export function useMarket(tradePage: number, handlers: Handlers) {
     };
   }, [client]);
 
+  // The intervals open for orders move on with the clock, with no event: read
+  // again when the first one's gate closes (the core expires its open orders then).
+  const closes = delivery.data?.intervals[0]?.closes_at;
+  useEffect(() => {
+    if (closes === undefined) return;
+    const timer = setTimeout(() => void client.invalidateQueries({ queryKey: VIEW_KEYS.delivery }), untilInstant(Date.parse(closes)));
+    return () => clearTimeout(timer);
+  }, [client, closes]);
+
   const reload = useCallback(() => client.refetchQueries({ queryKey: ["market"], type: "active" }), [client]);
 
-  const all = [book, energy, stats, grid, history, orders, trades];
+  const all = [book, energy, stats, grid, history, orders, trades, delivery];
   const missing = all.find((query) => query.data === undefined && query.isError);
   let state: MarketState;
-  if (book.data && energy.data && stats.data && grid.data && history.data && orders.data && trades.data) {
+  if (book.data && energy.data && stats.data && grid.data && history.data && orders.data && trades.data && delivery.data) {
     state = {
       status: "ready",
-      market: { book: book.data, energy: energy.data, stats: stats.data, grid: grid.data, history: history.data, orders: orders.data, trades: trades.data },
+      market: {
+        book: book.data,
+        energy: energy.data,
+        stats: stats.data,
+        grid: grid.data,
+        history: history.data,
+        orders: orders.data,
+        trades: trades.data,
+        delivery: delivery.data,
+      },
     };
   } else if (missing) {
     state = { status: "failed", code: codeOf(missing.error) };
@@ -122,6 +146,29 @@ export function useMarket(tradePage: number, handlers: Handlers) {
     state = { status: "loading" };
   }
   return { state, reload };
+}
+
+/** The longest a timer waits (setTimeout's limit is about 24.8 days); a later instant is waited for again. */
+const LONGEST_WAIT = 2 ** 31 - 1;
+
+/** Milliseconds from now until `at` (0 if it has passed). */
+const untilInstant = (at: number) => Math.min(Math.max(at - Date.now(), 0), LONGEST_WAIT);
+
+/**
+ * The time now, kept as state and moved on when the first of `instants`
+ * (milliseconds since the epoch) after it comes, so that what depends on it
+ * (an interval that has ended, a gate that has closed) is shown again then.
+ */
+export function useNow(instants: readonly number[]): number {
+  const [now, setNow] = useState(() => Date.now());
+  const next = instants.reduce((first, at) => (at > now && at < first ? at : first), Infinity);
+  useEffect(() => {
+    if (next === Infinity) return;
+    // Never before `next`, even if the timer fires early: the next instant is then the one after it.
+    const timer = setTimeout(() => setNow(Math.max(Date.now(), next)), untilInstant(next));
+    return () => clearTimeout(timer);
+  }, [next]);
+  return now;
 }
 
 /** Which market the app shows, for the connection indicator and the settings; null until known. */

@@ -1,13 +1,17 @@
-// Confirm a direct purchase from one listed offer, at its price.
+// Confirm a direct purchase from one listed offer, at its price, for delivery
+// in the offer's interval: the energy's cost, the buyer's fee, and the total.
 
 import { useState } from "react";
+import type { DeliveryRules } from "../bindings/DeliveryRules";
 import type { EnergyView } from "../bindings/EnergyView";
 import type { GridPrices } from "../bindings/GridPrices";
 import type { OrderView } from "../bindings/OrderView";
 import { api, MarketError } from "../api";
+import { datedPurchaseQuote, intervalSpan } from "../market/delivery";
 import { sentence } from "../market/errors";
-import { km, kwh, money, perKwh } from "../market/format";
-import { ENERGY_SCALE, PRICE_SCALE, checkPurchase, formatSteps, maxPurchase, purchaseQuote, steps } from "../market/rules";
+import { exactMoney, km, kwh, money, perKwh } from "../market/format";
+import { ENERGY_SCALE, PRICE_SCALE, checkPurchase, formatSteps, maxPurchase, steps } from "../market/rules";
+import { useNow } from "../useMarket";
 import { Field } from "./Field";
 import { Modal } from "./Modal";
 
@@ -15,11 +19,12 @@ type Props = {
   offer: OrderView;
   energy: EnergyView;
   grid: GridPrices;
+  rules: DeliveryRules;
   onBought: (message: string) => void;
   onClose: () => void;
 };
 
-export function ConfirmMarketOrderModal({ offer, energy, grid, onBought, onClose }: Props) {
+export function ConfirmMarketOrderModal({ offer, energy, grid, rules, onBought, onClose }: Props) {
   const [amount, setAmount] = useState("");
   const [failure, setFailure] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
@@ -27,7 +32,11 @@ export function ConfirmMarketOrderModal({ offer, energy, grid, onBought, onClose
   const headroom = steps(energy.headroom, ENERGY_SCALE);
   const most = maxPurchase(available, headroom);
   const checked = amount === "" ? null : checkPurchase(amount, available, headroom);
-  const quote = checked?.ok ? purchaseQuote(steps(offer.price, PRICE_SCALE), checked.steps, steps(grid.buy, PRICE_SCALE)) : null;
+  const quote = checked?.ok
+    ? datedPurchaseQuote(steps(offer.price, PRICE_SCALE), checked.steps, steps(rules.buyer_fee, PRICE_SCALE), steps(grid.buy, PRICE_SCALE))
+    : null;
+  const now = useNow([]);
+  const delivery = offer.interval === null ? null : intervalSpan(offer.interval, rules.interval_minutes, now);
 
   const confirm = async () => {
     if (!checked?.ok) return;
@@ -59,6 +68,12 @@ export function ConfirmMarketOrderModal({ offer, energy, grid, onBought, onClose
         <dd>{perKwh(offer.price)}</dd>
         <dt>Available</dt>
         <dd>{kwh(offer.remaining)}</dd>
+        {delivery && (
+          <>
+            <dt>Delivery</dt>
+            <dd>{delivery}</dd>
+          </>
+        )}
       </dl>
       <form
         onSubmit={(event) => {
@@ -81,15 +96,20 @@ export function ConfirmMarketOrderModal({ offer, energy, grid, onBought, onClose
         </button>
         {quote && (
           <dl className="figures" aria-label="What this purchase costs">
-            <dt>Total cost</dt>
-            <dd>{money(quote.totalCost)}</dd>
+            <dt>Energy cost</dt>
+            <dd>{exactMoney(quote.energyCost)}</dd>
+            <dt>Buyer fee ({perKwh(rules.buyer_fee)})</dt>
+            <dd>{exactMoney(quote.fee)}</dd>
+            <dt>Total</dt>
+            <dd>{exactMoney(quote.total)}</dd>
             <dt>Savings vs grid ({perKwh(grid.buy)})</dt>
-            <dd className={quote.savingsVsGrid.startsWith("-") ? "negative" : "positive"}>{money(quote.savingsVsGrid)}</dd>
+            <dd className={quote.savingsVsGrid.startsWith("-") ? "negative" : "positive"}>{exactMoney(quote.savingsVsGrid)}</dd>
           </dl>
         )}
         <p className="banner" role="note">
-          This is a direct P2P transaction: you buy from {offer.username} at their ask price, the energy moves from
-          their battery to yours, and both of you are notified.
+          This is a direct P2P transaction: you buy from {offer.username} at their ask price{delivery && ` for delivery ${delivery}`}, the energy
+          moves from their battery to yours, and both of you are notified. Fees are charged on delivered energy: you pay for what the
+          meters say was delivered.
         </p>
         {failure && <p className="error" role="alert">{failure}</p>}
         <div className="actions">

@@ -1,15 +1,20 @@
 // The home screen: the battery, CO2 tokens, the market at a glance, my orders
-// and my trades.
+// and my trades with their delivery intervals, and the meter's readings.
 
-import { useState } from "react";
+import { useQuery, useQueryClient, type UseQueryResult } from "@tanstack/react-query";
+import { useRef, useState } from "react";
 import type { EnergyView } from "../bindings/EnergyView";
 import type { MarketStats } from "../bindings/MarketStats";
 import type { OrderView } from "../bindings/OrderView";
+import type { ReadingView } from "../bindings/ReadingView";
 import type { TradeView } from "../bindings/TradeView";
 import { api, MarketError } from "../api";
-import { sentence } from "../market/errors";
-import { kwh, money, perKwh, since, tokens } from "../market/format";
-import { PAGE } from "../queries";
+import { deliveryOf, intervalEnd, intervalSpan } from "../market/delivery";
+import { refusalDetail, sentence } from "../market/errors";
+import { kwh, meterKwh, money, perKwh, since, tokens } from "../market/format";
+import { PAGE, VIEW_KEYS, views } from "../queries";
+import { codeOf } from "../useCommand";
+import { useNow } from "../useMarket";
 
 export function Battery({ energy }: { energy: EnergyView }) {
   const percent = Number(energy.capacity) === 0 ? 0 : Math.round((Number(energy.level) / Number(energy.capacity)) * 100);
@@ -69,8 +74,11 @@ export function MarketSummary({ stats }: { stats: MarketStats }) {
   );
 }
 
-export function MyOrders({ orders, onMessage }: { orders: OrderView[]; onMessage: (message: string, tone?: "error") => void }) {
+type MyOrdersProps = { orders: OrderView[]; minutes: number; onMessage: (message: string, tone?: "error") => void };
+
+export function MyOrders({ orders, minutes, onMessage }: MyOrdersProps) {
   const [busy, setBusy] = useState<string | null>(null);
+  const now = useNow([]);
   const cancel = async (order: OrderView) => {
     setBusy(order.id);
     try {
@@ -92,6 +100,7 @@ export function MyOrders({ orders, onMessage }: { orders: OrderView[]; onMessage
           <thead>
             <tr>
               <th scope="col">Side</th>
+              <th scope="col">Delivery</th>
               <th scope="col">Price</th>
               <th scope="col">Amount</th>
               <th scope="col">Filled</th>
@@ -106,6 +115,7 @@ export function MyOrders({ orders, onMessage }: { orders: OrderView[]; onMessage
             {orders.map((order) => (
               <tr key={order.id}>
                 <td>{order.side === "sell" ? "Sell" : "Buy"}</td>
+                <td>{order.interval && intervalSpan(order.interval, minutes, now)}</td>
                 <td>{perKwh(order.price)}</td>
                 <td>{kwh(order.amount)}</td>
                 <td>{kwh(order.filled)}</td>
@@ -130,7 +140,11 @@ export function MyOrders({ orders, onMessage }: { orders: OrderView[]; onMessage
   );
 }
 
-export function TradeHistory({ trades, page, onPage }: { trades: TradeView[]; page: number; onPage: (page: number) => void }) {
+type TradeHistoryProps = { trades: TradeView[]; minutes: number; page: number; onPage: (page: number) => void };
+
+export function TradeHistory({ trades, minutes, page, onPage }: TradeHistoryProps) {
+  // Shown again when a contracted trade's interval ends: it then awaits the meter.
+  const now = useNow(trades.flatMap((trade) => (trade.interval !== null && trade.delivered === null ? [intervalEnd(trade.interval, minutes)] : [])));
   return (
     <section className="card wide" aria-labelledby="trades-title">
       <h2 id="trades-title">Trade history</h2>
@@ -146,19 +160,29 @@ export function TradeHistory({ trades, page, onPage }: { trades: TradeView[]; pa
               <th scope="col">Amount</th>
               <th scope="col">Price</th>
               <th scope="col">Total</th>
+              <th scope="col">Delivery</th>
+              <th scope="col">State</th>
             </tr>
           </thead>
           <tbody>
-            {trades.map((trade) => (
-              <tr key={trade.id}>
-                <td>{since(trade.created_at)}</td>
-                <td>{trade.role === "bought" ? "Bought" : "Sold"}</td>
-                <td>{trade.role === "bought" ? trade.seller : trade.buyer}</td>
-                <td>{kwh(trade.amount)}</td>
-                <td>{perKwh(trade.price)}</td>
-                <td>{money(trade.total)}</td>
-              </tr>
-            ))}
+            {trades.map((trade) => {
+              const delivery = deliveryOf(trade, minutes, now);
+              return (
+                <tr key={trade.id}>
+                  <td>{since(trade.created_at)}</td>
+                  <td>{trade.role === "bought" ? "Bought" : "Sold"}</td>
+                  <td>{trade.role === "bought" ? trade.seller : trade.buyer}</td>
+                  <td>{kwh(trade.amount)}</td>
+                  <td>{perKwh(trade.price)}</td>
+                  <td>{money(trade.total)}</td>
+                  <td>{trade.interval && intervalSpan(trade.interval, minutes, now)}</td>
+                  <td>
+                    {delivery && delivery.text}
+                    {delivery?.state === "settled" && <span className="status status-settled">settled</span>}
+                  </td>
+                </tr>
+              );
+            })}
           </tbody>
         </table>
       )}
@@ -172,5 +196,114 @@ export function TradeHistory({ trades, page, onPage }: { trades: TradeView[]; pa
         </button>
       </nav>
     </section>
+  );
+}
+
+/** The household's meter: its latest readings, and a meter file to import (local mode only). */
+export function Meter({ minutes, onMessage }: { minutes: number; onMessage: (message: string) => void }) {
+  const readings = useQuery(views.readings);
+  const client = useQueryClient();
+  const input = useRef<HTMLInputElement>(null);
+  const [busy, setBusy] = useState(false);
+  const [refusal, setRefusal] = useState<{ text: string; detail: string | null } | null>(null);
+  const now = useNow([]);
+  const unavailable = readings.isError && codeOf(readings.error) === "not_available";
+
+  const importFile = async (file: File) => {
+    setBusy(true);
+    setRefusal(null);
+    try {
+      const count = await api.importMeterFile(await file.text());
+      onMessage(`Imported ${count} ${count === 1 ? "reading" : "readings"}.`);
+      // The readings settle trades: what they delivered, and the statement's figures.
+      for (const view of ["readings", "trades", "statement"] as const) void client.invalidateQueries({ queryKey: VIEW_KEYS[view] });
+    } catch (err) {
+      const code = codeOf(err);
+      // The core's message names the file's line or element, and what is wrong there.
+      setRefusal({ text: sentence(code), detail: refusalDetail(code, err instanceof MarketError ? err.detail : null) });
+    } finally {
+      setBusy(false);
+      // The same file can be chosen again once it is corrected.
+      if (input.current) input.current.value = "";
+    }
+  };
+
+  return (
+    <section className="card wide" aria-labelledby="meter-title">
+      <h2 id="meter-title">Meter</h2>
+      {unavailable ? (
+        <p className="empty">{sentence("not_available")}</p>
+      ) : (
+        <>
+          <MeterReadings readings={readings} minutes={minutes} now={now} />
+          <div className="actions meter-actions">
+            <input
+              ref={input}
+              type="file"
+              accept=".csv,.xml,text/csv,application/xml"
+              className="visually-hidden"
+              tabIndex={-1}
+              aria-label="Meter file"
+              onChange={(event) => {
+                const file = event.target.files?.[0];
+                if (file) void importFile(file);
+              }}
+            />
+            <span className="hint spacer">A CSV or Green Button (XML) file from your meter or utility. It is imported whole or not at all.</span>
+            <button type="button" className="button" disabled={busy} onClick={() => input.current?.click()}>
+              Import meter file
+            </button>
+          </div>
+          {refusal && (
+            <div className="error meter-refusal" role="alert">
+              <p>{refusal.text}</p>
+              {refusal.detail && <p className="detail">{refusal.detail}</p>}
+            </div>
+          )}
+        </>
+      )}
+    </section>
+  );
+}
+
+function MeterReadings({ readings, minutes, now }: { readings: UseQueryResult<ReadingView[]>; minutes: number; now: number }) {
+  if (readings.data === undefined) {
+    if (!readings.isError) return <p className="loading">Loading the meter readings…</p>;
+    return (
+      <div className="banner banner-error" role="alert">
+        <p>Couldn't load the meter readings. {sentence(codeOf(readings.error))}</p>
+        <button type="button" className="button" onClick={() => void readings.refetch()}>
+          Try again
+        </button>
+      </div>
+    );
+  }
+  if (readings.data.length === 0) return <p className="empty">No meter readings yet. Import a file from your meter to settle your trades.</p>;
+  return (
+    <table aria-label="Latest meter readings">
+      <thead>
+        <tr>
+          <th scope="col">Interval</th>
+          <th scope="col">Import</th>
+          <th scope="col">Export</th>
+        </tr>
+      </thead>
+      <tbody>
+        {readings.data.map((reading) => (
+          <tr key={reading.interval_start}>
+            <td>
+              {intervalSpan(reading.interval_start, minutes, now)}
+              {reading.revisions > 1 && (
+                <span className="status status-revised" title={`${reading.revisions} readings of this interval: the latest counts.`}>
+                  revised
+                </span>
+              )}
+            </td>
+            <td>{meterKwh(reading.import)}</td>
+            <td>{meterKwh(reading.export)}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
   );
 }

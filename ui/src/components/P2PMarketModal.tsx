@@ -1,20 +1,22 @@
-// The order book: offers (asks, lowest price first) and bids (highest first),
-// live as the book changes. Clicking an offer opens its confirmation.
+// The order book of one delivery interval: offers (asks, lowest price first)
+// and bids (highest first), live as the book changes. Clicking an offer opens
+// its confirmation. Undated (legacy) orders are in no interval's book.
 
 import { useVirtualizer } from "@tanstack/react-virtual";
-import { useRef, useState, type KeyboardEvent } from "react";
+import { useMemo, useRef, useState, type KeyboardEvent } from "react";
 import type { BookView } from "../bindings/BookView";
-import type { MarketStats } from "../bindings/MarketStats";
 import type { OrderView } from "../bindings/OrderView";
+import { depthOf, ofInterval } from "../market/delivery";
 import { km, kwh, perKwh, since } from "../market/format";
 import { DepthChart } from "./DepthChart";
+import { IntervalPicker, type IntervalChoice } from "./IntervalPicker";
 import { Modal } from "./Modal";
 
 type Tab = "asks" | "bids";
 
 type Props = {
   book: BookView;
-  stats: MarketStats;
+  interval: IntervalChoice;
   initialTab?: Tab;
   onBuy: (offer: OrderView) => void;
   onPlaceSellOrder: () => void;
@@ -22,11 +24,18 @@ type Props = {
   onClose: () => void;
 };
 
-export function P2PMarketModal({ book, stats, initialTab = "asks", onBuy, onPlaceSellOrder, onPlaceBuyOrder, onClose }: Props) {
+export function P2PMarketModal({ book, interval, initialTab = "asks", onBuy, onPlaceSellOrder, onPlaceBuyOrder, onClose }: Props) {
   const [tab, setTab] = useState<Tab>(initialTab);
+  const start = interval.selected?.start ?? null;
+  // The selected interval's book, and its depth (the stats' depth is the whole book's).
+  const shown = useMemo(() => {
+    const asks = start === null ? [] : ofInterval(book.asks, start);
+    const bids = start === null ? [] : ofInterval(book.bids, start);
+    return { asks, bids, askDepth: depthOf(asks), bidDepth: depthOf(bids) };
+  }, [book, start]);
   const tabs: [Tab, string, number][] = [
-    ["asks", "Sell Orders", book.asks.length],
-    ["bids", "Buy Orders", book.bids.length],
+    ["asks", "Sell Orders", shown.asks.length],
+    ["bids", "Buy Orders", shown.bids.length],
   ];
   const onTabKey = (event: KeyboardEvent) => {
     if (event.key === "ArrowRight" || event.key === "ArrowLeft") {
@@ -35,11 +44,12 @@ export function P2PMarketModal({ book, stats, initialTab = "asks", onBuy, onPlac
       document.getElementById(`tab-${next}`)?.focus();
     }
   };
-  const orders = tab === "asks" ? book.asks : book.bids;
+  const orders = tab === "asks" ? shown.asks : shown.bids;
 
   return (
-    <Modal title="P2P Energy Market" description="Offers and bids from your neighbours, best prices first." onClose={onClose} wide>
-      <DepthChart asks={stats.asks} bids={stats.bids} />
+    <Modal title="P2P Energy Market" description="Offers and bids from your neighbours for one delivery interval, best prices first." onClose={onClose} wide>
+      <IntervalPicker id="market-interval" choice={interval} />
+      <DepthChart asks={shown.askDepth} bids={shown.bidDepth} />
       <div className="tabs" role="tablist" aria-label="Order book" onKeyDown={onTabKey}>
         {tabs.map(([key, label, count]) => (
           <button
@@ -58,11 +68,11 @@ export function P2PMarketModal({ book, stats, initialTab = "asks", onBuy, onPlac
         ))}
         <span className="spacer" />
         {tab === "asks" ? (
-          <button type="button" className="button" onClick={onPlaceSellOrder}>
+          <button type="button" className="button" onClick={onPlaceSellOrder} disabled={start === null}>
             Place Sell Order
           </button>
         ) : (
-          <button type="button" className="button" onClick={onPlaceBuyOrder}>
+          <button type="button" className="button" onClick={onPlaceBuyOrder} disabled={start === null}>
             Place Buy Order
           </button>
         )}
@@ -83,7 +93,11 @@ function OrderList({ orders, side, onBuy }: { orders: OrderView[]; side: Tab; on
   // eslint-disable-next-line react-hooks/incompatible-library -- TanStack Virtual's virtualizer is mutable by design
   const virtualizer = useVirtualizer({ count: orders.length, getScrollElement: () => scroller.current, estimateSize: () => ROW_HEIGHT, overscan: 8 });
   if (orders.length === 0) {
-    return <p className="empty">{side === "asks" ? "No offers right now. Check back at midday, when solar homes sell their surplus." : "No bids right now."}</p>;
+    return (
+      <p className="empty">
+        {side === "asks" ? "No offers for this interval right now. Check back at midday, when solar homes sell their surplus." : "No bids for this interval right now."}
+      </p>
+    );
   }
   const now = Date.now();
   return (

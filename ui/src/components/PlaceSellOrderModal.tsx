@@ -1,21 +1,27 @@
-// Place a limit order: an ask ("Place Sell Order") or its counterpart, a bid
-// ("Place Buy Order"). Inline errors; submit stays disabled while invalid.
+// Place a limit order for a delivery interval: an ask ("Place Sell Order") or
+// its counterpart, a bid ("Place Buy Order"). Inline errors; submit stays
+// disabled while invalid. The figures count the fee on delivered energy.
 
 import { useState } from "react";
+import type { DeliveryRules } from "../bindings/DeliveryRules";
 import type { EnergyView } from "../bindings/EnergyView";
 import type { GridPrices } from "../bindings/GridPrices";
 import type { Side } from "../bindings/Side";
 import { api, MarketError } from "../api";
+import { datedPurchaseQuote, datedSaleQuote } from "../market/delivery";
 import { sentence } from "../market/errors";
-import { currencySign, kwh, money, perKwh, priceRange } from "../market/format";
-import { ENERGY_SCALE, PRICE_SCALE, checkOrderAmount, checkPrice, purchaseQuote, saleQuote, steps } from "../market/rules";
+import { clockRange, currencySign, exactMoney, kwh, perKwh, priceRange } from "../market/format";
+import { ENERGY_SCALE, PRICE_SCALE, checkOrderAmount, checkPrice, steps } from "../market/rules";
 import { Field } from "./Field";
+import { IntervalPicker, type IntervalChoice } from "./IntervalPicker";
 import { Modal } from "./Modal";
 
 type Props = {
   side: Side;
   energy: EnergyView;
   grid: GridPrices;
+  rules: DeliveryRules;
+  interval: IntervalChoice;
   onPlaced: (message: string) => void;
   onClose: () => void;
 };
@@ -28,7 +34,7 @@ export function PlaceBuyOrderModal(props: Omit<Props, "side">) {
   return <PlaceOrderModal side="buy" {...props} />;
 }
 
-function PlaceOrderModal({ side, energy, grid, onPlaced, onClose }: Props) {
+function PlaceOrderModal({ side, energy, grid, rules, interval, onPlaced, onClose }: Props) {
   const [price, setPrice] = useState("");
   const [amount, setAmount] = useState("");
   const [failure, setFailure] = useState<string | null>(null);
@@ -37,21 +43,24 @@ function PlaceOrderModal({ side, energy, grid, onPlaced, onClose }: Props) {
   const limit = selling ? energy.sellable : energy.headroom;
   const checkedPrice = price === "" ? null : checkPrice(price);
   const checkedAmount = amount === "" ? null : checkOrderAmount(amount, side, steps(limit, ENERGY_SCALE));
-  const valid = checkedPrice?.ok && checkedAmount?.ok;
+  const selected = interval.selected;
+  const valid = checkedPrice?.ok && checkedAmount?.ok && selected !== null;
 
   const submit = async () => {
     if (!valid) return;
     setBusy(true);
     setFailure(null);
     try {
-      const outcome = await api.placeOrder(side, price.trim(), amount.trim());
+      // Only dated orders: always for the interval shown.
+      const outcome = await api.placeOrder(side, price.trim(), amount.trim(), selected.start);
       const traded = outcome.trades.length;
+      const delivery = clockRange(selected.start, selected.end);
       onPlaced(
         outcome.pending
-          ? `You're offline: your ${selling ? "sell" : "buy"} order is saved and will be sent when the market is back.`
+          ? `You're offline: your ${selling ? "sell" : "buy"} order for ${delivery} is saved and will be sent when the market is back.`
           : traded > 0
-          ? `Your ${selling ? "sell" : "buy"} order traded at once (${traded} ${traded === 1 ? "trade" : "trades"}); the rest, if any, is in the market.`
-          : `Your ${selling ? "sell" : "buy"} order of ${kwh(amount.trim())} at ${perKwh(price.trim())} is in the market.`,
+          ? `Your ${selling ? "sell" : "buy"} order for ${delivery} traded at once (${traded} ${traded === 1 ? "trade" : "trades"}); the rest, if any, is in the market.`
+          : `Your ${selling ? "sell" : "buy"} order of ${kwh(amount.trim())} at ${perKwh(price.trim())} for delivery ${delivery} is in the market.`,
       );
     } catch (err) {
       setFailure(sentence(err instanceof MarketError ? err.code : "unknown"));
@@ -65,8 +74,8 @@ function PlaceOrderModal({ side, energy, grid, onPlaced, onClose }: Props) {
       title={selling ? "Place Sell Order" : "Place Buy Order"}
       description={
         selling
-          ? "Set your ask price and quantity. Neighbours can buy it until you cancel it."
-          : "Set the most you will pay per kWh. It trades with offers at or below it, at their price."
+          ? "Set your ask price and quantity for one delivery interval. Neighbours can buy it until you cancel it or its market closes."
+          : "Set the most you will pay per kWh for one delivery interval. It trades with offers at or below it, at their price."
       }
       onClose={onClose}
     >
@@ -76,6 +85,7 @@ function PlaceOrderModal({ side, energy, grid, onPlaced, onClose }: Props) {
           void submit();
         }}
       >
+        <IntervalPicker id="order-interval" choice={interval} />
         <Field
           id="order-price"
           label={selling ? "Ask price" : "Bid price"}
@@ -96,7 +106,7 @@ function PlaceOrderModal({ side, energy, grid, onPlaced, onClose }: Props) {
           error={checkedAmount && !checkedAmount.ok ? sentence(checkedAmount.code) : null}
         />
         {valid && checkedPrice.ok && checkedAmount.ok && (
-          <Figures side={side} priceTicks={checkedPrice.steps} amount={checkedAmount.steps} grid={grid} />
+          <Figures side={side} priceTicks={checkedPrice.steps} amount={checkedAmount.steps} grid={grid} rules={rules} />
         )}
         {failure && <p className="error" role="alert">{failure}</p>}
         <div className="actions">
@@ -112,27 +122,43 @@ function PlaceOrderModal({ side, energy, grid, onPlaced, onClose }: Props) {
   );
 }
 
-function Figures({ side, priceTicks, amount, grid }: { side: Side; priceTicks: bigint; amount: bigint; grid: GridPrices }) {
+type FiguresProps = { side: Side; priceTicks: bigint; amount: bigint; grid: GridPrices; rules: DeliveryRules };
+
+function Figures({ side, priceTicks, amount, grid, rules }: FiguresProps) {
   if (side === "sell") {
-    const quote = saleQuote(priceTicks, amount, steps(grid.sell, PRICE_SCALE));
+    const quote = datedSaleQuote(priceTicks, amount, steps(rules.seller_fee, PRICE_SCALE), steps(grid.sell, PRICE_SCALE));
     return (
-      <dl className="figures" aria-label="What this order brings">
-        <dt>Expected revenue</dt>
-        <dd>{money(quote.expectedRevenue)}</dd>
-        <dt>Profit margin vs grid ({perKwh(grid.sell)})</dt>
-        <dd className={quote.marginPercent.startsWith("-") ? "negative" : "positive"}>
-          {quote.marginPercent}% · {money(quote.gainVsGrid)}
-        </dd>
-      </dl>
+      <>
+        <dl className="figures" aria-label="What this order brings">
+          <dt>Expected revenue</dt>
+          <dd>{exactMoney(quote.revenue)}</dd>
+          <dt>Seller fee ({perKwh(rules.seller_fee)})</dt>
+          <dd>−{exactMoney(quote.fee)}</dd>
+          <dt>Expected proceeds</dt>
+          <dd>{exactMoney(quote.proceeds)}</dd>
+          <dt>Profit margin vs grid ({perKwh(grid.sell)})</dt>
+          <dd className={quote.marginPercent.startsWith("-") ? "negative" : "positive"}>
+            {quote.marginPercent}% · {exactMoney(quote.gainVsGrid)}
+          </dd>
+        </dl>
+        <p className="hint">Fees are charged on delivered energy: you're paid for what your meter says you delivered.</p>
+      </>
     );
   }
-  const quote = purchaseQuote(priceTicks, amount, steps(grid.buy, PRICE_SCALE));
+  const quote = datedPurchaseQuote(priceTicks, amount, steps(rules.buyer_fee, PRICE_SCALE), steps(grid.buy, PRICE_SCALE));
   return (
-    <dl className="figures" aria-label="What this order costs at most">
-      <dt>Total cost at most</dt>
-      <dd>{money(quote.totalCost)}</dd>
-      <dt>Savings vs grid ({perKwh(grid.buy)}) at least</dt>
-      <dd className={quote.savingsVsGrid.startsWith("-") ? "negative" : "positive"}>{money(quote.savingsVsGrid)}</dd>
-    </dl>
+    <>
+      <dl className="figures" aria-label="What this order costs at most">
+        <dt>Energy cost at most</dt>
+        <dd>{exactMoney(quote.energyCost)}</dd>
+        <dt>Buyer fee ({perKwh(rules.buyer_fee)}) at most</dt>
+        <dd>{exactMoney(quote.fee)}</dd>
+        <dt>Total at most</dt>
+        <dd>{exactMoney(quote.total)}</dd>
+        <dt>Savings vs grid ({perKwh(grid.buy)}) at least</dt>
+        <dd className={quote.savingsVsGrid.startsWith("-") ? "negative" : "positive"}>{exactMoney(quote.savingsVsGrid)}</dd>
+      </dl>
+      <p className="hint">Fees are charged on delivered energy: you pay for what your meter says was delivered.</p>
+    </>
   );
 }

@@ -28,7 +28,7 @@ const SENTENCES: Record<ErrorCode, string | (() => string)> = {
   interval_not_ended: "That delivery interval has not ended yet: readings and settlement come after it.",
   invalid_reading: "A meter reading must be 0 to 10,000 kWh with at most 3 decimal places.",
   exceeds_power: "That is more than your inverter can deliver in one interval.",
-  invalid_meter_file: "The meter file can't be imported: nothing was imported.",
+  invalid_meter_file: "The meter file can't be imported, so none of its readings were recorded.",
   not_available: "This isn't available in community mode yet.",
   store_in_use: "The market is open in another Luméa window. Close it and try again.",
   storage_failure: "The market could not be saved. Nothing was changed; please try again.",
@@ -86,6 +86,19 @@ export function sentence(code: ErrorCode, context: "order" | "purchase" = "order
   // A code from a newer core than this UI still reads as a sentence.
   const text = SENTENCES[isErrorCode(code) ? code : "unknown"];
   return typeof text === "function" ? text() : text;
+}
+
+/** How the core's message for a meter file begins (crates/store's Error::MeterFile): the sentence says it already. */
+const METER_FILE_PREFIX = "the meter file cannot be imported, nothing was: ";
+
+/**
+ * What the core's message adds to the sentence, for the refusals whose message
+ * helps: a meter file's, which names the line or element and what is wrong
+ * there ("line 3: import_kwh …"). Null for every other refusal.
+ */
+export function refusalDetail(code: ErrorCode, message: string | null): string | null {
+  if (code !== "invalid_meter_file" || !message) return null;
+  return message.startsWith(METER_FILE_PREFIX) ? message.slice(METER_FILE_PREFIX.length) : message;
 }
 
 /** One of the core's codes; own keys only, so "constructor" or "toString" is none. */

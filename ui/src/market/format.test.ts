@@ -1,6 +1,23 @@
 import { describe, expect, it } from "vitest";
-import { currencySign, figuresExample, km, kwh, money, perKwh, priceRange, since, tokens, writeFiguresAs } from "./format";
-import { isErrorCode, sentence } from "./errors";
+import {
+  clockRange,
+  clockTime,
+  currencySign,
+  exactMoney,
+  figuresExample,
+  km,
+  kwh,
+  meterKwh,
+  money,
+  perKwh,
+  priceRange,
+  since,
+  tokens,
+  writeFiguresAs,
+  writtenDay,
+  writtenMonth,
+} from "./format";
+import { isErrorCode, refusalDetail, sentence } from "./errors";
 
 describe("formatting", () => {
   it("shows dollars and kWh from exact decimal strings", () => {
@@ -33,6 +50,26 @@ describe("formatting", () => {
     expect(money("1")).toBe("$1.00");
   });
 
+  it("writes fees and settlements to the micro-dollar, at least to the cent", () => {
+    expect([exactMoney("0.025"), exactMoney("0.8"), exactMoney("-0.015"), exactMoney("0.000001"), exactMoney("0")]).toEqual(["$0.025", "$0.80", "-$0.015", "$0.000001", "$0.00"]);
+  });
+
+  it("writes meter energy to the Wh", () => {
+    expect(meterKwh("0.805")).toBe("0.805 kWh");
+    expect(meterKwh("1234.5")).toBe("1,234.5 kWh");
+  });
+
+  it("writes times of day in the home's locale, in the device's time zone (Europe/Paris here)", () => {
+    expect(clockTime("2026-06-01T10:10:00Z")).toMatch(/^12:10\sPM$/);
+    writeFiguresAs({ locale: "en-GB", currency: "GBP" });
+    expect([clockTime("2026-06-01T10:10:00Z"), clockRange("2026-06-01T10:15:00Z", "2026-06-01T10:30:00Z")]).toEqual(["12:10", "12:15–12:30"]);
+    expect(clockRange("2026-06-01T10:15:00Z", "2026-06-01T10:30:00Z", true)).toBe("1 Jun, 12:15–12:30");
+    expect([writtenDay("2026-06-01T10:15:00Z"), writtenMonth("2026-06-01T10:15:00Z")]).toEqual(["1 Jun 2026", "June 2026"]);
+    writeFiguresAs({ locale: "de-DE", currency: "EUR" });
+    expect(clockRange("2026-06-01T10:15:00Z", "2026-06-01T10:30:00Z")).toBe("12:15–12:30 Uhr");
+    writeFiguresAs(null);
+  });
+
   it("says how long ago in words", () => {
     const now = Date.parse("2026-06-01T12:00:00Z");
     expect(since("2026-06-01T11:59:40Z", now)).toBe("just now");
@@ -56,5 +93,15 @@ describe("reason codes", () => {
     }
     expect(isErrorCode(undefined)).toBe(false);
     expect(isErrorCode({ code: "invalid_price" })).toBe(false);
+  });
+
+  it("a meter file's refusal keeps where and what from the core's message, not its repeat of the sentence", () => {
+    const message = 'the meter file cannot be imported, nothing was: line 3: import_kwh "abc" is not 0 to 10,000 kWh with at most 3 decimals';
+    expect(refusalDetail("invalid_meter_file", message)).toBe('line 3: import_kwh "abc" is not 0 to 10,000 kWh with at most 3 decimals');
+    expect(refusalDetail("invalid_meter_file", "IntervalReading 5 (entry 4): duration 60")).toBe("IntervalReading 5 (entry 4): duration 60");
+    expect(refusalDetail("invalid_meter_file", null)).toBeNull();
+    expect(refusalDetail("interval_not_ended", "the interval has not ended")).toBeNull();
+    expect(sentence("invalid_meter_file")).toBe("The meter file can't be imported, so none of its readings were recorded.");
+    expect(sentence("not_available")).toBe("This isn't available in community mode yet.");
   });
 });
