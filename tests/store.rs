@@ -594,6 +594,11 @@ async fn dated_trades_settle_against_meter_readings_with_revisions_and_fees() {
         code(me.place(&dated(Side::Sell, "0.16", "2", "2026-06-02T17:15:00Z")).await),
         "interval_not_open"
     );
+    // With a 6 kW inverter a 15-minute interval delivers at most 1.5 kWh; then no limit again.
+    market.set_setting("inverter_kw", "6").await.unwrap();
+    assert_eq!(code(me.place(&dated(Side::Sell, "0.16", "1.51", interval)).await), "exceeds_power");
+    assert_eq!(code(market.set_setting("inverter_kw", "0").await), "invalid_setting");
+    market.set_setting("inverter_kw", "off").await.unwrap();
     let ask = dated(Side::Sell, "0.16", "2", interval);
     me.place(&ask).await.unwrap();
     // An undated bid, even above its price, never meets the dated ask: only a dated one does, and the

@@ -163,6 +163,20 @@ struct Settings {
     co2: Co2Intensity,
     simulator: bool,
     delivery: DeliveryRules,
+    /// The household's inverter power, in 0.01 kW: an order delivers at most
+    /// power × interval length. `None`: not set, no limit.
+    inverter_centi_kw: Option<u64>,
+}
+
+impl Settings {
+    /// Refuses `amount` for one of the household's orders if its inverter cannot deliver it in one interval.
+    fn check_power(&self, amount: Energy) -> Result<(), Reason> {
+        let limit = self.inverter_centi_kw.map(|kw| kw * u64::from(self.delivery.interval_minutes) / 60);
+        match limit {
+            Some(limit) if amount.centi_kwh() > limit => Err(Reason::ExceedsPower),
+            _ => Ok(()),
+        }
+    }
 }
 
 /// A dated trade whose interval has not ended: both batteries keep its energy reserved.
@@ -455,6 +469,7 @@ impl LocalMarket {
             "settlement_deadline_hours" => settings.delivery.settlement_deadline_hours = value.parse().map_err(|_| Reason::InvalidSetting)?,
             "buyer_fee" => settings.delivery.buyer_fee = Fee::parse(value).ok_or(Reason::InvalidSetting)?,
             "seller_fee" => settings.delivery.seller_fee = Fee::parse(value).ok_or(Reason::InvalidSetting)?,
+            "inverter_kw" => settings.inverter_centi_kw = parse_inverter(value).ok_or(Reason::InvalidSetting)?,
             _ => return Err(Reason::InvalidSetting.into()),
         }
         if !settings.grid.is_ordered() || !settings.delivery.is_valid() {
@@ -652,6 +667,7 @@ impl Trader<'_> {
     /// Places a limit order: checked against the market's rules, then the
     /// battery (a bid needs headroom, an ask stored energy), then matched.
     pub async fn place(&self, request: &PlaceRequest) -> Result<Outcome> {
+        let settings = self.market.state.lock().await.settings;
         let id = request.id.to_string();
         let place = Place {
             id: &id,
@@ -665,6 +681,9 @@ impl Trader<'_> {
         self.market
             .transact(Some(&self.user), |market, changes, events| {
                 let valid = rules::check_place(&place, market.book().get(&id), market.now(), market.rules())?;
+                if self.user == self.market.household {
+                    settings.check_power(valid.amount)?;
+                }
                 changes.get(&self.user).reserve(place.side, valid.amount)?;
                 market.place(market.now(), &place, events)?;
                 changes.placed = Some(id.clone());
@@ -685,6 +704,7 @@ impl Trader<'_> {
 
     /// Buys `amount` kWh of a listed ask at its price, up to the battery's headroom.
     pub async fn buy_now(&self, order: Uuid, amount: &str) -> Result<Outcome> {
+        let settings = self.market.state.lock().await.settings;
         let order = order.to_string();
         let reference = Uuid::new_v4().to_string();
         self.market
@@ -697,6 +717,10 @@ impl Trader<'_> {
                     amount,
                     headroom: Some(headroom),
                 };
+                if self.user == self.market.household {
+                    let amount = rules::check_buy_now(&cmd, market.book().get(&order))?;
+                    settings.check_power(amount)?;
+                }
                 market.buy_now(market.now(), &cmd, events)?;
                 Ok(())
             })
@@ -886,6 +910,15 @@ async fn load_state(pool: &SqlitePool, now: DateTime<Utc>) -> Result<State> {
     })
 }
 
+/// An inverter's power as set: kW from 0.01 to 1,000 with at most 2 decimals, or `off` (no limit).
+fn parse_inverter(value: &str) -> Option<Option<u64>> {
+    if value == "off" {
+        return Some(None);
+    }
+    let steps = Energy::parse(value)?.centi_kwh();
+    (1..=100_000).contains(&steps).then_some(Some(steps))
+}
+
 async fn load_settings(pool: &SqlitePool) -> Result<Settings> {
     let stored: HashMap<String, String> = sqlx::query_as("SELECT key, value FROM settings")
         .fetch_all(pool)
@@ -897,6 +930,7 @@ async fn load_settings(pool: &SqlitePool) -> Result<Settings> {
         co2: Co2Intensity::default(),
         simulator: true,
         delivery: DeliveryRules::default(),
+        inverter_centi_kw: None,
     };
     if let Some(price) = stored.get("grid_buy_price").and_then(|v| Price::parse(v)) {
         settings.grid.buy = price;
@@ -916,6 +950,7 @@ async fn load_settings(pool: &SqlitePool) -> Result<Settings> {
     delivery.settlement_deadline_hours = number("settlement_deadline_hours", delivery.settlement_deadline_hours);
     delivery.buyer_fee = stored.get("buyer_fee").and_then(|v| Fee::parse(v)).unwrap_or(delivery.buyer_fee);
     delivery.seller_fee = stored.get("seller_fee").and_then(|v| Fee::parse(v)).unwrap_or(delivery.seller_fee);
+    settings.inverter_centi_kw = stored.get("inverter_kw").and_then(|v| parse_inverter(v)).flatten();
     // Settings are checked when set; a file edited by hand falls back to the defaults.
     if delivery.is_valid() {
         settings.delivery = delivery;
