@@ -38,11 +38,15 @@ async function dismissNotices() {
   }
 }
 
+let openingInterval;
+
 before(async () => {
   mkdirSync(shots, { recursive: true });
   // A fresh market file with the demo neighbourhood, its simulator off so that
   // only this test acts on the market.
   lumea("set", "simulator", "off");
+  // The interval of the demo's opening book, read while the app does not hold the file.
+  openingInterval = JSON.parse(lumea("book")).asks[0].interval;
   // Its own data (the log) and config (the window state) directories: no state of another run.
   driver = await startDriver({ LUMEA_DB: db, XDG_DATA_HOME: join(home, "data"), XDG_CONFIG_HOME: join(home, "config") });
   webdriver = driver.webdriver;
@@ -63,9 +67,10 @@ async function walkThrough() {
   assert.match(await text("//section[.//h2[normalize-space()='Battery']]"), /8\.5 kWh of 13\.5 kWh/);
   await screenshot("desktop-home");
 
-  // A refused input, then a valid sell order.
+  // A refused input, then a valid sell order, for the interval of the demo's opening book.
   await click(button("Sell Energy"));
   await click(dialog(button("Place Sell Order")));
+  await click(`//select[@id='order-interval']/option[@value='${openingInterval}']`);
   await type(label("Ask price"), "0.04");
   assert.equal(await text(dialog("//p[@role='alert']")), "Enter a price from $0.05 to $1.00 per kWh, with at most 4 decimals.");
   await type(label("Ask price"), "0.16");
@@ -73,7 +78,7 @@ async function walkThrough() {
   assert.match(await text(dialog("//dl")), /Expected revenue\s*\$0\.80/);
   await screenshot("desktop-place-sell-order");
   await click(dialog(button("Place Sell Order")));
-  await find("//*[@role='status']//span[contains(., 'Your sell order of 5 kWh at $0.16/kWh is in the market.')]");
+  await find("//*[@role='status']//span[contains(., 'Your sell order of 5 kWh at $0.16/kWh for delivery')]");
 
   // It is in the book, lowest ask first.
   await click(button("Order Book"));
@@ -82,18 +87,22 @@ async function walkThrough() {
   assert.match(await text("(//*[@role='listitem'])[1]"), /^You\s*\$0\.16\/kWh\s*5 kWh/);
   await screenshot("desktop-order-book");
 
-  // Buy part of Bob's ask through the confirmation.
+  // Buy part of Bob's ask through the confirmation: a contract for the interval, with the fee (none in the demo).
   await click("//button[starts-with(@aria-label, 'Buy from Bob')]");
   await find(dialog("//h2[normalize-space()='Confirm Market Order']"));
   await type(label("Amount to buy"), "2");
-  assert.match(await text(dialog("//dl[@aria-label='What this purchase costs']")), /Total cost\s*\$0\.34\s*Savings vs grid \(\$0\.20\/kWh\)\s*\$0\.06/);
+  assert.match(
+    await text(dialog("//dl[@aria-label='What this purchase costs']")),
+    /Energy cost\s*\$0\.34\s*Buyer fee \(\$0\.00\/kWh\)\s*\$0\.00\s*Total\s*\$0\.34\s*Savings vs grid \(\$0\.20\/kWh\)\s*\$0\.06/,
+  );
   await screenshot("desktop-confirm-market-order");
   await click(dialog(button("Confirm Purchase")));
   await find("//*[@role='status']//span[contains(., 'Bought 2 kWh from Bob for $0.34.')]");
 
-  // The battery and the history changed: 8.5 + 2 kWh, and 5 kWh held for the ask.
-  await find("//section[.//h2[normalize-space()='Battery']]//p[contains(., '10.5 kWh of 13.5 kWh')]");
-  assert.match(await text("//section[.//h2[normalize-space()='Trade history']]//tbody/tr[1]"), /Bought\s*Bob\s*2 kWh\s*\$0\.17\/kWh\s*\$0\.34/);
+  // The history has the contract; the battery holds 8.5 kWh still: the 2 kWh arrive during the interval.
+  await find("//section[.//h2[normalize-space()='Trade history']]//tbody/tr[1][contains(., 'Bob')]");
+  assert.match(await text("//section[.//h2[normalize-space()='Trade history']]//tbody/tr[1]"), /Bought[\s\S]*Bob[\s\S]*2 kWh[\s\S]*\$0\.17\/kWh[\s\S]*\$0\.34[\s\S]*Contracted/);
+  assert.match(await text("//section[.//h2[normalize-space()='Battery']]"), /8\.5 kWh of 13\.5 kWh/);
 
   // Cancel the sell order, once the notices that cover it are dismissed as a household would.
   await dismissNotices();
@@ -109,7 +118,7 @@ async function walkThrough() {
   await type(label("Bid price"), "0.15");
   await type(label("Amount"), "2");
   await click(dialog(button("Place Buy Order")));
-  await find("//*[@role='status']//span[contains(., 'Your buy order of 2 kWh at $0.15/kWh is in the market.')]");
+  await find("//*[@role='status']//span[contains(., 'Your buy order of 2 kWh at $0.15/kWh for delivery')]");
   await click(button("Order Book"));
   await click("//*[@role='tab'][contains(., 'Buy Orders')]");
   // Diana bid $0.15 earlier: at one price, the earlier order comes first.
@@ -128,8 +137,8 @@ async function walkThrough() {
   await type("//input[@id=//label[starts-with(normalize-space(), 'Amount to sell at')]/@for]", "1.5");
   await click(dialog(button("Sell to Grid")));
   await find("//*[@role='status']//span[contains(., 'Sold 1.5 kWh to the grid for $0.15.')]");
-  // 10.5 + 1 − 1.5 kWh.
-  await find("//section[.//h2[normalize-space()='Battery']]//p[contains(., '10 kWh of 13.5 kWh')]");
+  // 8.5 + 1 − 1.5 kWh.
+  await find("//section[.//h2[normalize-space()='Battery']]//p[contains(., '8 kWh of 13.5 kWh')]");
   await screenshot("desktop-after-grid");
 
   // The app's file holds all of it, consistently.
@@ -151,7 +160,7 @@ async function walkThrough() {
     JSON.parse(lumea("orders")).map((order) => [order.side, order.price, order.amount, order.status]),
     [["buy", "0.15", "2", "active"], ["sell", "0.16", "5", "cancelled"]],
   );
-  assert.equal(JSON.parse(lumea("energy")).level, "10");
+  assert.equal(JSON.parse(lumea("energy")).level, "8");
   const trades = JSON.parse(lumea("trades"));
   assert.equal(trades.length, 1);
   assert.equal(trades[0].seller, "Bob");

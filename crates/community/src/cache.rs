@@ -339,8 +339,9 @@ pub async fn insert_trades(tx: &mut Tx, trades: &[CachedTrade], me: Uuid) -> Res
     let mut new = Vec::new();
     for trade in trades {
         let inserted = sqlx::query(
-            "INSERT INTO trades (id, seq, buy_order_id, sell_order_id, buyer_id, seller_id, buyer, seller, taker, price_ticks, amount_centi_kwh, created_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            "INSERT INTO trades (id, seq, buy_order_id, sell_order_id, buyer_id, seller_id, buyer, seller, taker, price_ticks, amount_centi_kwh,
+                                 created_at, interval_start)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
         )
         .bind(trade.id.to_string())
         .bind(trade.seq)
@@ -354,6 +355,7 @@ pub async fn insert_trades(tx: &mut Tx, trades: &[CachedTrade], me: Uuid) -> Res
         .bind(i64::from(trade.price.ticks()))
         .bind(trade.amount.centi_kwh() as i64)
         .bind(timestamp(trade.created_at))
+        .bind(trade.interval.map(timestamp))
         .execute(&mut **tx)
         .await?;
         if inserted.rows_affected() == 0 {

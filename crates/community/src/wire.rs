@@ -129,6 +129,9 @@ pub struct TradeRow {
     pub amount: Numeric,
     pub seq: BigInt,
     pub created_at: Timestamp,
+    /// The delivery interval's start; absent on a server from before intervals.
+    #[serde(default)]
+    pub delivery_start: Option<Timestamp>,
 }
 
 /// A row of `trade_prints`: a trade of the community, with no party.
@@ -320,6 +323,7 @@ pub struct CachedTrade {
     pub price: Price,
     pub amount: Energy,
     pub seq: i64,
+    pub interval: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -399,6 +403,7 @@ impl TradeRow {
             price: price(self.price)?,
             amount,
             seq: self.seq.0,
+            interval: self.delivery_start.map(|at| at.0),
             created_at: self.created_at.0,
         })
     }
