@@ -42,6 +42,10 @@ describe("what each event of the core refreshes", () => {
     expect(changed({ type: "energy_changed", user_id: "household" })).toEqual(["energy"]);
   });
 
+  it("what a settlement changes: readings, deliveries, the statement and the tokens", () => {
+    expect(changed({ type: "settled" })).toEqual(["energy", "readings", "statement", "trades"]);
+  });
+
   it("everything when the market shown changes", () => {
     expect(changed({ type: "connection_changed", connection: "online" })).toEqual(Object.keys(VIEW_KEYS).sort());
   });

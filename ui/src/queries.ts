@@ -70,6 +70,8 @@ const EVERY_VIEW = Object.keys(VIEW_KEYS) as View[];
  *   trades and statement when I am a side of it (a trade between neighbours is
  *   "other"). The batteries it moved each have their energy_changed.
  * - energy_changed: the battery and CO2 tokens.
+ * - settled: readings were recorded or an interval settled: the readings, what
+ *   my trades delivered, the statement, and the CO2 tokens earned on it.
  * - connection_changed: which market is shown, so every view (a switch between
  *   the local and a community market changes them all).
  * - command_refused: my order made offline is gone from my orders.
@@ -93,6 +95,8 @@ export function viewsChangedBy(event: MarketEvent): View[] {
       return event.trade.role === "other" ? ["stats", "history"] : ["stats", "history", "trades", "statement"];
     case "energy_changed":
       return ["energy"];
+    case "settled":
+      return ["readings", "trades", "statement", "energy"];
     case "connection_changed":
     case "resync":
       return EVERY_VIEW;

@@ -127,6 +127,9 @@ pub enum MarketEvent {
         id: String,
         code: ErrorCode,
     },
+    /// Meter readings were recorded or an interval settled: what trades
+    /// delivered, the statement, the readings and the CO2 tokens are read again.
+    Settled,
     /// Community mode: the household's membership changed (approved,
     /// suspended, its role): the mode is read again.
     MembershipChanged,

@@ -9,7 +9,7 @@ use sqlx::{Row, SqlitePool};
 
 use crate::meter_files::MeterRow;
 use crate::rows::Batch;
-use crate::{LocalMarket, Result, Trader, parse_timestamp, timestamp};
+use crate::{LocalMarket, MarketEvent, Result, Trader, parse_timestamp, timestamp};
 use lumea_market::delivery::{self, Contract, DeliveryRules, Figures, Reading, WattHours};
 use lumea_market::energy::Co2Intensity;
 use lumea_market::ledger::SettlementEvent;
@@ -168,6 +168,7 @@ impl LocalMarket {
             settle_into(&self.pool, &mut batch, (&rules, co2), start, now, &pending, &mut events).await?;
         }
         batch.commit(&self.pool).await?;
+        let _ = self.events.send(MarketEvent::Settled);
         Ok(events)
     }
 
@@ -182,6 +183,7 @@ impl LocalMarket {
         let mut events = Vec::new();
         settle_into(&self.pool, &mut batch, (&rules, co2), start, now, &HashMap::new(), &mut events).await?;
         batch.commit(&self.pool).await?;
+        self.announce_settled(&events);
         Ok(events)
     }
 
@@ -207,7 +209,15 @@ impl LocalMarket {
             }
         }
         batch.commit(&self.pool).await?;
+        self.announce_settled(&events);
         Ok(events)
+    }
+
+    /// Nobody listening is fine; nothing settled is nothing to say.
+    fn announce_settled(&self, events: &[SettlementEvent]) {
+        if events.iter().any(|e| matches!(e, SettlementEvent::Settled { .. })) {
+            let _ = self.events.send(MarketEvent::Settled);
+        }
     }
 }
 

@@ -7,4 +7,4 @@ import type { TradeView } from "./TradeView";
 /**
  * What the UI hears about, after the change is committed.
  */
-export type MarketEvent = { "type": "book_changed" } | { "type": "trade_executed", trade: TradeView, } | { "type": "order_updated" } & OrderUpdate | { "type": "energy_changed", user_id: string, } | { "type": "connection_changed", connection: Connection, } | { "type": "command_refused", id: string, code: ErrorCode, } | { "type": "membership_changed" } | { "type": "resync" };
+export type MarketEvent = { "type": "book_changed" } | { "type": "trade_executed", trade: TradeView, } | { "type": "order_updated" } & OrderUpdate | { "type": "energy_changed", user_id: string, } | { "type": "connection_changed", connection: Connection, } | { "type": "command_refused", id: string, code: ErrorCode, } | { "type": "settled" } | { "type": "membership_changed" } | { "type": "resync" };
