@@ -233,7 +233,7 @@ test("the wire: refused without apikey, heartbeat, join reply, system message, c
   assert.deepEqual(data.columns.find((c) => c.name === "price"), { name: "price", type: "numeric" });
   assert.deepEqual(data.columns.find((c) => c.name === "created_at"), { name: "created_at", type: "timestamptz" });
   // The book holds neither user ids nor coordinates.
-  assert.deepEqual(data.columns.map((c) => c.name).sort(), ["amount", "community_id", "created_at", "expires_at", "filled_amount", "id", "price", "seq", "status", "type", "updated_at", "username"]);
+  assert.deepEqual(data.columns.map((c) => c.name).sort(), ["amount", "community_id", "created_at", "delivery_start", "expires_at", "filled_amount", "id", "price", "seq", "status", "type", "updated_at", "username"]);
   assert.equal(data.record.username, "Alice");
   assert.equal(data.record.price, 0.16);
   assert.equal(data.record.amount, 5);

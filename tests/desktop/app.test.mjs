@@ -9,7 +9,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, mkdirSync } from "node:fs";
+import { mkdtempSync, mkdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -39,6 +39,7 @@ async function dismissNotices() {
 }
 
 let openingInterval;
+let pastInterval;
 
 before(async () => {
   mkdirSync(shots, { recursive: true });
@@ -47,6 +48,8 @@ before(async () => {
   lumea("set", "simulator", "off");
   // The interval of the demo's opening book, read while the app does not hold the file.
   openingInterval = JSON.parse(lumea("book")).asks[0].interval;
+  // An interval that has ended: two hours before the opening book's, which is an hour ahead.
+  pastInterval = new Date(Date.parse(openingInterval) - 2 * 3600 * 1000).toISOString().replace(".000Z", "Z");
   // Its own data (the log) and config (the window state) directories: no state of another run.
   driver = await startDriver({ LUMEA_DB: db, XDG_DATA_HOME: join(home, "data"), XDG_CONFIG_HOME: join(home, "config") });
   webdriver = driver.webdriver;
@@ -140,6 +143,21 @@ async function walkThrough() {
   // 8.5 + 1 − 1.5 kWh.
   await find("//section[.//h2[normalize-space()='Battery']]//p[contains(., '8 kWh of 13.5 kWh')]");
   await screenshot("desktop-after-grid");
+
+  // A meter file of the household's own meter for an interval that has ended, through the Meter card.
+  const meter = join(home, "meter.csv");
+  writeFileSync(meter, `interval_start,import_kwh,export_kwh\n${pastInterval},0.5,1.25\n`);
+  await webdriver("POST", s(`/element/${await find("//input[@type='file'][@aria-label='Meter file']")}/value`), { text: meter });
+  await find("//*[@role='status']//span[contains(., 'Imported 1 reading.')]");
+  await find("//section[.//h2[normalize-space()='Meter']]//td[contains(., '1.25')]");
+  await dismissNotices();
+
+  // This month's statement: the contract with Bob, not delivered yet.
+  await click(button("Statements"));
+  await find(dialog("//table[@aria-label='Trades in this period']"));
+  assert.match(await text(dialog("//table[@aria-label='Trades in this period']//tbody/tr[1]")), /Bob[\s\S]*2 kWh[\s\S]*Contracted/i);
+  await screenshot("desktop-statement");
+  await webdriver("POST", s("/actions"), { actions: [{ type: "key", id: "keyboard", actions: [{ type: "keyDown", value: "\uE00C" }, { type: "keyUp", value: "\uE00C" }] }] });
 
   // The app's file holds all of it, consistently.
   await webdriver("DELETE", s(""));
