@@ -1043,3 +1043,58 @@ async fn an_emailed_link_confirms_the_sign_up_and_resets_the_password_in_the_app
     app.close().await;
     stand.stop().await;
 }
+
+#[tokio::test]
+async fn dated_orders_and_trades_keep_their_interval_live_and_after_a_snapshot() {
+    let stand = Stand::start().await;
+    let alice = stand.household("alice", stand.sign_up("Alice", "default").await).await;
+    let bob_session = stand.sign_up("Bob", "default").await;
+    let bob = stand.household("bob", bob_session.clone()).await;
+    online(&alice).await;
+    online(&bob).await;
+    let rules = alice.delivery_rules();
+    let start = rules.next_open(chrono::Utc::now()) + rules.interval_length() * 2;
+    let ask = PlaceRequest {
+        interval: Some(start.to_rfc3339()),
+        ..place(Side::Sell, "0.16", "5")
+    };
+    alice.place(&ask).await.unwrap();
+    // Live, through Realtime.
+    until("Bob's cache shows Alice's dated ask", || async {
+        bob.book()
+            .await
+            .unwrap()
+            .asks
+            .iter()
+            .any(|o| o.id == ask.id.to_string() && o.interval == Some(start))
+    })
+    .await;
+    let bought = bob.buy_now(ask.id, "2").await.unwrap();
+    assert_eq!(bought.trades[0].interval, Some(start));
+    until("Bob's trade keeps its interval in his cache", || async {
+        bob.trades(Page::first(10)).await.unwrap().iter().any(|t| t.interval == Some(start))
+    })
+    .await;
+    // From a snapshot: a new cache of Bob's reads the book and his trades over REST.
+    let fresh = stand
+        .open(
+            "bob-again",
+            bob_session,
+            lumea_market::energy::Battery::new(lumea_market::Energy::from_centi_kwh(1350), lumea_market::Energy::from_centi_kwh(850)).unwrap(),
+        )
+        .await;
+    online(&fresh).await;
+    until("a snapshot keeps the ask's interval", || async {
+        fresh
+            .book()
+            .await
+            .unwrap()
+            .asks
+            .iter()
+            .any(|o| o.id == ask.id.to_string() && o.interval == Some(start))
+    })
+    .await;
+    let trades = fresh.trades(Page::first(10)).await.unwrap();
+    assert!(!trades.is_empty() && trades.iter().all(|t| t.interval == Some(start)), "{trades:?}");
+    stand.stop().await;
+}

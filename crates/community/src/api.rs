@@ -475,8 +475,8 @@ fn client() -> reqwest::Client {
 }
 
 const ORDER_SELECT: &str = "id,user_id,username,community_id,type,price,amount,filled_amount,status,\
-                            seq,expires_at,created_at,updated_at";
-const TRADE_SELECT: &str = "trade_id,side,order_id,other_order_id,counterpart,taker,price,amount,seq,created_at";
+                            seq,expires_at,delivery_start,created_at,updated_at";
+const TRADE_SELECT: &str = "trade_id,side,order_id,other_order_id,counterpart,taker,price,amount,seq,delivery_start,created_at";
 
 fn session(tokens: TokenAnswer, email: &str, now: DateTime<Utc>) -> Session {
     let email = tokens.user.email.clone().unwrap_or_else(|| email.to_string());
