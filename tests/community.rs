@@ -1079,7 +1079,7 @@ async fn dated_orders_and_trades_keep_their_interval_live_and_after_a_snapshot()
     let fresh = stand
         .open(
             "bob-again",
-            bob_session,
+            bob_session.clone(),
             lumea_market::energy::Battery::new(lumea_market::Energy::from_centi_kwh(1350), lumea_market::Energy::from_centi_kwh(850)).unwrap(),
         )
         .await;
@@ -1096,5 +1096,73 @@ async fn dated_orders_and_trades_keep_their_interval_live_and_after_a_snapshot()
     .await;
     let trades = fresh.trades(Page::first(10)).await.unwrap();
     assert!(!trades.is_empty() && trades.iter().all(|t| t.interval == Some(start)), "{trades:?}");
+
+    // A day later (the trade moved back on the server), the operator's readings settle it:
+    // Alice exported 1.5 of her 2 kWh. Bob's app reads his reading and his statement from the server.
+    let mut pg = stand.pg().await;
+    let ended = start - chrono::Duration::days(1);
+    for table in ["trades", "household_trades", "market_orders"] {
+        sqlx::query(&format!(
+            "update public.{table} set delivery_start = $1::timestamptz where delivery_start = $2::timestamptz"
+        ))
+        .bind(ended.to_rfc3339())
+        .bind(start.to_rfc3339())
+        .execute(&mut pg)
+        .await
+        .unwrap();
+    }
+    for (name, import, export) in [("Alice", "0", "1.5"), ("Bob", "3", "0")] {
+        sqlx::query(
+            "insert into public.meter_readings (community_id, membership_id, delivery_start, revision, import_kwh, export_kwh, source)
+             select 'default', id, $2::timestamptz, 1, $3::numeric, $4::numeric, 'operator' from public.memberships where display_name = $1",
+        )
+        .bind(name)
+        .bind(ended.to_rfc3339())
+        .bind(import)
+        .bind(export)
+        .execute(&mut pg)
+        .await
+        .unwrap();
+    }
+    sqlx::query("select public.settle_interval('default', $1::timestamptz)")
+        .bind(ended.to_rfc3339())
+        .execute(&mut pg)
+        .await
+        .unwrap();
+    // A cache made now reads the trade where the server has it now.
+    let later = stand
+        .open(
+            "bob-later",
+            bob_session,
+            lumea_market::energy::Battery::new(lumea_market::Energy::from_centi_kwh(1350), lumea_market::Energy::from_centi_kwh(850)).unwrap(),
+        )
+        .await;
+    online(&later).await;
+    let reading = &later.readings(Page::first(10)).await.unwrap()[0];
+    assert_eq!(
+        (reading.interval_start, reading.import.to_string(), reading.source.as_str()),
+        (ended, "3".into(), "operator")
+    );
+    let day = (ended - chrono::Duration::hours(1), ended + chrono::Duration::hours(1));
+    until("the later cache has the trade", || async {
+        !later.trades(Page::first(10)).await.unwrap().is_empty()
+    })
+    .await;
+    let statement = later.statement(day.0, day.1).await.unwrap();
+    let line = &statement.lines[0];
+    assert_eq!(
+        (
+            line.counterparty.as_str(),
+            line.delivered.map(|d| d.to_string()),
+            line.energy_value.to_string(),
+            line.revision
+        ),
+        ("Alice", Some("1.5".into()), "0.24".into(), 1)
+    );
+    // 3 kWh imported, 1.5 of them from Alice: the rest from the grid at its price.
+    assert_eq!(
+        (statement.totals.paid.to_string(), statement.totals.grid_import.to_string()),
+        ("0.24".into(), "1.5".into())
+    );
     stand.stop().await;
 }

@@ -21,7 +21,7 @@ use uuid::Uuid;
 use super::RemoteError;
 use super::auth_link::{CALLBACK, Callback, Pkce};
 use super::console::{InvitationRow, MemberRow};
-use super::wire::{BookRow, DistanceRow, MembershipRow, OrderRow, PrintRow, ProfileRow, TradeRow};
+use super::wire::{BookRow, DistanceRow, MembershipRow, OrderRow, PrintRow, ProfileRow, ReadingRow, SettlementRow, TradeRow};
 use lumea_market::geo::Location;
 use lumea_market::{ErrorCode, Side};
 
@@ -331,6 +331,37 @@ impl Api {
             ("seq", format!("gt.{after_seq}")),
         ];
         self.fetch(session, "household_trades", &page(filters)).await
+    }
+
+    /// My readings of intervals starting in `from..to`, latest interval first, every revision.
+    pub async fn my_readings(
+        &self,
+        session: &Session,
+        membership: Uuid,
+        (from, to): (DateTime<Utc>, DateTime<Utc>),
+    ) -> Result<Vec<ReadingRow>, RemoteError> {
+        let query = [
+            ("select", "delivery_start,import_kwh,export_kwh,source,revision,recorded_at".to_string()),
+            ("membership_id", format!("eq.{membership}")),
+            (
+                "and",
+                format!("(delivery_start.gte.{},delivery_start.lt.{})", from.to_rfc3339(), to.to_rfc3339()),
+            ),
+            ("order", "delivery_start.desc,revision.desc".to_string()),
+            ("limit", PAGE.to_string()),
+        ];
+        self.fetch(session, "meter_readings", &query).await
+    }
+
+    /// The current settlements of these trades of mine (at most `PAGE`).
+    pub async fn settlements(&self, session: &Session, trades: &[Uuid]) -> Result<Vec<SettlementRow>, RemoteError> {
+        let ids: Vec<String> = trades.iter().take(PAGE).map(Uuid::to_string).collect();
+        let query = [
+            ("select", "trade_id,revision,delivered_kwh,buyer_pays,seller_receives".to_string()),
+            ("trade_id", format!("in.({})", ids.join(","))),
+            ("superseded_at", "is.null".to_string()),
+        ];
+        self.fetch(session, "settlements", &query).await
     }
 
     /// One page of the community's trade prints, oldest first after `after_seq`.

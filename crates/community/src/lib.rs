@@ -19,7 +19,7 @@ pub mod realtime;
 pub mod secrets;
 pub mod wire;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -38,15 +38,18 @@ use lumea_market::energy::{Battery, Co2Intensity, GridPrices};
 use lumea_market::geo::Location;
 use lumea_market::rules::{self, BuyNow, Cancel, Place};
 use lumea_market::stats::{MarketStats, TradePrint};
-use lumea_market::{Energy, ErrorCode, FastBook, Market, Money, Reason, Side, Status};
+use lumea_market::{Energy, ErrorCode, FastBook, Market, Money, Price, Reason, Side, Status};
 use lumea_store::clock::Clock;
 use lumea_store::rows::{self, Page};
+use lumea_store::settlement::ReadingView;
+use lumea_store::statement::{self, Statement, StatementTrade};
 use lumea_store::{
     BookView, Connection, EnergyView, GridTransactionView, MarketEvent, OrderFilter, OrderUpdate, OrderView, Outcome, PlaceRequest, TradeView,
 };
 use realtime::{Change, ChangeKind, Feed, Subscription};
 pub use secrets::SessionStore;
-use wire::{BookRow, CachedOrder, CachedPrint, CachedTrade, DistanceRow, Numeric, OrderRow, PrintRow, TradeRow};
+use sqlx::Row;
+use wire::{BookRow, CachedOrder, CachedPrint, CachedTrade, DistanceRow, Numeric, OrderRow, PrintRow, ReadingRow, TradeRow};
 pub use wire::{MemberRole, MembershipRow, MembershipStatus};
 
 /// A failure to talk with the community market.
@@ -1193,6 +1196,103 @@ impl CommunityMarket {
 
     pub async fn trades(&self, page: Page) -> Result<Vec<TradeView>> {
         Ok(cache::trades(&self.pool, self.account.user_id, page).await?)
+    }
+
+    /// My current readings as the server has them, latest interval first: per
+    /// interval, the operator's latest reading (authoritative) or else my own.
+    pub async fn readings(&self, page: Page) -> Result<Vec<ReadingView>> {
+        let all = (DateTime::UNIX_EPOCH, self.clock.now());
+        let mut current = self.current_readings(all).await?;
+        current.sort_by_key(|r| std::cmp::Reverse(r.interval_start));
+        Ok(current.into_iter().skip(page.offset as usize).take(page.limit as usize).collect())
+    }
+
+    async fn current_readings(&self, range: (DateTime<Utc>, DateTime<Utc>)) -> Result<Vec<ReadingView>> {
+        let Some(membership) = self.standing().membership else {
+            return Ok(Vec::new());
+        };
+        let api = &self.api;
+        let rows = self.authorized(|s| async move { api.my_readings(&s, membership, range).await }).await?;
+        let mut by_interval: BTreeMap<DateTime<Utc>, Vec<ReadingRow>> = BTreeMap::new();
+        for row in rows {
+            by_interval.entry(row.delivery_start.0).or_default().push(row);
+        }
+        by_interval
+            .into_iter()
+            .map(|(start, rows)| {
+                let revisions = u32::try_from(rows.len()).unwrap_or(u32::MAX);
+                let current = rows
+                    .iter()
+                    .max_by_key(|r| (r.source == "operator", r.revision))
+                    .expect("an interval has a reading");
+                Ok(ReadingView {
+                    interval_start: start,
+                    import: wire::watt_hours(current.import_kwh).map_err(RemoteError::BadAnswer)?,
+                    export: wire::watt_hours(current.export_kwh).map_err(RemoteError::BadAnswer)?,
+                    source: current.source.clone(),
+                    recorded_at: current.recorded_at.0,
+                    revisions,
+                })
+            })
+            .collect()
+    }
+
+    /// My statement for the intervals starting in `from..to`: my trades as the
+    /// cache has them, their current settlements and my readings from the server.
+    pub async fn statement(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Statement> {
+        let me = self.account.user_id.to_string();
+        let rows = sqlx::query(
+            "SELECT id, interval_start, buyer_id, buyer, seller, price_ticks, amount_centi_kwh FROM trades
+              WHERE interval_start >= ? AND interval_start < ? ORDER BY interval_start, seq",
+        )
+        .bind(lumea_store::timestamp(from))
+        .bind(lumea_store::timestamp(to))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(lumea_store::Error::from)?;
+        let ids: Vec<Uuid> = rows.iter().filter_map(|r| r.get::<String, _>(0).parse().ok()).collect();
+        let mut settled = HashMap::new();
+        for chunk in ids.chunks(100) {
+            let api = &self.api;
+            for row in self.authorized(|s| async move { api.settlements(&s, chunk).await }).await? {
+                settled.insert(row.trade_id.to_string(), row);
+            }
+        }
+        let mut trades = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let id: String = row.get(0);
+            let bought = row.get::<String, _>(2) == me;
+            let settlement = match settled.get(&id) {
+                None => None,
+                Some(s) => {
+                    let money = wire::micro_dollars(if bought { s.buyer_pays } else { s.seller_receives }).map_err(RemoteError::BadAnswer)?;
+                    Some((wire::watt_hours(s.delivered_kwh).map_err(RemoteError::BadAnswer)?, money, s.revision))
+                }
+            };
+            trades.push(StatementTrade {
+                trade_id: id,
+                interval_start: lumea_store::parse_timestamp(&row.get::<String, _>(1))?,
+                bought,
+                counterparty: row.get(if bought { 4 } else { 3 }),
+                contracted: Energy::from_centi_kwh(row.get::<i64, _>(6) as u64),
+                price: Price::from_ticks(row.get::<i64, _>(5) as u32),
+                settled: settlement,
+            });
+        }
+        let readings = self
+            .current_readings((from, to))
+            .await?
+            .into_iter()
+            .map(|r| (r.interval_start, (r.import.wh(), r.export.wh())))
+            .collect();
+        let standing = self.standing();
+        Ok(statement::compose(
+            (from, to),
+            &trades,
+            &readings,
+            (&standing.delivery, standing.grid, standing.co2),
+            self.clock.now(),
+        ))
     }
 
     pub async fn grid_transactions(&self, page: Page) -> Result<Vec<GridTransactionView>> {

@@ -9,10 +9,10 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Deserializer};
 use uuid::Uuid;
 
-use lumea_market::delivery::{DeliveryRules, Fee};
+use lumea_market::delivery::{DeliveryRules, Fee, WattHours};
 use lumea_market::energy::{Co2Intensity, GridPrices};
 use lumea_market::geo::Location;
-use lumea_market::{Energy, Price, Side, Status};
+use lumea_market::{Energy, Money, Price, Side, Status};
 
 /// A number as PostgREST or Realtime sends a `numeric`: a JSON number or a string.
 /// A JSON number arrives as an f64; its shortest round-trip text is the decimal
@@ -342,6 +342,46 @@ fn price(value: Numeric) -> Result<Price, String> {
 
 fn energy(value: Numeric) -> Result<Energy, String> {
     Energy::parse(&value.0.to_string()).ok_or_else(|| format!("amount {} is not whole hundredths of a kWh", value.0))
+}
+
+/// A row of `meter_readings`: one reading of mine, as recorded.
+#[derive(Clone, Debug, Deserialize)]
+pub struct ReadingRow {
+    pub delivery_start: Timestamp,
+    pub import_kwh: Numeric,
+    pub export_kwh: Numeric,
+    /// `operator` (the community's import, authoritative) or `self` (my own).
+    pub source: String,
+    pub revision: u32,
+    pub recorded_at: Timestamp,
+}
+
+/// A row of `settlements`: the current settlement of one of my trades.
+#[derive(Clone, Debug, Deserialize)]
+pub struct SettlementRow {
+    pub trade_id: Uuid,
+    pub revision: u32,
+    pub delivered_kwh: Numeric,
+    pub buyer_pays: Numeric,
+    pub seller_receives: Numeric,
+}
+
+/// kWh to the Wh, as readings and settlements state it.
+pub fn watt_hours(value: Numeric) -> Result<WattHours, String> {
+    WattHours::parse_reading(&value.0.normalize().to_string()).ok_or_else(|| format!("energy {} is not whole Wh up to 10,000 kWh", value.0))
+}
+
+/// Dollars to the micro-dollar.
+pub fn micro_dollars(value: Numeric) -> Result<Money, String> {
+    use rust_decimal::prelude::ToPrimitive;
+    let micros = value.0 * rust_decimal::Decimal::from(1_000_000);
+    micros
+        .fract()
+        .is_zero()
+        .then(|| micros.to_i64())
+        .flatten()
+        .map(Money::from_micros)
+        .ok_or_else(|| format!("money {} is not whole micro-dollars", value.0))
 }
 
 fn degrees(value: Option<Numeric>) -> Option<f64> {

@@ -153,18 +153,17 @@ impl HouseholdMarket for CommunityMarket {
         Ok(CommunityMarket::trades(self, page).await?)
     }
 
-    // The community's readings come from its operator's imports (the console);
-    // the member's own readings, settlements and statements are not read from
-    // the server yet.
-    async fn readings(&self, _page: Page) -> Result<Vec<ReadingView>> {
-        Err(ErrorCode::NotAvailable.into())
+    async fn readings(&self, page: Page) -> Result<Vec<ReadingView>> {
+        Ok(CommunityMarket::readings(self, page).await?)
     }
 
+    // A member's readings come from the community's operator (its imports are
+    // authoritative); the app does not send files of its own to a community.
     async fn import_meter_file(&self, _contents: &str) -> Result<u32> {
         Err(ErrorCode::NotAvailable.into())
     }
 
-    async fn statement(&self, _from: DateTime<Utc>, _to: DateTime<Utc>) -> Result<Statement> {
-        Err(ErrorCode::NotAvailable.into())
+    async fn statement(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Statement> {
+        Ok(CommunityMarket::statement(self, from, to).await?)
     }
 }

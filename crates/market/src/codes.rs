@@ -59,7 +59,7 @@ error_codes! {
     ExceedsPower = "exceeds_power",
     /// A meter file that cannot be imported; the message names the line or element.
     InvalidMeterFile = "invalid_meter_file",
-    /// Community mode does not offer this yet (meter files and statements are local for now).
+    /// Community mode does not offer this (a member's meter files: the community's operator imports the readings).
     NotAvailable = "not_available",
     /// The community's cap on a household's open orders.
     TooManyOpenOrders = "too_many_open_orders",

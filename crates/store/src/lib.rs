@@ -736,7 +736,7 @@ impl Trader<'_> {
             let state = self.market.state.lock().await;
             (*state.market.rules(), state.settings.grid, state.settings.co2)
         };
-        statement::statement(&self.market.pool, &self.user, (from, to), &rules, grid, co2, self.market.clock.now()).await
+        statement::statement(&self.market.pool, &self.user, (from, to), (&rules, grid, co2), self.market.clock.now()).await
     }
 
     /// Buys from the grid at its fixed price, up to the battery's headroom.

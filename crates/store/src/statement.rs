@@ -98,20 +98,108 @@ pub struct Statement {
     pub totals: StatementTotals,
 }
 
-/// The statement of `user` for the intervals starting in `from..to`.
+/// One of the household's dated trades as a statement needs it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StatementTrade {
+    pub trade_id: String,
+    pub interval_start: DateTime<Utc>,
+    pub bought: bool,
+    pub counterparty: String,
+    pub contracted: Energy,
+    pub price: Price,
+    /// Its latest settlement: delivered, what this household paid (bought) or
+    /// received (sold), and the revision.
+    pub settled: Option<(WattHours, Money, u32)>,
+}
+
+/// A household's statement over `from..to` from its dated trades (in interval
+/// order) and its current readings by interval start (import, export in Wh):
+/// the same composition for the local market and a community's.
+pub fn compose(
+    (from, to): (DateTime<Utc>, DateTime<Utc>),
+    trades: &[StatementTrade],
+    readings: &HashMap<DateTime<Utc>, (u64, u64)>,
+    (rules, grid, co2): (&DeliveryRules, GridPrices, Co2Intensity),
+    now: DateTime<Utc>,
+) -> Statement {
+    let mut totals = StatementTotals::default();
+    // Per interval: delivered purchases and sales, to find the grid residual.
+    let mut delivered_by_interval: BTreeMap<DateTime<Utc>, (u64, u64)> = BTreeMap::new();
+    let mut lines = Vec::with_capacity(trades.len());
+    for trade in trades {
+        let start = trade.interval_start;
+        let delivered = trade.settled.map(|(delivered, _, _)| delivered);
+        let state = match delivered {
+            Some(_) => DeliveryState::Settled,
+            None if rules.check_ended(start, now).is_ok() => DeliveryState::AwaitingMeter,
+            None => DeliveryState::Contracted,
+        };
+        let energy = delivered.unwrap_or_default();
+        let energy_value = value(energy, trade.price.ticks());
+        let money = trade.settled.map_or(Money::ZERO, |(_, money, _)| money);
+        // The fee is the difference between what was paid or received and the energy's value.
+        let fee = if trade.settled.is_none() {
+            Money::ZERO
+        } else if trade.bought {
+            money - energy_value
+        } else {
+            energy_value - money
+        };
+        let entry = delivered_by_interval.entry(start).or_default();
+        if trade.bought {
+            entry.0 += energy.wh();
+            totals.bought = WattHours::from_wh(totals.bought.wh() + energy.wh());
+            totals.paid = totals.paid + money;
+        } else {
+            entry.1 += energy.wh();
+            totals.sold = WattHours::from_wh(totals.sold.wh() + energy.wh());
+            totals.received = totals.received + money;
+        }
+        totals.fees = totals.fees + fee;
+        lines.push(StatementLine {
+            trade_id: trade.trade_id.clone(),
+            interval_start: start,
+            role: if trade.bought { Role::Bought } else { Role::Sold },
+            counterparty: trade.counterparty.clone(),
+            contracted: trade.contracted,
+            delivered,
+            price: trade.price,
+            energy_value,
+            fee,
+            state,
+            revision: trade.settled.map_or(0, |(_, _, revision)| revision),
+        });
+    }
+    let (mut grid_only_import, mut grid_only_export) = (0u64, 0u64);
+    for (start, (import, export)) in readings.iter().filter(|(start, _)| (from..to).contains(*start)) {
+        let (bought, sold) = delivered_by_interval.get(start).copied().unwrap_or_default();
+        totals.grid_import = WattHours::from_wh(totals.grid_import.wh() + import.saturating_sub(bought));
+        totals.grid_export = WattHours::from_wh(totals.grid_export.wh() + export.saturating_sub(sold));
+        grid_only_import += import;
+        grid_only_export += export;
+    }
+    totals.grid_import_cost = value(totals.grid_import, grid.buy.ticks());
+    totals.grid_export_income = value(totals.grid_export, grid.sell.ticks());
+    totals.net_cost = totals.paid + totals.grid_import_cost - totals.received - totals.grid_export_income;
+    totals.grid_only_cost =
+        value(WattHours::from_wh(grid_only_import), grid.buy.ticks()) - value(WattHours::from_wh(grid_only_export), grid.sell.ticks());
+    totals.savings = totals.grid_only_cost - totals.net_cost;
+    totals.co2_kg = (totals.bought.to_decimal() * co2.kg_per_kwh()).normalize();
+    Statement { from, to, lines, totals }
+}
+
+/// The local market's statement of `user` for the intervals starting in `from..to`.
 pub(crate) async fn statement(
     pool: &SqlitePool,
     user: &str,
     range: (DateTime<Utc>, DateTime<Utc>),
-    rules: &DeliveryRules,
-    grid: GridPrices,
-    co2: Co2Intensity,
+    market: (&DeliveryRules, GridPrices, Co2Intensity),
     now: DateTime<Utc>,
 ) -> Result<Statement> {
     let (from, to) = range;
     let rows = sqlx::query(
         "SELECT t.id, t.interval_start, t.buyer_id, ub.username, us.username, t.price_ticks, t.amount_centi_kwh,
-                s.revision, s.delivered_wh
+                s.revision, s.delivered_wh, s.buyer_pays_micros, s.seller_receives_micros
            FROM trades t
            JOIN users ub ON ub.id = t.buyer_id
            JOIN users us ON us.id = t.seller_id
@@ -125,49 +213,29 @@ pub(crate) async fn statement(
     .bind(timestamp(to))
     .fetch_all(pool)
     .await?;
-    let mut totals = StatementTotals::default();
-    // Per interval: delivered purchases and sales, to find the grid residual.
-    let mut delivered_by_interval: BTreeMap<DateTime<Utc>, (u64, u64)> = BTreeMap::new();
-    let mut lines = Vec::with_capacity(rows.len());
-    for row in &rows {
-        let start = parse_timestamp(&row.get::<String, _>(1))?;
-        let bought = row.get::<String, _>(2) == user;
-        let price = Price::from_ticks(row.get::<i64, _>(5) as u32);
-        let revision = row.get::<Option<i64>, _>(7).map_or(0, |r| r as u32);
-        let delivered = row.get::<Option<i64>, _>(8).map(|wh| WattHours::from_wh(wh as u64));
-        let state = match delivered {
-            Some(_) => DeliveryState::Settled,
-            None if rules.check_ended(start, now).is_ok() => DeliveryState::AwaitingMeter,
-            None => DeliveryState::Contracted,
-        };
-        let energy = delivered.unwrap_or_default();
-        let energy_value = value(energy, price.ticks());
-        let fee = value(energy, if bought { rules.buyer_fee } else { rules.seller_fee }.ticks());
-        let entry = delivered_by_interval.entry(start).or_default();
-        if bought {
-            entry.0 += energy.wh();
-            totals.bought = WattHours::from_wh(totals.bought.wh() + energy.wh());
-            totals.paid = totals.paid + energy_value + fee;
-        } else {
-            entry.1 += energy.wh();
-            totals.sold = WattHours::from_wh(totals.sold.wh() + energy.wh());
-            totals.received = totals.received + energy_value - fee;
-        }
-        totals.fees = totals.fees + fee;
-        lines.push(StatementLine {
-            trade_id: row.get(0),
-            interval_start: start,
-            role: if bought { Role::Bought } else { Role::Sold },
-            counterparty: row.get(if bought { 4 } else { 3 }),
-            contracted: Energy::from_centi_kwh(row.get::<i64, _>(6) as u64),
-            delivered,
-            price,
-            energy_value,
-            fee,
-            state,
-            revision,
-        });
-    }
+    let trades = rows
+        .iter()
+        .map(|row| {
+            let bought = row.get::<String, _>(2) == user;
+            let settled = row.get::<Option<i64>, _>(7).map(|revision| {
+                let money = row.get::<i64, _>(if bought { 9 } else { 10 });
+                (
+                    WattHours::from_wh(row.get::<i64, _>(8) as u64),
+                    Money::from_micros(money),
+                    revision as u32,
+                )
+            });
+            Ok(StatementTrade {
+                trade_id: row.get(0),
+                interval_start: parse_timestamp(&row.get::<String, _>(1))?,
+                bought,
+                counterparty: row.get(if bought { 4 } else { 3 }),
+                contracted: Energy::from_centi_kwh(row.get::<i64, _>(6) as u64),
+                price: Price::from_ticks(row.get::<i64, _>(5) as u32),
+                settled,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
     let readings: HashMap<DateTime<Utc>, (u64, u64)> = sqlx::query(
         "SELECT interval_start, import_wh, export_wh FROM meter_readings m
           WHERE user_id = ?1 AND interval_start >= ?2 AND interval_start < ?3
@@ -186,22 +254,7 @@ pub(crate) async fn statement(
         ))
     })
     .collect::<Result<_>>()?;
-    let (mut grid_only_import, mut grid_only_export) = (0u64, 0u64);
-    for (start, (import, export)) in &readings {
-        let (bought, sold) = delivered_by_interval.get(start).copied().unwrap_or_default();
-        totals.grid_import = WattHours::from_wh(totals.grid_import.wh() + import.saturating_sub(bought));
-        totals.grid_export = WattHours::from_wh(totals.grid_export.wh() + export.saturating_sub(sold));
-        grid_only_import += import;
-        grid_only_export += export;
-    }
-    totals.grid_import_cost = value(totals.grid_import, grid.buy.ticks());
-    totals.grid_export_income = value(totals.grid_export, grid.sell.ticks());
-    totals.net_cost = totals.paid + totals.grid_import_cost - totals.received - totals.grid_export_income;
-    totals.grid_only_cost =
-        value(WattHours::from_wh(grid_only_import), grid.buy.ticks()) - value(WattHours::from_wh(grid_only_export), grid.sell.ticks());
-    totals.savings = totals.grid_only_cost - totals.net_cost;
-    totals.co2_kg = (totals.bought.to_decimal() * co2.kg_per_kwh()).normalize();
-    Ok(Statement { from, to, lines, totals })
+    Ok(compose(range, &trades, &readings, market, now))
 }
 
 impl Statement {

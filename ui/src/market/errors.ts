@@ -29,7 +29,7 @@ const SENTENCES: Record<ErrorCode, string | (() => string)> = {
   invalid_reading: "A meter reading must be 0 to 10,000 kWh with at most 3 decimal places.",
   exceeds_power: "That is more than your inverter can deliver in one interval.",
   invalid_meter_file: "The meter file can't be imported, so none of its readings were recorded.",
-  not_available: "This isn't available in community mode yet.",
+  not_available: "In a community, your community's operator imports the meter readings: files can't be imported here.",
   store_in_use: "The market is open in another Luméa window. Close it and try again.",
   storage_failure: "The market could not be saved. Nothing was changed; please try again.",
   offline: "The community market can't be reached. Check your connection; your orders wait and are sent when it's back.",

@@ -102,6 +102,6 @@ describe("reason codes", () => {
     expect(refusalDetail("invalid_meter_file", null)).toBeNull();
     expect(refusalDetail("interval_not_ended", "the interval has not ended")).toBeNull();
     expect(sentence("invalid_meter_file")).toBe("The meter file can't be imported, so none of its readings were recorded.");
-    expect(sentence("not_available")).toBe("This isn't available in community mode yet.");
+    expect(sentence("not_available")).toBe("In a community, your community's operator imports the meter readings: files can't be imported here.");
   });
 });
