@@ -274,12 +274,13 @@ test("the statement: lines, totals, the CSV downloaded, and printed alone", asyn
   await page.close();
 });
 
-test("community mode: meter readings and statements say they aren't available there yet", async () => {
+test("community mode: readings and statements come from the community; a meter file is its operator's to import", async () => {
   const { page, errors } = await openApp({ community: "member" });
-  await section(page, "Meter").getByText("This isn't available in community mode yet.").waitFor();
-  assert.equal(await section(page, "Meter").getByRole("button", { name: "Import meter file" }).count(), 0);
+  const meter = section(page, "Meter");
+  await importMeterFile(page, "meter.csv", "interval_start,import_kwh,export_kwh\n2026-06-01T09:00:00Z,1,0\n");
+  await meter.getByRole("alert").getByText("In a community, your community's operator imports the meter readings: files can't be imported here.").waitFor();
   await page.getByRole("button", { name: "Statements" }).click();
-  await dialog(page).getByText("This isn't available in community mode yet.").waitFor();
+  await dialog(page).getByRole("button", { name: "Download CSV" }).waitFor();
   // Not a failed refresh: no toast says so.
   assert.equal(await page.getByText("Couldn't refresh the market", { exact: false }).count(), 0);
   assert.doesNotMatch(await page.content(), /not_available/);
