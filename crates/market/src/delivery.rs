@@ -5,15 +5,14 @@
 //! whole micro-dollars. Time is always passed in.
 
 use std::collections::HashMap;
-use std::fmt;
 
 use chrono::{DateTime, Duration, TimeDelta, Utc};
 use rust_decimal::Decimal;
-use serde::{Serialize, Serializer};
+use serde::Serialize;
 
 use crate::order::{Trade, UserId};
 use crate::rules::Reason;
-use crate::units::{Energy, Money, Price, parse_steps};
+use crate::units::{Energy, Money, Price, decimal_text, parse_steps};
 
 /// A fee in $/kWh on delivered energy, in $0.0001 ticks like a price.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -80,21 +79,6 @@ impl From<Energy> for WattHours {
     }
 }
 
-macro_rules! decimal_text {
-    ($unit:ty) => {
-        impl fmt::Display for $unit {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                fmt::Display::fmt(&self.to_decimal(), f)
-            }
-        }
-
-        impl Serialize for $unit {
-            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-                serializer.collect_str(self)
-            }
-        }
-    };
-}
 decimal_text!(Fee);
 decimal_text!(WattHours);
 

@@ -28,6 +28,24 @@ pub enum SettlementEvent {
     AwaitingMeter { trade: String },
 }
 
+impl SettlementEvent {
+    /// What settling `trade` again reports, given its latest settlement and
+    /// revision and its `figures` now (`None`: not settleable yet): its next
+    /// revision when it is settled for the first time or its figures changed,
+    /// waiting for the meter when it was never settled, nothing otherwise.
+    pub fn revise(trade: &str, latest: Option<(Figures, u32)>, figures: Option<Figures>) -> Option<SettlementEvent> {
+        match (figures, latest) {
+            (Some(figures), latest) if latest.map(|(f, _)| f) != Some(figures) => Some(SettlementEvent::Settled {
+                trade: trade.to_string(),
+                figures,
+                revision: latest.map_or(1, |(_, revision)| revision + 1),
+            }),
+            (None, None) => Some(SettlementEvent::AwaitingMeter { trade: trade.to_string() }),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Default)]
 pub struct Ledger {
     /// Dated trades by interval, in trade order.
@@ -80,21 +98,13 @@ impl Ledger {
         let past_deadline = now >= rules.settlement_deadline(start);
         let figures = delivery::settle(contracts, |user| self.reading(user, start), past_deadline, rules);
         for (contract, figures) in contracts.iter().zip(figures) {
-            let history = self.settlements.entry(contract.trade.clone()).or_default();
-            match figures {
-                Some(figures) if history.last() != Some(&figures) => {
-                    history.push(figures);
-                    events.push(SettlementEvent::Settled {
-                        trade: contract.trade.clone(),
-                        figures,
-                        revision: u32::try_from(history.len()).expect("fewer than 2^32 revisions"),
-                    });
-                }
-                None if history.is_empty() => events.push(SettlementEvent::AwaitingMeter {
-                    trade: contract.trade.clone(),
-                }),
-                _ => {}
+            let Some(event) = SettlementEvent::revise(&contract.trade, self.settlement(&contract.trade), figures) else {
+                continue;
+            };
+            if let SettlementEvent::Settled { figures, .. } = &event {
+                self.settlements.entry(contract.trade.clone()).or_default().push(*figures);
             }
+            events.push(event);
         }
         Ok(())
     }

@@ -1,11 +1,9 @@
 //! Exact units of the market. Prices and energy are integers of their smallest
 //! step, so matching never rounds; they cross every boundary as decimal strings.
 
-use std::fmt;
 use std::str::FromStr;
 
 use rust_decimal::Decimal;
-use serde::{Serialize, Serializer};
 
 /// Splits a plain decimal numeral into its sign, whole digits and fraction
 /// digits: an optional `-`, digits, and optionally a `.` followed by digits.
@@ -209,21 +207,23 @@ impl std::iter::Sum for Money {
     }
 }
 
+/// A unit that crosses every boundary as its decimal string (`to_decimal`).
 macro_rules! decimal_text {
     ($unit:ty) => {
-        impl fmt::Display for $unit {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                fmt::Display::fmt(&self.to_decimal(), f)
+        impl std::fmt::Display for $unit {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                std::fmt::Display::fmt(&self.to_decimal(), f)
             }
         }
 
-        impl Serialize for $unit {
-            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        impl serde::Serialize for $unit {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
                 serializer.collect_str(self)
             }
         }
     };
 }
+pub(crate) use decimal_text;
 decimal_text!(Price);
 decimal_text!(Energy);
 decimal_text!(Money);

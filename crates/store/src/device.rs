@@ -81,11 +81,7 @@ impl LocalMarket {
     /// the interval settled. A report that would break a battery's bounds is refused.
     pub async fn deliver_interval(&self, start: DateTime<Utc>, homes: &[(String, DeviceFlows)]) -> Result<Vec<SettlementEvent>> {
         for (user, flows) in homes {
-            let trader = Trader {
-                market: self,
-                user: user.clone(),
-            };
-            trader.report_flows(start, flows).await?;
+            self.trader_by_id(user).report_flows(start, flows).await?;
         }
         let names = self.usernames().await;
         let readings = homes

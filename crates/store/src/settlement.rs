@@ -120,7 +120,8 @@ impl LocalMarket {
         let now = self.clock.now();
         let (rules, co2) = (*state.market.rules(), state.settings.co2);
         let mut batch = Batch::new();
-        let mut intervals = BTreeSet::new();
+        // The new readings count as current when their intervals are settled, before the commit.
+        let mut pending: HashMap<(String, DateTime<Utc>), Reading> = HashMap::new();
         for reading in readings {
             rules.check_aligned(reading.interval_start)?;
             rules.check_ended(reading.interval_start, now)?;
@@ -144,26 +145,15 @@ impl LocalMarket {
                     timestamp(now).into(),
                 ],
             );
-            intervals.insert(reading.interval_start);
+            let reading_now = Reading {
+                import: reading.import,
+                export: reading.export,
+            };
+            pending.insert((user, reading.interval_start), reading_now);
         }
-        // Settled with the new readings before they are committed: one commit for both.
+        // Settled with the new readings in the same commit.
         let mut events = Vec::new();
-        let pending: HashMap<(String, DateTime<Utc>), Reading> = readings
-            .iter()
-            .map(|r| {
-                let user = r
-                    .household
-                    .clone()
-                    .and_then(|name| state.members.iter().find(|(_, m)| m.username == name).map(|(id, _)| id.clone()));
-                (
-                    (user.unwrap_or_else(|| default_user.to_string()), r.interval_start),
-                    Reading {
-                        import: r.import,
-                        export: r.export,
-                    },
-                )
-            })
-            .collect();
+        let intervals: BTreeSet<DateTime<Utc>> = pending.keys().map(|(_, start)| *start).collect();
         for start in intervals {
             settle_into(&self.pool, &mut batch, (&rules, co2), start, now, &pending, &mut events).await?;
         }
@@ -261,51 +251,43 @@ async fn settle_into(
     let past_deadline = now >= rules.settlement_deadline(start);
     let figures = delivery::settle(&contracts, |user| readings.get(user).copied(), past_deadline, rules);
     for (contract, figures) in contracts.iter().zip(figures) {
-        let previous = latest.get(&contract.trade);
-        match figures {
-            Some(figures) if previous.map(|(f, _)| f) != Some(&figures) => {
-                let revision = previous.map_or(1, |(_, revision)| revision + 1);
+        let previous = latest.get(&contract.trade).copied();
+        let Some(event) = SettlementEvent::revise(&contract.trade, previous, figures) else {
+            continue;
+        };
+        if let SettlementEvent::Settled { figures, revision, .. } = &event {
+            batch.push(
+                "INSERT INTO settlements (trade_id, revision, delivered_wh, buyer_pays_micros, seller_receives_micros, settled_at)
+                 VALUES (?, ?, ?, ?, ?, ?)",
+                [
+                    contract.trade.as_str().into(),
+                    i64::from(*revision).into(),
+                    (figures.delivered.wh() as i64).into(),
+                    figures.buyer_pays.micros().into(),
+                    figures.seller_receives.micros().into(),
+                    timestamp(now).into(),
+                ],
+            );
+            let before = previous.map_or(0, |(f, _)| f.delivered.wh() as i64);
+            let delta = figures.delivered.wh() as i64 - before;
+            if delta != 0 {
+                let grams = i64::from(co2.grams_per_kwh());
                 batch.push(
-                    "INSERT INTO settlements (trade_id, revision, delivered_wh, buyer_pays_micros, seller_receives_micros, settled_at)
-                     VALUES (?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO co2_adjustments (user_id, trade_id, revision, delivered_wh_delta, grams_per_kwh, tokens_mg_delta, created_at)
+                     VALUES (?, ?, ?, ?, ?, ?, ?)",
                     [
+                        contract.buyer.as_str().into(),
                         contract.trade.as_str().into(),
-                        i64::from(revision).into(),
-                        (figures.delivered.wh() as i64).into(),
-                        figures.buyer_pays.micros().into(),
-                        figures.seller_receives.micros().into(),
+                        i64::from(*revision).into(),
+                        delta.into(),
+                        grams.into(),
+                        (delta * grams).into(),
                         timestamp(now).into(),
                     ],
                 );
-                let before = previous.map_or(0, |(f, _)| f.delivered.wh() as i64);
-                let delta = figures.delivered.wh() as i64 - before;
-                if delta != 0 {
-                    let grams = i64::from(co2.grams_per_kwh());
-                    batch.push(
-                        "INSERT INTO co2_adjustments (user_id, trade_id, revision, delivered_wh_delta, grams_per_kwh, tokens_mg_delta, created_at)
-                         VALUES (?, ?, ?, ?, ?, ?, ?)",
-                        [
-                            contract.buyer.as_str().into(),
-                            contract.trade.as_str().into(),
-                            i64::from(revision).into(),
-                            delta.into(),
-                            grams.into(),
-                            (delta * grams).into(),
-                            timestamp(now).into(),
-                        ],
-                    );
-                }
-                events.push(SettlementEvent::Settled {
-                    trade: contract.trade.clone(),
-                    figures,
-                    revision,
-                });
             }
-            None if previous.is_none() => events.push(SettlementEvent::AwaitingMeter {
-                trade: contract.trade.clone(),
-            }),
-            _ => {}
         }
+        events.push(event);
     }
     Ok(())
 }
