@@ -77,13 +77,17 @@ export async function startStand({ log = defaultLog } = {}) {
       // until the REST API answers again so the caller can go on at once.
       // lite sometimes keeps a broken pool (CI, under load): it is restarted
       // then, as Supabase's PostgREST reconnects by itself.
-      try {
-        await waitForRest(stand.info.rest_url, 15_000);
-      } catch (err) {
-        log(`restart-postgres: ${err.message}; restarting lite`);
-        await stand.stopRest();
-        await stand.startRest();
-        await waitForRest(stand.info.rest_url, 30_000);
+      // A restarted lite has been seen to keep failing too, under load: up to three restarts.
+      for (let restarts = 0; ; restarts++) {
+        try {
+          await waitForRest(stand.info.rest_url, restarts === 0 ? 15_000 : 30_000);
+          return;
+        } catch (err) {
+          if (restarts === 3) throw err;
+          log(`restart-postgres: ${err.message}; restarting lite`);
+          await stand.stopRest();
+          await stand.startRest();
+        }
       }
     },
     dropRealtime() {
